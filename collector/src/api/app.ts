@@ -1,0 +1,47 @@
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { flowRoutes } from './routes/flows.js'
+import { healthRoutes } from './routes/health.js'
+import { metricRoutes } from './routes/metrics.js'
+import { serviceRoutes } from './routes/services.js'
+import { traceRoutes } from './routes/traces.js'
+
+/** The query API (port 8318): JSON over HTTP, OpenAPI at /api/docs. */
+export async function apiApp(app: FastifyInstance): Promise<void> {
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'Reckon query API', version: '0.1.0', description: 'Traces, flows, services, business events and metrics.' },
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/api/docs' })
+
+  // One error handler: client mistakes are explained, server faults are logged and hidden.
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500
+    if (status >= 500) {
+      request.log.error({ err }, 'query failed')
+      return reply.code(status).send({ statusCode: status, error: 'Internal Server Error', message: 'internal error' })
+    }
+    const message = err.validation ? describeValidation(err) : err.message
+    return reply.code(status).send({ statusCode: status, error: status === 404 ? 'Not Found' : 'Bad Request', message })
+  })
+
+  await app.register(healthRoutes)
+  await app.register(traceRoutes)
+  await app.register(flowRoutes)
+  await app.register(serviceRoutes)
+  await app.register(metricRoutes)
+}
+
+/** "querystring: unknown parameter foo" rather than ajv's generic wording. */
+function describeValidation(err: FastifyError): string {
+  const first = err.validation?.[0]
+  const where = err.validationContext ?? 'request'
+  if (!first) return err.message
+  const field = first.instancePath.replace(/^\//, '').replaceAll('/', '.')
+  const params = first.params as Record<string, unknown>
+  if (first.keyword === 'additionalProperties') return `${where}: unknown parameter ${JSON.stringify(params.additionalProperty)}`
+  if (first.keyword === 'required') return `${where}: ${String(params.missingProperty)} is required`
+  return `${where}: ${field ? `${field} ` : ''}${first.message ?? 'is invalid'}`
+}

@@ -1,0 +1,29 @@
+import type { Storage } from '../storage/client.js'
+
+export type Params = Record<string, unknown>
+
+/**
+ * Runs a read query. Input only ever arrives through `{name:Type}` parameters; the SQL text
+ * is fixed fragments plus the validated database name. Every read is capped in time.
+ */
+export async function select<T>(storage: Storage, sql: string, params: Params, timeoutSeconds: number): Promise<T[]> {
+  const rs = await storage.client.query({
+    query: `${sql}\nSETTINGS max_execution_time = ${Math.trunc(timeoutSeconds)}, output_format_json_quote_64bit_integers = 1`,
+    query_params: params,
+    format: 'JSONEachRow',
+  })
+  return rs.json<T>()
+}
+
+/** A [from, to] window in Unix nanoseconds (decimal strings, exact). */
+export interface Window {
+  from: string
+  to: string
+}
+
+/** SQL condition that keeps `column` inside the window given as {from}/{to} parameters. */
+export const inWindow = (column: string): string =>
+  `${column} >= fromUnixTimestamp64Nano({from:Int64}, 'UTC') AND ${column} <= fromUnixTimestamp64Nano({to:Int64}, 'UTC')`
+
+/** `toUnixTimestamp64Nano` as text, so 19-digit nanoseconds survive JSON. */
+export const nanos = (column: string): string => `toString(toUnixTimestamp64Nano(${column}))`

@@ -1,0 +1,90 @@
+import type { Storage } from '../../storage/client.js'
+import { inWindow, nanos, select, type Params, type Window } from '../db.js'
+
+export interface EventView {
+  timeUnixNano: string
+  type: string
+  flowId: string
+  system: string
+  entity: string
+  key: string
+  status: string
+  /** Exact decimal text, or null. */
+  amount: string | null
+  currency: string
+  service: string
+  traceId: string
+  spanId: string
+  attributes: Record<string, string>
+}
+
+export interface EventFilter {
+  flowId?: string | undefined
+  entity?: string | undefined
+  key?: string | undefined
+  system?: string | undefined
+  type?: string | undefined
+  status?: string | undefined
+  window: Window
+  limit: number
+}
+
+const FILTERS = [
+  ['flowId', 'flow_id'],
+  ['entity', 'entity'],
+  ['key', 'entity_key'],
+  ['system', 'system'],
+  ['type', 'event_name'],
+  ['status', 'status'],
+] as const
+
+/** Business events matching every given filter, oldest first. */
+export async function findEvents(storage: Storage, f: EventFilter, timeout: number): Promise<EventView[]> {
+  const where = [inWindow('timestamp')]
+  const params: Params = { from: f.window.from, to: f.window.to, limit: f.limit }
+  for (const [name, column] of FILTERS) {
+    const value = f[name]
+    if (value === undefined) continue
+    where.push(`${column} = {${name}:String}`)
+    params[name] = value
+  }
+  const rows = await select<{
+    ts: string
+    event_name: string
+    flow_id: string
+    system: string
+    entity: string
+    entity_key: string
+    status: string
+    amount: string | null
+    currency: string
+    service_name: string
+    trace_id: string
+    span_id: string
+    attributes: Record<string, string>
+  }>(
+    storage,
+    `SELECT ${nanos('timestamp')} AS ts, event_name, flow_id, system, entity, entity_key, status,
+       toString(amount) AS amount, currency, service_name, trace_id, span_id, attributes
+     FROM ${storage.database}.business_events
+     WHERE ${where.join(' AND ')}
+     ORDER BY timestamp LIMIT {limit:UInt32}`,
+    params,
+    timeout,
+  )
+  return rows.map((r) => ({
+    timeUnixNano: r.ts,
+    type: r.event_name,
+    flowId: r.flow_id,
+    system: r.system,
+    entity: r.entity,
+    key: r.entity_key,
+    status: r.status,
+    amount: r.amount,
+    currency: r.currency,
+    service: r.service_name,
+    traceId: r.trace_id,
+    spanId: r.span_id,
+    attributes: r.attributes,
+  }))
+}

@@ -1,0 +1,166 @@
+import type { Storage } from '../../storage/client.js'
+import { inWindow, nanos, select, type Params, type Window } from '../db.js'
+
+export interface MetricPointView {
+  timeUnixNano: string
+  startTimeUnixNano: string
+  service: string
+  name: string
+  description: string
+  unit: string
+  kind: 'gauge' | 'sum' | 'histogram' | 'exponential_histogram' | 'summary'
+  temporality: 'unspecified' | 'delta' | 'cumulative'
+  isMonotonic: boolean
+  attributes: Record<string, string>
+  /** gauge and sum: the value (integers kept exact in intValue). */
+  value?: number
+  intValue?: string
+  count?: number
+  sum?: number | null
+  min?: number | null
+  max?: number | null
+  bucketCounts?: number[]
+  explicitBounds?: number[]
+  scale?: number
+  zeroCount?: number
+  positive?: { offset: number; bucketCounts: number[] }
+  negative?: { offset: number; bucketCounts: number[] }
+  quantiles?: { quantile: number; value: number }[]
+}
+
+interface Row {
+  ts: string
+  start_ts: string
+  service_name: string
+  metric_name: string
+  description: string
+  unit: string
+  kind: MetricPointView['kind']
+  temporality: MetricPointView['temporality']
+  is_monotonic: boolean
+  attributes: Record<string, string>
+  value: number
+  int_value: string | null
+  count: string
+  sum: number | null
+  min: number | null
+  max: number | null
+  bucket_counts: string[]
+  explicit_bounds: number[]
+  scale: number
+  zero_count: string
+  positive_offset: number
+  positive_counts: string[]
+  negative_offset: number
+  negative_counts: string[]
+  quantiles: number[]
+  quantile_values: number[]
+}
+
+function toView(r: Row): MetricPointView {
+  const base = {
+    timeUnixNano: r.ts,
+    startTimeUnixNano: r.start_ts,
+    service: r.service_name,
+    name: r.metric_name,
+    description: r.description,
+    unit: r.unit,
+    kind: r.kind,
+    temporality: r.temporality,
+    isMonotonic: r.is_monotonic,
+    attributes: r.attributes,
+  }
+  const nums = (a: string[]): number[] => a.map(Number)
+  switch (r.kind) {
+    case 'gauge':
+    case 'sum':
+      return r.int_value === null ? { ...base, value: r.value } : { ...base, value: r.value, intValue: r.int_value }
+    case 'histogram':
+      return {
+        ...base,
+        count: Number(r.count),
+        sum: r.sum,
+        min: r.min,
+        max: r.max,
+        bucketCounts: nums(r.bucket_counts),
+        explicitBounds: r.explicit_bounds,
+      }
+    case 'exponential_histogram':
+      return {
+        ...base,
+        count: Number(r.count),
+        sum: r.sum,
+        min: r.min,
+        max: r.max,
+        scale: r.scale,
+        zeroCount: Number(r.zero_count),
+        positive: { offset: r.positive_offset, bucketCounts: nums(r.positive_counts) },
+        negative: { offset: r.negative_offset, bucketCounts: nums(r.negative_counts) },
+      }
+    case 'summary':
+      return {
+        ...base,
+        count: Number(r.count),
+        sum: r.sum,
+        quantiles: r.quantiles.map((quantile, i) => ({ quantile, value: r.quantile_values[i] ?? 0 })),
+      }
+  }
+}
+
+export interface MetricFilter {
+  name?: string | undefined
+  service?: string | undefined
+  window: Window
+  limit: number
+}
+
+/** Data points of the matching metrics, oldest first. */
+export async function findMetricPoints(storage: Storage, f: MetricFilter, timeout: number): Promise<MetricPointView[]> {
+  const where = [inWindow('timestamp')]
+  const params: Params = { from: f.window.from, to: f.window.to, limit: f.limit }
+  if (f.name !== undefined) {
+    where.push('metric_name = {name:String}')
+    params.name = f.name
+  }
+  if (f.service !== undefined) {
+    where.push('service_name = {service:String}')
+    params.service = f.service
+  }
+  const rows = await select<Row>(
+    storage,
+    `SELECT ${nanos('timestamp')} AS ts, ${nanos('start_timestamp')} AS start_ts, service_name, metric_name,
+       description, unit, kind, temporality, is_monotonic, attributes, value, toString(int_value) AS int_value,
+       count, sum, min, max, bucket_counts, explicit_bounds, scale, zero_count, positive_offset, positive_counts,
+       negative_offset, negative_counts, quantiles, quantile_values
+     FROM ${storage.database}.metric_points WHERE ${where.join(' AND ')}
+     ORDER BY timestamp LIMIT {limit:UInt32}`,
+    params,
+    timeout,
+  )
+  return rows.map(toView)
+}
+
+/** Metric names seen in the window, with their kind and unit. */
+export async function listMetricNames(
+  storage: Storage,
+  service: string | undefined,
+  window: Window,
+  timeout: number,
+): Promise<{ name: string; kind: string; unit: string; services: string[]; points: number }[]> {
+  const where = [inWindow('timestamp')]
+  const params: Params = { ...window }
+  if (service !== undefined) {
+    where.push('service_name = {service:String}')
+    params.service = service
+  }
+  const rows = await select<{ metric_name: string; kind: string; unit: string; services: string[]; points: string }>(
+    storage,
+    `SELECT metric_name, any(kind) AS kind, any(unit) AS unit, arraySort(groupUniqArray(service_name)) AS services,
+       count() AS points
+     FROM ${storage.database}.metric_points WHERE ${where.join(' AND ')}
+     GROUP BY metric_name ORDER BY metric_name LIMIT 10000`,
+    params,
+    timeout,
+  )
+  return rows.map((r) => ({ name: r.metric_name, kind: r.kind, unit: r.unit, services: r.services, points: Number(r.points) }))
+}

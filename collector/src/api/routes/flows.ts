@@ -1,0 +1,69 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { findEvents } from '../queries/events.js'
+import { getFlow } from '../queries/flows.js'
+import { BusinessEvent, ErrorBody, Limit, TraceSummary, Window } from '../schemas.js'
+import { DAY_NS, window } from '../time.js'
+
+export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { storage, config } = app.reckon
+  const timeout = config.query.timeoutSeconds
+  const retention = BigInt(config.retentionDays) * DAY_NS
+
+  app.get(
+    '/api/flows/:flowId',
+    {
+      schema: {
+        summary: 'A business flow: its traces and business events in time order',
+        tags: ['flows'],
+        params: Type.Object({ flowId: Type.String({ minLength: 1, maxLength: 500 }) }),
+        querystring: Type.Object({ ...Window, limit: Limit(10000, 1000) }, { additionalProperties: false }),
+        response: {
+          200: Type.Object({
+            flowId: Type.String(),
+            traces: Type.Array(TraceSummary),
+            events: Type.Array(BusinessEvent),
+          }),
+          404: ErrorBody,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { flowId } = request.params
+      const flow = await getFlow(storage, flowId, window(request.query, retention), request.query.limit ?? 1000, timeout)
+      if (flow.traces.length === 0 && flow.events.length === 0) {
+        return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `flow ${flowId} not found` })
+      }
+      return flow
+    },
+  )
+
+  app.get(
+    '/api/events',
+    {
+      schema: {
+        summary: 'Business events matching every filter, oldest first',
+        tags: ['flows'],
+        querystring: Type.Object(
+          {
+            flowId: Type.Optional(Type.String({ minLength: 1 })),
+            entity: Type.Optional(Type.String({ minLength: 1 })),
+            key: Type.Optional(Type.String({ minLength: 1 })),
+            system: Type.Optional(Type.String({ minLength: 1 })),
+            type: Type.Optional(Type.String({ minLength: 1 })),
+            status: Type.Optional(Type.String()),
+            ...Window,
+            limit: Limit(10000, 1000),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ events: Type.Array(BusinessEvent) }) },
+      },
+    },
+    async (request) => {
+      const q = request.query
+      const events = await findEvents(storage, { ...q, window: window(q, retention), limit: q.limit ?? 1000 }, timeout)
+      return { events }
+    },
+  )
+}

@@ -1,0 +1,50 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { findMetricPoints, listMetricNames } from '../queries/metrics.js'
+import { Limit, Window } from '../schemas.js'
+import { HOUR_NS, window } from '../time.js'
+
+export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { storage, config } = app.reckon
+  const timeout = config.query.timeoutSeconds
+
+  app.get(
+    '/api/metrics',
+    {
+      schema: {
+        summary: 'Metric data points (gauge, sum, histogram, exponential histogram, summary), oldest first',
+        tags: ['metrics'],
+        querystring: Type.Object(
+          {
+            name: Type.Optional(Type.String({ minLength: 1 })),
+            service: Type.Optional(Type.String({ minLength: 1 })),
+            ...Window,
+            limit: Limit(100000, 1000),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => {
+      const q = request.query
+      return { points: await findMetricPoints(storage, { ...q, window: window(q, HOUR_NS), limit: q.limit ?? 1000 }, timeout) }
+    },
+  )
+
+  app.get(
+    '/api/metrics/names',
+    {
+      schema: {
+        summary: 'Metric names seen in the window',
+        tags: ['metrics'],
+        querystring: Type.Object(
+          { service: Type.Optional(Type.String({ minLength: 1 })), ...Window },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request) => ({
+      metrics: await listMetricNames(storage, request.query.service, window(request.query, HOUR_NS), timeout),
+    }),
+  )
+}

@@ -1,0 +1,55 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { listDependencies, listOperations, listServices } from '../queries/services.js'
+import { Dependency, Operation, Service, Window } from '../schemas.js'
+import { HOUR_NS, window } from '../time.js'
+
+const WindowQuery = Type.Object(Window, { additionalProperties: false })
+
+export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { storage, config } = app.reckon
+  const timeout = config.query.timeoutSeconds
+
+  app.get(
+    '/api/services',
+    {
+      schema: {
+        summary: 'Rate, errors and duration (p50/p95/p99) of each service over the window (default 1 h)',
+        tags: ['services'],
+        querystring: WindowQuery,
+        response: { 200: Type.Object({ services: Type.Array(Service) }) },
+      },
+    },
+    async (request) => ({ services: await listServices(storage, window(request.query, HOUR_NS), timeout) }),
+  )
+
+  app.get(
+    '/api/services/:name/operations',
+    {
+      schema: {
+        summary: "A service's operations with the same figures",
+        tags: ['services'],
+        params: Type.Object({ name: Type.String({ minLength: 1 }) }),
+        querystring: WindowQuery,
+        response: { 200: Type.Object({ service: Type.String(), operations: Type.Array(Operation) }) },
+      },
+    },
+    async (request) => ({
+      service: request.params.name,
+      operations: await listOperations(storage, request.params.name, window(request.query, HOUR_NS), timeout),
+    }),
+  )
+
+  app.get(
+    '/api/dependencies',
+    {
+      schema: {
+        summary: 'Caller → callee edges between services, from parent/child spans',
+        tags: ['services'],
+        querystring: WindowQuery,
+        response: { 200: Type.Object({ dependencies: Type.Array(Dependency) }) },
+      },
+    },
+    async (request) => ({ dependencies: await listDependencies(storage, window(request.query, HOUR_NS), timeout) }),
+  )
+}

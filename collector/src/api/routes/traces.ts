@@ -1,0 +1,83 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { getTrace, searchTraces } from '../queries/traces.js'
+import { ErrorBody, Limit, Trace, TraceId, TraceSummary, Window } from '../schemas.js'
+import { BadParam, HOUR_NS, window } from '../time.js'
+
+const SearchQuery = Type.Object(
+  {
+    service: Type.Optional(Type.String({ minLength: 1 })),
+    operation: Type.Optional(Type.String({ minLength: 1 })),
+    minDurationMs: Type.Optional(Type.Number({ minimum: 0 })),
+    maxDurationMs: Type.Optional(Type.Number({ minimum: 0 })),
+    status: Type.Optional(Type.Union([Type.Literal('error'), Type.Literal('ok'), Type.Literal('unset')])),
+    flowId: Type.Optional(Type.String({ minLength: 1 })),
+    ...Window,
+    limit: Limit(1000, 20),
+  },
+  {
+    additionalProperties: false,
+    patternProperties: { '^attr\\..+$': Type.String() },
+    description: 'attr.KEY=VALUE matches spans whose attribute KEY equals VALUE',
+  },
+)
+
+export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { storage, config } = app.reckon
+  const timeout = config.query.timeoutSeconds
+
+  app.get(
+    '/api/traces/:traceId',
+    {
+      schema: {
+        summary: 'One trace with all its spans',
+        tags: ['traces'],
+        params: Type.Object({ traceId: TraceId }),
+        response: { 200: Trace, 404: ErrorBody },
+      },
+    },
+    async (request, reply) => {
+      const traceId = request.params.traceId.toLowerCase()
+      const trace = await getTrace(storage, traceId, config.query.maxSpansPerTrace, timeout)
+      if (!trace) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `trace ${traceId} not found` })
+      return trace
+    },
+  )
+
+  app.get(
+    '/api/traces',
+    {
+      schema: {
+        summary: 'Find traces: newest first, each with a span matching every filter',
+        tags: ['traces'],
+        querystring: SearchQuery,
+        response: { 200: Type.Object({ traces: Type.Array(TraceSummary) }) },
+      },
+    },
+    async (request) => {
+      const q = request.query
+      if (q.minDurationMs !== undefined && q.maxDurationMs !== undefined && q.minDurationMs > q.maxDurationMs) {
+        throw new BadParam('minDurationMs must not exceed maxDurationMs')
+      }
+      const attributes = Object.entries(q as Record<string, unknown>)
+        .filter(([k]) => k.startsWith('attr.'))
+        .map(([k, v]): [string, string] => [k.slice(5), String(v)])
+      const traces = await searchTraces(
+        storage,
+        {
+          service: q.service,
+          operation: q.operation,
+          minDurationMs: q.minDurationMs,
+          maxDurationMs: q.maxDurationMs,
+          status: q.status,
+          flowId: q.flowId,
+          attributes,
+          window: window(q, HOUR_NS),
+          limit: q.limit ?? 20,
+        },
+        timeout,
+      )
+      return { traces }
+    },
+  )
+}

@@ -1,0 +1,50 @@
+import Type from 'typebox'
+
+/** Accepted by every `from`/`to` query parameter. */
+export const TimeParam = Type.String({
+  description: 'RFC 3339 time (e.g. 2026-01-31T12:00:00Z), Unix milliseconds, or now-15m / now-2h / now-7d',
+})
+
+/** Raised for a parameter that cannot be understood; becomes a 400 naming it. */
+export class BadParam extends Error {
+  override name = 'BadParam'
+  readonly statusCode = 400
+}
+
+const UNITS: Record<string, bigint> = {
+  s: 1_000_000_000n,
+  m: 60_000_000_000n,
+  h: 3_600_000_000_000n,
+  d: 86_400_000_000_000n,
+}
+
+/** A time parameter as Unix nanoseconds. */
+export function parseTime(name: string, text: string, nowNs: bigint): bigint {
+  const t = text.trim()
+  if (t === 'now') return nowNs
+  const rel = /^now-(\d+)([smhd])$/.exec(t)
+  if (rel) return nowNs - BigInt(rel[1]!) * UNITS[rel[2]!]!
+  if (/^\d{1,15}$/.test(t)) return BigInt(t) * 1_000_000n
+  const m = /^(\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2})?)?)(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})?$/.exec(t)
+  if (m) {
+    const base = m[1]!.length === 10 ? `${m[1]}T00:00:00` : m[1]!
+    const ms = Date.parse(`${base}${m[3] ?? 'Z'}`)
+    if (!Number.isNaN(ms)) return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'))
+  }
+  throw new BadParam(`${name} must be an RFC 3339 time, Unix milliseconds or now-<N><s|m|h|d>, got ${JSON.stringify(text)}`)
+}
+
+/** Resolves from/to with a default look-back; refuses empty or inverted windows. */
+export function window(
+  q: { from?: string | undefined; to?: string | undefined },
+  defaultLookbackNs: bigint,
+  now: bigint = BigInt(Date.now()) * 1_000_000n,
+): { from: string; to: string; seconds: number } {
+  const to = q.to !== undefined ? parseTime('to', q.to, now) : now
+  const from = q.from !== undefined ? parseTime('from', q.from, now) : to - defaultLookbackNs
+  if (from >= to) throw new BadParam('from must be before to')
+  return { from: from.toString(), to: to.toString(), seconds: Number(to - from) / 1e9 }
+}
+
+export const HOUR_NS = 3_600_000_000_000n
+export const DAY_NS = 24n * HOUR_NS

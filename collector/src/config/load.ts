@@ -1,0 +1,132 @@
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import Value from 'typebox/value'
+import { parse as parseYaml } from 'yaml'
+import { ConfigSchema, DEFAULTS, ENV_KEYS, type Config } from './schema.js'
+
+/** A configuration problem; the message names the file or variable and the key. */
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+export interface LoadOptions {
+  /** Path of the YAML file; default `reckon.yaml` in the working directory (optional). */
+  file?: string
+  env?: NodeJS.ProcessEnv
+  /** Explicit values that win over file and environment (tests, CLI flags). */
+  overrides?: DeepPartial<Config>
+}
+
+export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] }
+
+type Json = Record<string, unknown>
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v)
+}
+
+function merge(base: Json, over: Json): Json {
+  const out: Json = { ...base }
+  for (const [k, v] of Object.entries(over)) {
+    if (v === undefined) continue
+    const current = out[k]
+    out[k] = isObject(current) && isObject(v) ? merge(current, v) : v
+  }
+  return out
+}
+
+function readFile(path: string, required: boolean): Json {
+  let text: string
+  try {
+    text = readFileSync(path, 'utf8')
+  } catch (err) {
+    if (!required && (err as NodeJS.ErrnoException).code === 'ENOENT') return {}
+    throw new ConfigError(`${path}: cannot read (${(err as Error).message})`)
+  }
+  let doc: unknown
+  try {
+    doc = parseYaml(text)
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid YAML (${(err as Error).message})`)
+  }
+  if (doc === null || doc === undefined) return {}
+  if (!isObject(doc)) throw new ConfigError(`${path}: must be a mapping of keys to values`)
+  return doc
+}
+
+function fromEnv(env: NodeJS.ProcessEnv): Json {
+  let out: Json = {}
+  for (const [name, { path, type }] of Object.entries(ENV_KEYS)) {
+    const raw = env[name]
+    if (raw === undefined || raw === '') continue
+    let value: unknown = raw
+    if (type === 'integer') {
+      if (!/^-?\d+$/.test(raw.trim())) {
+        throw new ConfigError(`${name}: must be a whole number, got ${JSON.stringify(raw)}`)
+      }
+      value = Number(raw.trim())
+    }
+    const nested = path.reduceRight<unknown>((acc, key) => ({ [key]: acc }), value) as Json
+    out = merge(out, nested)
+  }
+  return out
+}
+
+function describe(source: string, instancePath: string, message: string, value: unknown): string {
+  const key = instancePath.replace(/^\//, '').replaceAll('/', '.') || '(top level)'
+  const envName = Object.entries(ENV_KEYS).find(([, e]) => e.path.join('.') === key)?.[0]
+  const where = source === 'environment' && envName ? envName : `${source}: ${key}`
+  const got = value === undefined ? '' : ` (got ${JSON.stringify(value)})`
+  return `${where} ${message}${got}`
+}
+
+function valueAt(doc: unknown, instancePath: string): unknown {
+  let cur = doc
+  for (const part of instancePath.split('/').filter(Boolean)) {
+    if (!isObject(cur)) return undefined
+    cur = cur[part]
+  }
+  return cur
+}
+
+/** Defaults, then `reckon.yaml`, then environment, then overrides; validated as a whole. */
+export function loadConfig(opts: LoadOptions = {}): Config {
+  const env = opts.env ?? process.env
+  const file = resolve(opts.file ?? env.RECKON_CONFIG ?? 'reckon.yaml')
+  const fromFile = readFile(file, opts.file !== undefined || env.RECKON_CONFIG !== undefined)
+  const layers: [string, Json][] = [
+    [file, fromFile],
+    ['environment', fromEnv(env)],
+    ['overrides', (opts.overrides ?? {}) as Json],
+  ]
+  let merged = DEFAULTS as unknown as Json
+  for (const [source, layer] of layers) {
+    merged = merge(merged, layer)
+    const errors = [...Value.Errors(ConfigSchema, merged)].filter(
+      (e) => valueAt(layer, e.instancePath) !== undefined || e.keyword === 'additionalProperties',
+    )
+    const first = errors.find((e) => e.keyword !== 'boolean') ?? errors[0]
+    if (first) {
+      const extra =
+        first.keyword === 'additionalProperties'
+          ? unknownKey(layer, first.instancePath)
+          : describe(source, first.instancePath, first.message, valueAt(layer, first.instancePath))
+      throw new ConfigError(extra)
+    }
+  }
+  if (!Value.Check(ConfigSchema, merged)) throw new ConfigError('configuration is invalid')
+  return merged as unknown as Config
+}
+
+function unknownKey(layer: Json, instancePath: string): string {
+  const parent = valueAt(layer, instancePath)
+  const known = valueAt(DEFAULTS, instancePath)
+  const keys = isObject(parent) ? Object.keys(parent) : []
+  const allowed = new Set([
+    ...(isObject(known) ? Object.keys(known) : []),
+    ...(instancePath === '/clickhouse' ? ['url', 'user', 'password'] : []),
+  ])
+  const bad = keys.find((k) => !allowed.has(k)) ?? '?'
+  const prefix = instancePath.replace(/^\//, '').replaceAll('/', '.')
+  return `unknown configuration key ${prefix ? `${prefix}.` : ''}${bad}`
+}

@@ -1,0 +1,75 @@
+import Type, { type Static } from 'typebox'
+
+const Port = Type.Integer({ minimum: 0, maximum: 65535, description: '0 picks a free port' })
+
+/** Everything Reckon can be told, from `reckon.yaml` or the environment. */
+export const ConfigSchema = Type.Object(
+  {
+    host: Type.String({ minLength: 1, description: 'Address both servers bind to.' }),
+    otlpPort: Port,
+    apiPort: Port,
+    dataDir: Type.String({ minLength: 1, description: 'Embedded ClickHouse data directory.' }),
+    retentionDays: Type.Integer({ minimum: 1, maximum: 3650 }),
+    clickhouse: Type.Object(
+      {
+        url: Type.Optional(Type.String({ pattern: '^https?://' })),
+        user: Type.Optional(Type.String()),
+        password: Type.Optional(Type.String()),
+        database: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }),
+      },
+      { additionalProperties: false },
+    ),
+    ingest: Type.Object(
+      {
+        maxBodyBytes: Type.Integer({ minimum: 1024 }),
+        maxInFlightBytes: Type.Integer({ minimum: 1024 }),
+        batchRows: Type.Integer({ minimum: 1 }),
+        flushIntervalMs: Type.Integer({ minimum: 10 }),
+        queueBytes: Type.Integer({ minimum: 1024 }),
+      },
+      { additionalProperties: false },
+    ),
+    query: Type.Object(
+      {
+        maxSpansPerTrace: Type.Integer({ minimum: 1 }),
+        timeoutSeconds: Type.Integer({ minimum: 1 }),
+      },
+      { additionalProperties: false },
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export type Config = Static<typeof ConfigSchema>
+
+export const DEFAULTS: Config = {
+  host: '127.0.0.1',
+  otlpPort: 4318,
+  apiPort: 8318,
+  dataDir: '.reckon/data',
+  retentionDays: 7,
+  clickhouse: { database: 'reckon' },
+  ingest: {
+    maxBodyBytes: 20 * 1024 * 1024,
+    maxInFlightBytes: 256 * 1024 * 1024,
+    batchRows: 50_000,
+    flushIntervalMs: 1000,
+    queueBytes: 256 * 1024 * 1024,
+  },
+  query: { maxSpansPerTrace: 10_000, timeoutSeconds: 30 },
+}
+
+/** Environment variables and the config key each one sets. */
+export const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'integer' }> = {
+  RECKON_HOST: { path: ['host'], type: 'string' },
+  RECKON_OTLP_PORT: { path: ['otlpPort'], type: 'integer' },
+  RECKON_API_PORT: { path: ['apiPort'], type: 'integer' },
+  RECKON_DATA_DIR: { path: ['dataDir'], type: 'string' },
+  RECKON_RETENTION_DAYS: { path: ['retentionDays'], type: 'integer' },
+  CLICKHOUSE_URL: { path: ['clickhouse', 'url'], type: 'string' },
+  CLICKHOUSE_USER: { path: ['clickhouse', 'user'], type: 'string' },
+  CLICKHOUSE_PASSWORD: { path: ['clickhouse', 'password'], type: 'string' },
+  CLICKHOUSE_DATABASE: { path: ['clickhouse', 'database'], type: 'string' },
+  RECKON_MAX_BODY_BYTES: { path: ['ingest', 'maxBodyBytes'], type: 'integer' },
+  RECKON_QUEUE_BYTES: { path: ['ingest', 'queueBytes'], type: 'integer' },
+}

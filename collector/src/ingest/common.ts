@@ -1,0 +1,22 @@
+import type { FastifyRequest } from 'fastify'
+
+/** Seconds a sender should wait when the write queue is full. */
+export const RETRY_AFTER_SECONDS = 2
+
+export function isJson(request: FastifyRequest): boolean {
+  const type = request.headers['content-type'] ?? ''
+  return !type.toLowerCase().includes('protobuf')
+}
+
+export function nowNanos(): string {
+  return (BigInt(Date.now()) * 1_000_000n).toString()
+}
+
+/** Thrown to answer 503 with Retry-After, in the request's content type. */
+export class QueueFull extends Error {
+  override name = 'QueueFull'
+  readonly status = 503
+  constructor() {
+    super('the write queue is full; retry after the interval in Retry-After')
+  }
+}

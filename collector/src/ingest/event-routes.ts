@@ -1,0 +1,147 @@
+import type { FastifyInstance } from 'fastify'
+import Type, { type Static } from 'typebox'
+import Value from 'typebox/value'
+import { checkBusinessEvent, encodeBusinessEvent, type BusinessEvent } from '../otlp/business-event.js'
+import { hexId, InvalidField } from '../otlp/values.js'
+import { BodyError } from './body.js'
+import { nowNanos, QueueFull } from './common.js'
+
+/** One business event as systems without OpenTelemetry send it to POST /v1/events. */
+export const EventInput = Type.Object(
+  {
+    type: Type.String({ description: 'What happened, e.g. order.created' }),
+    system: Type.String({ minLength: 1, description: 'System of record, e.g. payment' }),
+    entity: Type.String({ description: 'Kind of record, e.g. order' }),
+    key: Type.String({ description: 'Business key, e.g. the order number' }),
+    flowId: Type.Optional(Type.String()),
+    status: Type.Optional(Type.String()),
+    amount: Type.Optional(Type.String({ description: 'Exact decimal, e.g. "12.50"' })),
+    currency: Type.Optional(Type.String()),
+    timestamp: Type.Optional(Type.String({ description: 'RFC 3339 (up to ns) or Unix nanoseconds' })),
+    service: Type.Optional(Type.String()),
+    traceId: Type.Optional(Type.String()),
+    spanId: Type.Optional(Type.String()),
+    attributes: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))),
+  },
+  { additionalProperties: false },
+)
+export type EventInput = Static<typeof EventInput>
+
+const RFC3339 = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/
+
+/** RFC 3339 with up to nanosecond precision, or Unix nanoseconds, to nanoseconds. */
+export function parseTimestamp(text: string): string {
+  if (/^\d{1,19}$/.test(text)) return text
+  const m = RFC3339.exec(text)
+  const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN
+  if (!m || Number.isNaN(ms)) {
+    throw new InvalidField(`timestamp must be RFC 3339 (e.g. 2026-01-31T12:00:00.123Z) or Unix nanoseconds, got ${JSON.stringify(text)}`)
+  }
+  const fraction = BigInt((m[2] ?? '').padEnd(9, '0'))
+  return (BigInt(ms) * 1_000_000n + fraction).toString()
+}
+
+function describeSchemaError(row: unknown): string {
+  const first = [...Value.Errors(EventInput, row)].find((e) => e.keyword !== 'boolean')
+  if (!first) return 'invalid event'
+  if (first.keyword === 'additionalProperties') {
+    const allowed = Object.keys(EventInput.properties)
+    const bad = Object.keys(row as object).find((k) => !allowed.includes(k))
+    return `unknown field ${JSON.stringify(bad)}`
+  }
+  if (first.keyword === 'required') {
+    const missing = Object.keys(EventInput.properties).find(
+      (k) => EventInput.required.includes(k as never) && !(k in (row as object)),
+    )
+    return `${missing ?? 'a field'} is required`
+  }
+  const field = first.instancePath.replace(/^\//, '').replaceAll('/', '.') || 'event'
+  return `${field} ${first.message}`
+}
+
+function toEvent(row: EventInput, now: string): BusinessEvent {
+  const time = row.timestamp ? parseTimestamp(row.timestamp) : now
+  const attributes: Record<string, string> = {}
+  for (const [k, v] of Object.entries(row.attributes ?? {})) attributes[k] = String(v)
+  const event: BusinessEvent = {
+    timestamp: time,
+    observedTimestamp: now,
+    type: row.type,
+    flowId: row.flowId ?? '',
+    system: row.system,
+    entity: row.entity,
+    key: row.key,
+    status: row.status ?? '',
+    amount: row.amount ?? null,
+    currency: row.currency ?? '',
+    service: row.service ?? row.system,
+    traceId: hexId(row.traceId, 16, 'traceId'),
+    spanId: hexId(row.spanId, 8, 'spanId'),
+    attributes,
+    resourceAttributes: {},
+  }
+  checkBusinessEvent(event)
+  return event
+}
+
+function parseRows(body: Buffer, ndjson: boolean): unknown[] {
+  const text = body.toString('utf8')
+  if (ndjson) {
+    return text
+      .split('\n')
+      .filter((line) => line.trim() !== '')
+      .map((line, i) => {
+        try {
+          return JSON.parse(line) as unknown
+        } catch {
+          return new InvalidField(`line ${i + 1} is not valid JSON`)
+        }
+      })
+  }
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch (err) {
+    throw new BodyError(400, `body is not valid JSON: ${(err as Error).message}`)
+  }
+  if (Array.isArray(parsed)) return parsed
+  if (typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as { events?: unknown }).events)) {
+    return (parsed as { events: unknown[] }).events
+  }
+  throw new BodyError(400, 'body must be a JSON array of events, {"events": [...]}, or NDJSON')
+}
+
+/**
+ * POST /v1/events: business events as JSON (array) or NDJSON. Each row is checked on its own;
+ * good rows are stored even when others are refused, and every refusal names its index.
+ */
+export function eventRoutes(app: FastifyInstance): void {
+  app.post('/v1/events', async (request, reply) => {
+    const ndjson = (request.headers['content-type'] ?? '').includes('ndjson')
+    const rows = parseRows(request.body as Buffer, ndjson)
+    const now = nowNanos()
+    const rejected: { index: number; error: string }[] = []
+    let text = ''
+    let accepted = 0
+    rows.forEach((row, index) => {
+      try {
+        if (row instanceof InvalidField) throw row
+        if (!Value.Check(EventInput, row)) throw new InvalidField(describeSchemaError(row))
+        text += encodeBusinessEvent(toEvent(row, now))
+        accepted++
+      } catch (err) {
+        if (!(err instanceof InvalidField)) throw err
+        rejected.push({ index, error: err.message })
+      }
+    })
+    const metrics = app.reckon.metrics
+    if (!app.reckon.pipeline.offer({ business_events: { text, rows: accepted } })) {
+      metrics.items.inc({ signal: 'events', outcome: 'refused' }, accepted)
+      throw new QueueFull()
+    }
+    metrics.items.inc({ signal: 'events', outcome: 'accepted' }, accepted)
+    if (rejected.length > 0) metrics.items.inc({ signal: 'events', outcome: 'rejected' }, rejected.length)
+    const status = accepted === 0 && rejected.length > 0 ? 400 : 200
+    return reply.code(status).send({ accepted, rejected })
+  })
+}

@@ -1,0 +1,72 @@
+import { InvalidField } from './values.js'
+
+/** A business event as stored: one fact about one record in one system. */
+export interface BusinessEvent {
+  /** Nanoseconds since the epoch, as a decimal string. */
+  timestamp: string
+  observedTimestamp: string
+  /** What happened, e.g. `order.created`, `payment.captured`. */
+  type: string
+  flowId: string
+  /** System of record, e.g. `payment`. */
+  system: string
+  /** Kind of record, e.g. `order`. */
+  entity: string
+  /** Business key, e.g. the order number. */
+  key: string
+  status: string
+  /** Exact decimal string, or null when the event carries no money. */
+  amount: string | null
+  currency: string
+  service: string
+  traceId: string
+  spanId: string
+  attributes: Record<string, string>
+  resourceAttributes: Record<string, string>
+}
+
+const DECIMAL = /^-?\d{1,29}(\.\d{1,9})?$/
+const CURRENCY = /^[A-Z]{3}$/
+const NAME = /^[\w.:/-]{1,200}$/
+
+/** Checks the fields finance relies on; the message names the field and what is wrong. */
+export function checkBusinessEvent(e: BusinessEvent): void {
+  if (!NAME.test(e.type)) throw new InvalidField(`type must be 1-200 letters, digits or . _ : / - (got ${JSON.stringify(e.type)})`)
+  if (!NAME.test(e.entity)) throw new InvalidField(`entity must be 1-200 letters, digits or . _ : / - (got ${JSON.stringify(e.entity)})`)
+  if (!e.key || e.key.length > 500) throw new InvalidField('key is required (at most 500 characters)')
+  if (!e.system) throw new InvalidField('system is required')
+  if (e.amount !== null) {
+    if (!DECIMAL.test(e.amount)) {
+      throw new InvalidField(
+        `amount must be an exact decimal string with at most 9 decimal places, like "12.50" (got ${JSON.stringify(e.amount)})`,
+      )
+    }
+    if (!CURRENCY.test(e.currency)) {
+      throw new InvalidField(`currency must be an ISO 4217 code like "EUR" when amount is given (got ${JSON.stringify(e.currency)})`)
+    }
+  } else if (e.currency && !CURRENCY.test(e.currency)) {
+    throw new InvalidField(`currency must be an ISO 4217 code like "EUR" (got ${JSON.stringify(e.currency)})`)
+  }
+}
+
+export function encodeBusinessEvent(e: BusinessEvent): string {
+  return (
+    JSON.stringify({
+      timestamp: e.timestamp,
+      observed_timestamp: e.observedTimestamp,
+      event_name: e.type,
+      flow_id: e.flowId,
+      system: e.system,
+      entity: e.entity,
+      entity_key: e.key,
+      status: e.status,
+      amount: e.amount,
+      currency: e.currency,
+      service_name: e.service,
+      trace_id: e.traceId,
+      span_id: e.spanId,
+      attributes: e.attributes,
+      resource_attributes: e.resourceAttributes,
+    }) + '\n'
+  )
+}

@@ -1,0 +1,170 @@
+import type { EncodedRows } from '../storage/writer.js'
+import { checkBusinessEvent, encodeBusinessEvent, type BusinessEvent } from './business-event.js'
+import {
+  ATTR_AMOUNT,
+  ATTR_CURRENCY,
+  ATTR_ENTITY,
+  ATTR_ENTITY_KEY,
+  ATTR_EVENT_NAME,
+  ATTR_FLOW_ID,
+  ATTR_STATUS,
+  ATTR_SYSTEM,
+  SERVICE_NAME,
+  UNKNOWN_SERVICE,
+} from './semconv.js'
+import type { LogRecord, LogsRequest } from './types.js'
+import { anyValueToJson, flattenAttributes, hexId, InvalidField, str, uint32, uint64, type FlatAttributes } from './values.js'
+
+export interface LogConversion {
+  logs: EncodedRows
+  events: EncodedRows
+  rejected: number
+  errors: string[]
+}
+
+const MAX_ERRORS = 5
+/** Attributes that become columns of a business event rather than staying in its map. */
+const EVENT_COLUMNS = new Set([ATTR_EVENT_NAME, ATTR_FLOW_ID, ATTR_SYSTEM, ATTR_ENTITY, ATTR_ENTITY_KEY, ATTR_STATUS, ATTR_AMOUNT, ATTR_CURRENCY])
+
+/**
+ * Splits an ExportLogsServiceRequest: records that name an event and a business entity
+ * become business events, everything else is stored as a log line.
+ */
+export function convertLogs(req: LogsRequest, nowNanos: string): LogConversion {
+  const logs: EncodedRows = { text: '', rows: 0 }
+  const events: EncodedRows = { text: '', rows: 0 }
+  let rejected = 0
+  let index = 0
+  const errors: string[] = []
+  for (const rl of req.resourceLogs ?? []) {
+    const resource = flattenAttributes(rl.resource?.attributes, 'resource.attributes')
+    const service = resource.values[SERVICE_NAME] || UNKNOWN_SERVICE
+    for (const sl of rl.scopeLogs ?? []) {
+      const scopeName = str(sl.scope?.name, 'scope.name')
+      for (const record of sl.logRecords ?? []) {
+        try {
+          const attrs = flattenAttributes(record.attributes, 'attributes')
+          const eventName = str(record.eventName, 'eventName') || attrs.values[ATTR_EVENT_NAME] || ''
+          if (eventName && attrs.values[ATTR_ENTITY] !== undefined) {
+            const event = toBusinessEvent(record, attrs, eventName, service, resource, nowNanos)
+            events.text += encodeBusinessEvent(event)
+            events.rows++
+          } else {
+            logs.text += encodeLog(record, attrs, eventName, service, resource, scopeName, nowNanos)
+            logs.rows++
+          }
+        } catch (err) {
+          if (!(err instanceof InvalidField)) throw err
+          rejected++
+          if (errors.length < MAX_ERRORS) errors.push(`log record ${index}: ${err.message}`)
+        }
+        index++
+      }
+    }
+  }
+  return { logs, events, rejected, errors }
+}
+
+function times(record: LogRecord, nowNanos: string): { time: string; observed: string } {
+  const observed = uint64(record.observedTimeUnixNano, 'observedTimeUnixNano')
+  const time = uint64(record.timeUnixNano, 'timeUnixNano')
+  // The spec lets either be unset; fall back to the other, then to arrival time.
+  const o = observed !== '0' ? observed : time !== '0' ? time : nowNanos
+  return { time: time !== '0' ? time : o, observed: o }
+}
+
+function toBusinessEvent(
+  record: LogRecord,
+  attrs: FlatAttributes,
+  type: string,
+  service: string,
+  resource: FlatAttributes,
+  nowNanos: string,
+): BusinessEvent {
+  const { time, observed } = times(record, nowNanos)
+  const rest: Record<string, string> = {}
+  for (const [k, v] of Object.entries(attrs.values)) if (!EVENT_COLUMNS.has(k)) rest[k] = v
+  const v = attrs.values
+  const amount = v[ATTR_AMOUNT]
+  if (amount !== undefined && attrs.types[ATTR_AMOUNT] !== undefined) {
+    throw new InvalidField(`${ATTR_AMOUNT} must be a string attribute holding an exact decimal (floats lose cents)`)
+  }
+  const event: BusinessEvent = {
+    timestamp: time,
+    observedTimestamp: observed,
+    type,
+    flowId: v[ATTR_FLOW_ID] ?? '',
+    system: v[ATTR_SYSTEM] || service,
+    entity: v[ATTR_ENTITY] ?? '',
+    key: v[ATTR_ENTITY_KEY] ?? '',
+    status: v[ATTR_STATUS] ?? '',
+    amount: amount === undefined || amount === '' ? null : amount,
+    currency: v[ATTR_CURRENCY] ?? '',
+    service,
+    traceId: hexId(record.traceId, 16, 'traceId'),
+    spanId: hexId(record.spanId, 8, 'spanId'),
+    attributes: rest,
+    resourceAttributes: resource.values,
+  }
+  try {
+    checkBusinessEvent(event)
+  } catch (err) {
+    if (err instanceof InvalidField) throw new InvalidField(`business event ${JSON.stringify(type)}: ${err.message}`)
+    throw err
+  }
+  return event
+}
+
+function encodeLog(
+  record: LogRecord,
+  attrs: FlatAttributes,
+  eventName: string,
+  service: string,
+  resource: FlatAttributes,
+  scopeName: string,
+  nowNanos: string,
+): string {
+  const { time, observed } = times(record, nowNanos)
+  const body = record.body
+  const text =
+    body?.stringValue !== undefined && body.stringValue !== null
+      ? str(body.stringValue, 'body')
+      : body
+        ? JSON.stringify(anyValueToJson(body, 'body'))
+        : ''
+  const severity = record.severityNumber
+  const severityNumber =
+    typeof severity === 'number' ? severity : typeof severity === 'string' ? severityFromName(severity) : 0
+  if (!Number.isInteger(severityNumber) || severityNumber < 0 || severityNumber > 24) {
+    throw new InvalidField('severityNumber must be 0-24')
+  }
+  return (
+    JSON.stringify({
+      timestamp: time,
+      observed_timestamp: observed,
+      trace_id: hexId(record.traceId, 16, 'traceId'),
+      span_id: hexId(record.spanId, 8, 'spanId'),
+      flags: uint32(record.flags, 'flags'),
+      severity_text: str(record.severityText, 'severityText'),
+      severity_number: severityNumber,
+      service_name: service,
+      event_name: eventName,
+      body: text,
+      flow_id: attrs.values[ATTR_FLOW_ID] ?? '',
+      scope_name: scopeName,
+      resource_attributes: resource.values,
+      log_attributes: attrs.values,
+      log_attribute_types: attrs.types,
+    }) + '\n'
+  )
+}
+
+const SEVERITY_PREFIX = 'SEVERITY_NUMBER_'
+const SEVERITY_NAMES = ['UNSPECIFIED', 'TRACE', 'TRACE2', 'TRACE3', 'TRACE4', 'DEBUG', 'DEBUG2', 'DEBUG3', 'DEBUG4', 'INFO', 'INFO2', 'INFO3', 'INFO4', 'WARN', 'WARN2', 'WARN3', 'WARN4', 'ERROR', 'ERROR2', 'ERROR3', 'ERROR4', 'FATAL', 'FATAL2', 'FATAL3', 'FATAL4']
+
+function severityFromName(name: string): number {
+  if (/^\d+$/.test(name)) return Number(name)
+  const i = SEVERITY_NAMES.indexOf(name.startsWith(SEVERITY_PREFIX) ? name.slice(SEVERITY_PREFIX.length) : name)
+  if (i < 0) throw new InvalidField(`severityNumber has an unknown value ${JSON.stringify(name)}`)
+  return i
+}

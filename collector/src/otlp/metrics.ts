@@ -1,0 +1,170 @@
+import type { EncodedRows } from '../storage/writer.js'
+import { SERVICE_NAME, UNKNOWN_SERVICE } from './semconv.js'
+import type { Int64, KeyValue, Metric, MetricsRequest } from './types.js'
+import { count, double, enumValue, flattenAttributes, int32, int64, InvalidField, str, uint32, uint64 } from './values.js'
+
+export interface MetricConversion {
+  encoded: EncodedRows
+  rejected: number
+  errors: string[]
+}
+
+const MAX_ERRORS = 5
+const TEMPORALITY = ['unspecified', 'delta', 'cumulative'] as const
+const TEMPORALITY_ENUM = [
+  'AGGREGATION_TEMPORALITY_UNSPECIFIED',
+  'AGGREGATION_TEMPORALITY_DELTA',
+  'AGGREGATION_TEMPORALITY_CUMULATIVE',
+]
+
+interface Common {
+  service: string
+  scope: string
+  resource: Record<string, string>
+  metric: Metric
+}
+
+interface Point {
+  attributes?: KeyValue[] | null
+  startTimeUnixNano?: Int64 | null
+  timeUnixNano?: Int64 | null
+  flags?: number | null
+}
+
+/** One row per data point; the metric's kind decides which value columns are filled. */
+export function convertMetrics(req: MetricsRequest): MetricConversion {
+  let text = ''
+  let rows = 0
+  let rejected = 0
+  const errors: string[] = []
+  const reject = (err: unknown, what: string): void => {
+    if (!(err instanceof InvalidField)) throw err
+    rejected++
+    if (errors.length < MAX_ERRORS) errors.push(`${what}: ${err.message}`)
+  }
+  for (const rm of req.resourceMetrics ?? []) {
+    const resource = flattenAttributes(rm.resource?.attributes, 'resource.attributes').values
+    const service = resource[SERVICE_NAME] || UNKNOWN_SERVICE
+    for (const sm of rm.scopeMetrics ?? []) {
+      const scope = str(sm.scope?.name, 'scope.name')
+      for (const metric of sm.metrics ?? []) {
+        const c: Common = { service, scope, resource, metric }
+        const name = typeof metric.name === 'string' ? metric.name : ''
+        const points = pointsOf(metric)
+        if (!name) {
+          for (let i = 0; i < Math.max(points.length, 1); i++) reject(new InvalidField('name is missing'), 'metric')
+          continue
+        }
+        for (const [i, p] of points.entries()) {
+          try {
+            text += encodePoint(c, p) + '\n'
+            rows++
+          } catch (err) {
+            reject(err, `metric ${name} point ${i}`)
+          }
+        }
+      }
+    }
+  }
+  return { encoded: { text, rows }, rejected, errors }
+}
+
+type KindPoint =
+  | { kind: 'gauge' | 'sum'; point: NonNullable<NonNullable<Metric['gauge']>['dataPoints']>[number] }
+  | { kind: 'histogram'; point: NonNullable<NonNullable<Metric['histogram']>['dataPoints']>[number] }
+  | {
+      kind: 'exponential_histogram'
+      point: NonNullable<NonNullable<Metric['exponentialHistogram']>['dataPoints']>[number]
+    }
+  | { kind: 'summary'; point: NonNullable<NonNullable<Metric['summary']>['dataPoints']>[number] }
+
+function pointsOf(m: Metric): KindPoint[] {
+  if (m.gauge) return (m.gauge.dataPoints ?? []).map((point) => ({ kind: 'gauge', point }))
+  if (m.sum) return (m.sum.dataPoints ?? []).map((point) => ({ kind: 'sum', point }))
+  if (m.histogram) return (m.histogram.dataPoints ?? []).map((point) => ({ kind: 'histogram', point }))
+  if (m.exponentialHistogram) {
+    return (m.exponentialHistogram.dataPoints ?? []).map((point) => ({ kind: 'exponential_histogram', point }))
+  }
+  if (m.summary) return (m.summary.dataPoints ?? []).map((point) => ({ kind: 'summary', point }))
+  return []
+}
+
+function temporality(m: Metric): string {
+  const t = m.sum?.aggregationTemporality ?? m.histogram?.aggregationTemporality ?? m.exponentialHistogram?.aggregationTemporality
+  return TEMPORALITY[enumValue(t, TEMPORALITY_ENUM, 'aggregationTemporality')] ?? 'unspecified'
+}
+
+const optDouble = (v: number | string | null | undefined, field: string): number | null =>
+  v === null || v === undefined ? null : double(v, field)
+
+function encodePoint(c: Common, kp: KindPoint): string {
+  const p: Point = kp.point
+  const time = uint64(p.timeUnixNano, 'timeUnixNano')
+  if (time === '0') throw new InvalidField('timeUnixNano is missing')
+  const row: Record<string, unknown> = {
+    timestamp: time,
+    start_timestamp: uint64(p.startTimeUnixNano, 'startTimeUnixNano'),
+    service_name: c.service,
+    metric_name: c.metric.name,
+    description: str(c.metric.description, 'description'),
+    unit: str(c.metric.unit, 'unit'),
+    kind: kp.kind,
+    temporality: temporality(c.metric),
+    is_monotonic: c.metric.sum?.isMonotonic === true,
+    scope_name: c.scope,
+    resource_attributes: c.resource,
+    attributes: flattenAttributes(p.attributes, 'attributes').values,
+    flags: uint32(p.flags, 'flags'),
+  }
+  switch (kp.kind) {
+    case 'gauge':
+    case 'sum': {
+      const pt = kp.point
+      if (pt.asInt !== undefined && pt.asInt !== null) {
+        const i = int64(pt.asInt, 'asInt')
+        row.int_value = i
+        row.value = Number(i)
+      } else {
+        row.value = double(pt.asDouble, 'asDouble')
+      }
+      break
+    }
+    case 'histogram': {
+      const pt = kp.point
+      row.count = count(pt.count, 'count')
+      row.sum = optDouble(pt.sum, 'sum')
+      row.min = optDouble(pt.min, 'min')
+      row.max = optDouble(pt.max, 'max')
+      row.bucket_counts = (pt.bucketCounts ?? []).map((b, i) => count(b, `bucketCounts[${i}]`))
+      row.explicit_bounds = (pt.explicitBounds ?? []).map((b, i) => double(b, `explicitBounds[${i}]`))
+      if ((row.bucket_counts as number[]).length !== (row.explicit_bounds as number[]).length + 1 && (row.bucket_counts as number[]).length > 0) {
+        throw new InvalidField('bucketCounts must have one more entry than explicitBounds')
+      }
+      break
+    }
+    case 'exponential_histogram': {
+      const pt = kp.point
+      row.count = count(pt.count, 'count')
+      row.sum = optDouble(pt.sum, 'sum')
+      row.min = optDouble(pt.min, 'min')
+      row.max = optDouble(pt.max, 'max')
+      row.scale = int32(pt.scale, 'scale')
+      row.zero_count = count(pt.zeroCount, 'zeroCount')
+      row.positive_offset = int32(pt.positive?.offset, 'positive.offset')
+      row.positive_counts = (pt.positive?.bucketCounts ?? []).map((b, i) => count(b, `positive.bucketCounts[${i}]`))
+      row.negative_offset = int32(pt.negative?.offset, 'negative.offset')
+      row.negative_counts = (pt.negative?.bucketCounts ?? []).map((b, i) => count(b, `negative.bucketCounts[${i}]`))
+      break
+    }
+    case 'summary': {
+      const pt = kp.point
+      row.count = count(pt.count, 'count')
+      row.sum = optDouble(pt.sum, 'sum')
+      const qs = pt.quantileValues ?? []
+      row.quantiles = qs.map((q, i) => double(q.quantile, `quantileValues[${i}].quantile`))
+      row.quantile_values = qs.map((q, i) => double(q.value, `quantileValues[${i}].value`))
+      break
+    }
+  }
+  return JSON.stringify(row)
+}

@@ -1,0 +1,92 @@
+import { createRequire } from 'node:module'
+import protobuf from 'protobufjs'
+import type { LogsRequest, MetricsRequest, TracesRequest } from './types.js'
+
+// The OTLP messages, compiled ahead of time from opentelemetry-proto by the OpenTelemetry JS
+// project (the last @opentelemetry/otlp-transformer release that shipped them, aliased).
+const require = createRequire(import.meta.url)
+const root = require('otlp-proto-definitions/build/src/generated/root.js') as ProtoRoot
+
+interface Codec<T> {
+  decode(buf: Uint8Array): T
+  encode(msg: unknown): { finish(): Uint8Array }
+}
+interface ProtoRoot {
+  opentelemetry: {
+    proto: {
+      collector: {
+        trace: { v1: { ExportTraceServiceRequest: Codec<TracesRequest>; ExportTraceServiceResponse: Codec<unknown> } }
+        logs: { v1: { ExportLogsServiceRequest: Codec<LogsRequest>; ExportLogsServiceResponse: Codec<unknown> } }
+        metrics: {
+          v1: { ExportMetricsServiceRequest: Codec<MetricsRequest>; ExportMetricsServiceResponse: Codec<unknown> }
+        }
+      }
+    }
+  }
+}
+
+const collector = root.opentelemetry.proto.collector
+
+export type Signal = 'traces' | 'logs' | 'metrics'
+
+export const decodeRequest = {
+  traces: (buf: Uint8Array): TracesRequest => collector.trace.v1.ExportTraceServiceRequest.decode(buf),
+  logs: (buf: Uint8Array): LogsRequest => collector.logs.v1.ExportLogsServiceRequest.decode(buf),
+  metrics: (buf: Uint8Array): MetricsRequest => collector.metrics.v1.ExportMetricsServiceRequest.decode(buf),
+}
+
+/** The field of `partial_success` that counts rejected items, per signal. */
+export const REJECTED_FIELD: Record<Signal, string> = {
+  traces: 'rejectedSpans',
+  logs: 'rejectedLogRecords',
+  metrics: 'rejectedDataPoints',
+}
+
+export interface PartialSuccess {
+  rejected: number
+  errorMessage: string
+}
+
+/** Export*ServiceResponse in protobuf. An empty message means full success. */
+export function encodeResponse(signal: Signal, partial?: PartialSuccess): Uint8Array {
+  const body = partial
+    ? { partialSuccess: { [REJECTED_FIELD[signal]]: partial.rejected, errorMessage: partial.errorMessage } }
+    : {}
+  const codec =
+    signal === 'traces'
+      ? collector.trace.v1.ExportTraceServiceResponse
+      : signal === 'logs'
+        ? collector.logs.v1.ExportLogsServiceResponse
+        : collector.metrics.v1.ExportMetricsServiceResponse
+  return codec.encode(body).finish()
+}
+
+/** The same response in OTLP/JSON (lowerCamelCase, 64-bit counts as numbers are allowed). */
+export function jsonResponse(signal: Signal, partial?: PartialSuccess): Record<string, unknown> {
+  return partial
+    ? { partialSuccess: { [REJECTED_FIELD[signal]]: partial.rejected, errorMessage: partial.errorMessage } }
+    : {}
+}
+
+// google.rpc.Status is not part of the OTLP protos; declare it with protobufjs reflection.
+const StatusType = new protobuf.Type('Status')
+  .add(new protobuf.Field('code', 1, 'int32'))
+  .add(new protobuf.Field('message', 2, 'string'))
+new protobuf.Root().define('google.rpc').add(StatusType)
+
+/** google.rpc.Status codes used by OTLP/HTTP error responses. */
+export const RpcCode = {
+  INVALID_ARGUMENT: 3,
+  RESOURCE_EXHAUSTED: 8,
+  INTERNAL: 13,
+  UNAVAILABLE: 14,
+} as const
+
+export function encodeStatus(code: number, message: string): Uint8Array {
+  return StatusType.encode(StatusType.create({ code, message })).finish()
+}
+
+export function decodeStatus(buf: Uint8Array): { code: number; message: string } {
+  const msg = StatusType.decode(buf) as unknown as { code: number; message: string }
+  return { code: msg.code, message: msg.message }
+}

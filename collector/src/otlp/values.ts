@@ -1,0 +1,240 @@
+import type { AnyValue, Id, Int64, KeyValue } from './types.js'
+
+/** Raised for a value that cannot be stored; the message names the field. */
+export class InvalidField extends Error {
+  override name = 'InvalidField'
+}
+
+const HEX = '0123456789abcdef'
+const HEX_TABLE = Array.from({ length: 256 }, (_, i) => HEX[i >> 4]! + HEX[i & 15]!)
+
+/**
+ * A trace or span ID as lowercase hex, '' when absent. Bytes of the wrong length,
+ * non-hex text or an all-zero ID (invalid per W3C trace context) are refused.
+ */
+export function hexId(id: Id | null | undefined, bytes: 16 | 8, field: string): string {
+  if (id === null || id === undefined || id.length === 0) return ''
+  let hex: string
+  if (typeof id === 'string') {
+    if (id.length !== bytes * 2 || !/^[0-9a-fA-F]+$/.test(id)) {
+      throw new InvalidField(`${field} must be ${bytes * 2} hex characters, got ${JSON.stringify(id)}`)
+    }
+    hex = id.toLowerCase()
+  } else {
+    if (id.length !== bytes) {
+      throw new InvalidField(`${field} must be ${bytes} bytes, got ${id.length}`)
+    }
+    hex = ''
+    for (let i = 0; i < id.length; i++) hex += HEX_TABLE[id[i]!]
+  }
+  if (/^0+$/.test(hex)) throw new InvalidField(`${field} must not be all zeroes`)
+  return hex
+}
+
+const TWO_32 = 4294967296n
+
+/** A 64-bit unsigned integer (time in ns, counts) as a decimal string, exactly. */
+export function uint64(v: Int64 | null | undefined, field: string): string {
+  if (v === null || v === undefined) return '0'
+  if (typeof v === 'object') {
+    if (v.high === 0) return String(v.low >>> 0)
+    const n = (BigInt(v.high >>> 0) * TWO_32 + BigInt(v.low >>> 0)).toString()
+    return n
+  }
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v) || v < 0) {
+      throw new InvalidField(`${field} must be a non-negative integer (send it as a string)`)
+    }
+    return String(v)
+  }
+  if (!/^\d{1,20}$/.test(v)) throw new InvalidField(`${field} must be an unsigned integer, got ${JSON.stringify(v)}`)
+  return v.replace(/^0+(?=\d)/, '')
+}
+
+/** A signed 64-bit integer as a decimal string. */
+export function int64(v: Int64 | null | undefined, field: string): string {
+  if (v === null || v === undefined) return '0'
+  if (typeof v === 'object') {
+    const unsigned = BigInt(v.high >>> 0) * TWO_32 + BigInt(v.low >>> 0)
+    const signed = !v.unsigned && v.high < 0 ? unsigned - 2n ** 64n : unsigned
+    return signed.toString()
+  }
+  if (typeof v === 'number') {
+    if (!Number.isSafeInteger(v)) throw new InvalidField(`${field} must be an integer`)
+    return String(v)
+  }
+  if (!/^-?\d{1,19}$/.test(v)) throw new InvalidField(`${field} must be an integer, got ${JSON.stringify(v)}`)
+  return v
+}
+
+/** A count as a JS number (counts above 2^53 are not realistic for one point). */
+export function count(v: Int64 | null | undefined, field: string): number {
+  return Number(uint64(v, field))
+}
+
+/** A double; OTLP/JSON may spell the special values as strings. */
+export function double(v: number | string | null | undefined, field: string): number {
+  if (v === null || v === undefined) return 0
+  if (typeof v === 'number') return v
+  if (v === 'NaN') return NaN
+  if (v === 'Infinity') return Infinity
+  if (v === '-Infinity') return -Infinity
+  const n = Number(v)
+  if (v.trim() === '' || Number.isNaN(n)) throw new InvalidField(`${field} must be a number, got ${JSON.stringify(v)}`)
+  return n
+}
+
+/** Names for the non-string attribute types; string is the default and not recorded. */
+export type AttributeType = 'int' | 'double' | 'bool' | 'bytes' | 'array' | 'kvlist' | 'empty'
+
+export interface FlatAttributes {
+  /** Every value as text, for filtering (`attr.KEY=VALUE`). */
+  values: Record<string, string>
+  /** The original type of values that were not strings, so reads give them back typed. */
+  types: Record<string, AttributeType>
+}
+
+function bytesToBase64(b: Uint8Array | string): string {
+  return typeof b === 'string' ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
+}
+
+/** An AnyValue as plain JSON: int64 beyond 2^53 stays a string, bytes are base64. */
+export function anyValueToJson(v: AnyValue | null | undefined, field = 'value'): unknown {
+  if (!v) return null
+  if (v.stringValue !== undefined && v.stringValue !== null) return v.stringValue
+  if (v.boolValue !== undefined && v.boolValue !== null) return v.boolValue
+  if (v.intValue !== undefined && v.intValue !== null) {
+    const s = int64(v.intValue, field)
+    const n = Number(s)
+    return Number.isSafeInteger(n) ? n : s
+  }
+  if (v.doubleValue !== undefined && v.doubleValue !== null) {
+    const d = double(v.doubleValue, field)
+    return Number.isFinite(d) ? d : String(d)
+  }
+  if (v.arrayValue) return (v.arrayValue.values ?? []).map((x) => anyValueToJson(x, field))
+  if (v.kvlistValue) return attributesToJson(v.kvlistValue.values, field)
+  if (v.bytesValue !== undefined && v.bytesValue !== null) return bytesToBase64(v.bytesValue)
+  return null
+}
+
+/** Key/values as a JSON object with typed values (events, links, kvlists). */
+export function attributesToJson(kvs: KeyValue[] | null | undefined, field = 'attributes'): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  if (!kvs) return out
+  for (const kv of kvs) {
+    if (!kv.key) continue
+    out[kv.key] = anyValueToJson(kv.value, `${field}.${kv.key}`)
+  }
+  return out
+}
+
+/** Key/values flattened to a string map plus a map of the non-string types. */
+export function flattenAttributes(kvs: KeyValue[] | null | undefined, field = 'attributes'): FlatAttributes {
+  const values: Record<string, string> = {}
+  const types: Record<string, AttributeType> = {}
+  if (!kvs) return { values, types }
+  for (const kv of kvs) {
+    const key = str(kv?.key, `${field} key`)
+    if (!key) continue
+    const v = kv.value
+    if (!v) {
+      values[key] = ''
+      types[key] = 'empty'
+    } else if (v.stringValue !== undefined && v.stringValue !== null) {
+      values[key] = str(v.stringValue, `${field}.${key}`)
+    } else if (v.intValue !== undefined && v.intValue !== null) {
+      values[key] = int64(v.intValue, `${field}.${key}`)
+      types[key] = 'int'
+    } else if (v.boolValue !== undefined && v.boolValue !== null) {
+      values[key] = v.boolValue === true ? 'true' : 'false'
+      types[key] = 'bool'
+    } else if (v.doubleValue !== undefined && v.doubleValue !== null) {
+      values[key] = String(double(v.doubleValue, `${field}.${key}`))
+      types[key] = 'double'
+    } else if (v.bytesValue !== undefined && v.bytesValue !== null) {
+      values[key] = bytesToBase64(v.bytesValue)
+      types[key] = 'bytes'
+    } else if (v.arrayValue) {
+      values[key] = JSON.stringify(anyValueToJson(v, `${field}.${key}`))
+      types[key] = 'array'
+    } else if (v.kvlistValue) {
+      values[key] = JSON.stringify(anyValueToJson(v, `${field}.${key}`))
+      types[key] = 'kvlist'
+    } else {
+      values[key] = ''
+      types[key] = 'empty'
+    }
+  }
+  return { values, types }
+}
+
+/** The inverse of `flattenAttributes`, for reads. */
+export function typedAttributes(
+  values: Record<string, string>,
+  types: Record<string, string>,
+): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [key, text] of Object.entries(values)) {
+    switch (types[key]) {
+      case 'int': {
+        const n = Number(text)
+        out[key] = Number.isSafeInteger(n) ? n : text
+        break
+      }
+      case 'double': {
+        const d = Number(text)
+        out[key] = Number.isFinite(d) ? d : text
+        break
+      }
+      case 'bool':
+        out[key] = text === 'true'
+        break
+      case 'array':
+      case 'kvlist':
+        out[key] = JSON.parse(text) as unknown
+        break
+      case 'empty':
+        out[key] = null
+        break
+      default:
+        out[key] = text
+    }
+  }
+  return out
+}
+
+/** The enum value as a number, whether sent as 2 or as "SPAN_KIND_SERVER". */
+export function enumValue(v: number | string | null | undefined, names: readonly string[], field: string): number {
+  if (v === null || v === undefined || v === '') return 0
+  if (typeof v === 'number') {
+    if (Number.isInteger(v) && v >= 0) return v
+  } else {
+    const i = names.indexOf(v)
+    if (i >= 0) return i
+    if (/^\d+$/.test(v)) return Number(v)
+  }
+  throw new InvalidField(`${field} has an unknown value ${JSON.stringify(v)}`)
+}
+
+/** A string field; OTLP/JSON could send anything, so check rather than trust. */
+export function str(v: unknown, field: string): string {
+  if (v === null || v === undefined) return ''
+  if (typeof v !== 'string') throw new InvalidField(`${field} must be a string`)
+  return v
+}
+
+/** A small unsigned integer field (flags, dropped counts). */
+export function uint32(v: unknown, field: string): number {
+  if (v === null || v === undefined) return 0
+  if (typeof v === 'number' && Number.isInteger(v) && v >= 0 && v <= 0xffffffff) return v
+  if (typeof v === 'string' && /^\d{1,10}$/.test(v) && Number(v) <= 0xffffffff) return Number(v)
+  throw new InvalidField(`${field} must be an unsigned 32-bit integer`)
+}
+
+/** A signed 32-bit integer field (exponential histogram scale and offsets). */
+export function int32(v: unknown, field: string): number {
+  if (v === null || v === undefined) return 0
+  if (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 0x7fffffff) return v
+  throw new InvalidField(`${field} must be a 32-bit integer`)
+}

@@ -1,0 +1,74 @@
+import Fastify, { type FastifyInstance } from 'fastify'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import { apiApp } from './api/app.js'
+import type { Config } from './config/index.js'
+import { contextPlugin, type ReckonContext } from './context.js'
+import { ingestApp } from './ingest/app.js'
+import { openStorage, type Storage } from './storage/client.js'
+import { migrate } from './storage/migrate.js'
+import { WritePipeline } from './storage/pipeline.js'
+import { SelfMetrics } from './telemetry/self-metrics.js'
+
+export interface ServerOptions {
+  /** Fastify logger setting; false in tests. */
+  logger?: boolean | { level: string }
+  /** Use this storage instead of opening one from the config (tests share one engine). */
+  storage?: Storage
+}
+
+export interface Apps {
+  context: ReckonContext
+  ingest: FastifyInstance
+  api: FastifyInstance
+}
+
+/** Builds both HTTP apps on one shared context, without listening (tests use inject()). */
+export async function buildApps(context: ReckonContext, logger: ServerOptions['logger'] = false): Promise<Apps> {
+  const ingest = Fastify({ logger, bodyLimit: context.config.ingest.maxBodyBytes })
+  await ingest.register(contextPlugin, { context })
+  await ingest.register(ingestApp)
+
+  const api = Fastify({
+    logger,
+    // Unknown query parameters are reported, not silently dropped.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+  await api.register(contextPlugin, { context })
+  await api.register(apiApp)
+  await Promise.all([ingest.ready(), api.ready()])
+  return { context, ingest, api }
+}
+
+/** Opens storage, applies migrations and creates the write pipeline. */
+export async function createContext(config: Config, opts: ServerOptions = {}): Promise<ReckonContext> {
+  const storage = opts.storage ?? openStorage(config)
+  await migrate(storage)
+  const metrics = new SelfMetrics()
+  const pipeline = new WritePipeline(storage, config, metrics, (msg, err) =>
+    console.error(`reckon: ${msg}${err instanceof Error ? `: ${err.message}` : ''}`),
+  )
+  return { config, storage, pipeline, metrics }
+}
+
+export interface RunningReckon extends Apps {
+  otlpUrl: string
+  apiUrl: string
+  /** Stops accepting, writes everything acknowledged, closes storage. */
+  close(): Promise<void>
+}
+
+/** Collector on the OTLP port and query API on the API port, in this process. */
+export async function startReckon(config: Config, opts: ServerOptions = {}): Promise<RunningReckon> {
+  const context = await createContext(config, opts)
+  const apps = await buildApps(context, opts.logger ?? false)
+  const otlpUrl = await apps.ingest.listen({ host: config.host, port: config.otlpPort })
+  const apiUrl = await apps.api.listen({ host: config.host, port: config.apiPort })
+  let closing: Promise<void> | undefined
+  const close = (): Promise<void> =>
+    (closing ??= (async () => {
+      await Promise.all([apps.ingest.close(), apps.api.close()])
+      await context.pipeline.shutdown()
+      if (!opts.storage) await context.storage.close()
+    })())
+  return { ...apps, otlpUrl, apiUrl, close }
+}

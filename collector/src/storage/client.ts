@@ -1,0 +1,62 @@
+import { mkdirSync } from 'node:fs'
+import { resolve } from 'node:path'
+import { createClient, type ClickHouseClient } from '@clickhouse/client'
+import { createChdbConnection } from 'chdb/connection'
+import type { Config } from '../config/index.js'
+
+type ChdbAsConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>
+
+/** Where the data lives: the in-process engine (chDB) or a ClickHouse server. */
+export type StorageTarget =
+  | { kind: 'embedded'; dataDir: string }
+  | { kind: 'server'; url: string; user?: string | undefined }
+
+export interface Storage {
+  readonly client: ClickHouseClient
+  /** Database holding Reckon's tables; a validated identifier, safe to interpolate. */
+  readonly database: string
+  readonly target: StorageTarget
+  readonly retentionDays: number
+  close(): Promise<void>
+}
+
+/**
+ * One client for the process. With `clickhouse.url` unset, ClickHouse runs embedded
+ * (chDB binds one data directory per process, so every component shares this client).
+ */
+export function openStorage(config: Config): Storage {
+  const { url, user, password, database } = config.clickhouse
+  let client: ClickHouseClient
+  let target: StorageTarget
+  if (url) {
+    client = createClient({
+      url,
+      username: user ?? 'default',
+      password: password ?? '',
+      request_timeout: config.query.timeoutSeconds * 1000 + 5000,
+      compression: { request: false, response: true },
+    })
+    target = { kind: 'server', url, user }
+  } else {
+    const dataDir = resolve(config.dataDir)
+    mkdirSync(dataDir, { recursive: true })
+    // chdb is typed against its own copy of client-common; the contract is the same.
+    const connection = createChdbConnection({ path: dataDir }) as unknown as ChdbAsConnection
+    client = createClient({ connection })
+    target = { kind: 'embedded', dataDir }
+  }
+  return {
+    client,
+    database,
+    target,
+    retentionDays: config.retentionDays,
+    close: () => client.close(),
+  }
+}
+
+/** Human-readable description for logs and the CLI banner. */
+export function describeTarget(target: StorageTarget): string {
+  return target.kind === 'embedded'
+    ? `embedded ClickHouse (chDB) at ${target.dataDir}`
+    : `ClickHouse server ${target.url}`
+}

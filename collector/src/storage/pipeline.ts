@@ -1,0 +1,61 @@
+import type { Config } from '../config/index.js'
+import type { SelfMetrics } from '../telemetry/self-metrics.js'
+import type { Storage } from './client.js'
+import { TableWriter, type EncodedRows } from './writer.js'
+
+export const TABLES = ['spans', 'logs', 'business_events', 'metric_points'] as const
+export type Table = (typeof TABLES)[number]
+
+/** The write side: one batching writer per table, sharing the queue budget. */
+export class WritePipeline {
+  readonly writers: Record<Table, TableWriter>
+
+  constructor(storage: Storage, config: Config, metrics: SelfMetrics, log: (msg: string, err?: unknown) => void) {
+    const make = (table: Table): TableWriter =>
+      new TableWriter({
+        storage,
+        table,
+        batchRows: config.ingest.batchRows,
+        flushIntervalMs: config.ingest.flushIntervalMs,
+        maxQueueBytes: config.ingest.queueBytes,
+        log,
+        onFlush: (o) => {
+          if (o.kind === 'written') {
+            metrics.rows.inc({ table, outcome: 'written' }, o.rows)
+            metrics.flushSeconds.observe({ table }, o.seconds)
+          } else if (o.kind === 'dropped') {
+            metrics.rows.inc({ table, outcome: 'dropped' }, o.rows)
+            metrics.flushFailures.inc({ table })
+          } else {
+            metrics.flushFailures.inc({ table })
+          }
+        },
+      })
+    this.writers = {
+      spans: make('spans'),
+      logs: make('logs'),
+      business_events: make('business_events'),
+      metric_points: make('metric_points'),
+    }
+    metrics.queueDepth = () => TABLES.map((table) => ({ table, ...this.writers[table].depth }))
+  }
+
+  /**
+   * Queues rows for several tables at once, or none of them when any queue is full
+   * (the sender is told to retry, and nothing is half-stored).
+   */
+  offer(batches: Partial<Record<Table, EncodedRows>>): boolean {
+    const entries = Object.entries(batches) as [Table, EncodedRows][]
+    if (!entries.every(([t, rows]) => this.writers[t].hasRoom(rows.text.length))) return false
+    for (const [t, rows] of entries) this.writers[t].enqueue(rows)
+    return true
+  }
+
+  async flush(): Promise<void> {
+    await Promise.all(TABLES.map((t) => this.writers[t].flush()))
+  }
+
+  async shutdown(): Promise<void> {
+    await Promise.all(TABLES.map((t) => this.writers[t].shutdown()))
+  }
+}

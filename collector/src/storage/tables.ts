@@ -1,0 +1,184 @@
+// Table layout follows what SigNoz, Jaeger v2 and the contrib ClickHouse exporter learned:
+// daily partitions dropped whole by TTL, sort keys that start with what searches filter on,
+// bloom filters for IDs that are looked up point-wise, LowCardinality for repeated names.
+
+/** TTL clause shared by every table; `ttl_only_drop_parts` drops whole days at once. */
+export const ttl = (column: string, days: number): string =>
+  `TTL toDateTime(${column}) + toIntervalDay(${days})`
+
+const Ts = `DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1))`
+const Attrs = `Map(LowCardinality(String), String) CODEC(ZSTD(1))`
+const Types = `Map(LowCardinality(String), LowCardinality(String)) CODEC(ZSTD(1))`
+const Settings = `SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`
+
+export function spansTable(db: string, days: number): string {
+  return `CREATE TABLE IF NOT EXISTS ${db}.spans (
+  timestamp ${Ts},
+  trace_id String CODEC(ZSTD(1)),
+  span_id String CODEC(ZSTD(1)),
+  parent_span_id String CODEC(ZSTD(1)),
+  trace_state String CODEC(ZSTD(1)),
+  flags UInt32 CODEC(ZSTD(1)),
+  service_name LowCardinality(String) CODEC(ZSTD(1)),
+  span_name LowCardinality(String) CODEC(ZSTD(1)),
+  span_kind LowCardinality(String) CODEC(ZSTD(1)),
+  duration_ns UInt64 CODEC(ZSTD(1)),
+  status_code LowCardinality(String) CODEC(ZSTD(1)),
+  status_message String CODEC(ZSTD(1)),
+  flow_id String CODEC(ZSTD(1)),
+  scope_name LowCardinality(String) CODEC(ZSTD(1)),
+  scope_version LowCardinality(String) CODEC(ZSTD(1)),
+  resource_attributes ${Attrs},
+  resource_attribute_types ${Types},
+  span_attributes ${Attrs},
+  span_attribute_types ${Types},
+  event_times Array(DateTime64(9, 'UTC')) CODEC(ZSTD(1)),
+  event_names Array(LowCardinality(String)) CODEC(ZSTD(1)),
+  event_attributes Array(String) CODEC(ZSTD(1)),
+  link_trace_ids Array(String) CODEC(ZSTD(1)),
+  link_span_ids Array(String) CODEC(ZSTD(1)),
+  link_trace_states Array(String) CODEC(ZSTD(1)),
+  link_attributes Array(String) CODEC(ZSTD(1)),
+  dropped_attributes UInt32 CODEC(ZSTD(1)),
+  dropped_events UInt32 CODEC(ZSTD(1)),
+  dropped_links UInt32 CODEC(ZSTD(1)),
+  INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
+  INDEX idx_flow_id flow_id TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_duration duration_ns TYPE minmax GRANULARITY 1,
+  INDEX idx_attr_key mapKeys(span_attributes) TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_attr_value mapValues(span_attributes) TYPE bloom_filter(0.01) GRANULARITY 1
+) ENGINE = MergeTree
+PARTITION BY toDate(timestamp)
+ORDER BY (service_name, span_name, toDateTime(timestamp))
+${ttl('timestamp', days)}
+${Settings}`
+}
+
+/**
+ * Trace-ID lookup: one row per trace and insert block, merged by key. Finding a trace's
+ * time range here first lets the span query read only that day's parts.
+ */
+export function traceIndexTable(db: string, days: number): string {
+  return `CREATE TABLE IF NOT EXISTS ${db}.trace_index (
+  trace_id String CODEC(ZSTD(1)),
+  start SimpleAggregateFunction(min, DateTime64(9, 'UTC')),
+  end SimpleAggregateFunction(max, DateTime64(9, 'UTC')),
+  span_count SimpleAggregateFunction(sum, UInt64),
+  error_count SimpleAggregateFunction(sum, UInt64),
+  services SimpleAggregateFunction(groupUniqArrayArray, Array(String)),
+  root_service SimpleAggregateFunction(max, String),
+  root_name SimpleAggregateFunction(max, String)
+) ENGINE = AggregatingMergeTree
+PARTITION BY toDate(start)
+ORDER BY trace_id
+${ttl('start', days)}
+${Settings}`
+}
+
+export function traceIndexView(db: string): string {
+  return `CREATE MATERIALIZED VIEW IF NOT EXISTS ${db}.trace_index_mv TO ${db}.trace_index AS
+SELECT
+  trace_id,
+  min(timestamp) AS start,
+  max(addNanoseconds(timestamp, duration_ns)) AS end,
+  count() AS span_count,
+  countIf(status_code = 'Error') AS error_count,
+  groupUniqArray(toString(service_name)) AS services,
+  max(if(parent_span_id = '', toString(service_name), '')) AS root_service,
+  max(if(parent_span_id = '', toString(span_name), '')) AS root_name
+FROM ${db}.spans
+GROUP BY trace_id`
+}
+
+export function businessEventsTable(db: string, days: number): string {
+  return `CREATE TABLE IF NOT EXISTS ${db}.business_events (
+  timestamp ${Ts},
+  observed_timestamp ${Ts},
+  event_name LowCardinality(String) CODEC(ZSTD(1)),
+  flow_id String CODEC(ZSTD(1)),
+  system LowCardinality(String) CODEC(ZSTD(1)),
+  entity LowCardinality(String) CODEC(ZSTD(1)),
+  entity_key String CODEC(ZSTD(1)),
+  status LowCardinality(String) CODEC(ZSTD(1)),
+  amount Nullable(Decimal(38, 9)),
+  currency LowCardinality(String) CODEC(ZSTD(1)),
+  service_name LowCardinality(String) CODEC(ZSTD(1)),
+  trace_id String CODEC(ZSTD(1)),
+  span_id String CODEC(ZSTD(1)),
+  attributes ${Attrs},
+  resource_attributes ${Attrs},
+  INDEX idx_flow_id flow_id TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_trace_id trace_id TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_entity_key entity_key TYPE bloom_filter(0.01) GRANULARITY 1
+) ENGINE = MergeTree
+PARTITION BY toDate(timestamp)
+ORDER BY (entity, system, event_name, toDateTime(timestamp))
+${ttl('timestamp', days)}
+${Settings}`
+}
+
+export function logsTable(db: string, days: number): string {
+  return `CREATE TABLE IF NOT EXISTS ${db}.logs (
+  timestamp ${Ts},
+  observed_timestamp ${Ts},
+  trace_id String CODEC(ZSTD(1)),
+  span_id String CODEC(ZSTD(1)),
+  flags UInt32 CODEC(ZSTD(1)),
+  severity_text LowCardinality(String) CODEC(ZSTD(1)),
+  severity_number UInt8,
+  service_name LowCardinality(String) CODEC(ZSTD(1)),
+  event_name LowCardinality(String) CODEC(ZSTD(1)),
+  body String CODEC(ZSTD(1)),
+  flow_id String CODEC(ZSTD(1)),
+  scope_name LowCardinality(String) CODEC(ZSTD(1)),
+  resource_attributes ${Attrs},
+  log_attributes ${Attrs},
+  log_attribute_types ${Types},
+  INDEX idx_trace_id trace_id TYPE bloom_filter(0.001) GRANULARITY 1,
+  INDEX idx_flow_id flow_id TYPE bloom_filter(0.01) GRANULARITY 1,
+  INDEX idx_body body TYPE tokenbf_v1(32768, 3, 0) GRANULARITY 8
+) ENGINE = MergeTree
+PARTITION BY toDate(timestamp)
+ORDER BY (service_name, toDateTime(timestamp))
+${ttl('timestamp', days)}
+${Settings}`
+}
+
+/** One table for every point kind; the kind says which value columns are meaningful. */
+export function metricPointsTable(db: string, days: number): string {
+  return `CREATE TABLE IF NOT EXISTS ${db}.metric_points (
+  timestamp ${Ts},
+  start_timestamp DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+  service_name LowCardinality(String) CODEC(ZSTD(1)),
+  metric_name LowCardinality(String) CODEC(ZSTD(1)),
+  description String CODEC(ZSTD(1)),
+  unit LowCardinality(String) CODEC(ZSTD(1)),
+  kind Enum8('gauge' = 1, 'sum' = 2, 'histogram' = 3, 'exponential_histogram' = 4, 'summary' = 5),
+  temporality Enum8('unspecified' = 0, 'delta' = 1, 'cumulative' = 2),
+  is_monotonic Bool,
+  scope_name LowCardinality(String) CODEC(ZSTD(1)),
+  resource_attributes ${Attrs},
+  attributes ${Attrs},
+  value Float64 CODEC(ZSTD(1)),
+  int_value Nullable(Int64),
+  count UInt64 CODEC(ZSTD(1)),
+  sum Nullable(Float64),
+  min Nullable(Float64),
+  max Nullable(Float64),
+  bucket_counts Array(UInt64) CODEC(ZSTD(1)),
+  explicit_bounds Array(Float64) CODEC(ZSTD(1)),
+  scale Int32,
+  zero_count UInt64,
+  positive_offset Int32,
+  positive_counts Array(UInt64) CODEC(ZSTD(1)),
+  negative_offset Int32,
+  negative_counts Array(UInt64) CODEC(ZSTD(1)),
+  quantiles Array(Float64) CODEC(ZSTD(1)),
+  quantile_values Array(Float64) CODEC(ZSTD(1)),
+  flags UInt32
+) ENGINE = MergeTree
+PARTITION BY toDate(timestamp)
+ORDER BY (service_name, metric_name, toDateTime(timestamp))
+${ttl('timestamp', days)}
+${Settings}`
+}

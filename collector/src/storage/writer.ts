@@ -1,0 +1,169 @@
+import { Readable } from 'node:stream'
+import { finished } from 'node:stream/promises'
+import { ClickHouseError } from '@clickhouse/client'
+import type { Storage } from './client.js'
+
+/** Rows already encoded as JSONEachRow lines (each ending in '\n'). */
+export interface EncodedRows {
+  text: string
+  rows: number
+}
+
+export interface WriterOptions {
+  storage: Storage
+  table: string
+  /** Flush as soon as this many rows are queued. */
+  batchRows: number
+  /** Flush whatever is queued after this long. */
+  flushIntervalMs: number
+  /** The queue refuses more once it holds this many bytes of encoded rows. */
+  maxQueueBytes: number
+  /** Called after every attempt; feeds /metrics. */
+  onFlush?: (outcome: FlushOutcome) => void
+  log?: (message: string, err?: unknown) => void
+}
+
+export type FlushOutcome =
+  | { kind: 'written'; rows: number; seconds: number }
+  | { kind: 'retrying'; rows: number; error: string }
+  | { kind: 'dropped'; rows: number; error: string }
+
+const PERMANENT_ATTEMPTS = 3
+const MAX_BACKOFF_MS = 5000
+
+/**
+ * Batches rows for one table. Callers enqueue only after `hasRoom` said yes, so memory is
+ * bounded by `maxQueueBytes`; once enqueued, rows are kept until written. A batch that the
+ * server rejects as bad data is dropped (and counted) after a few attempts; connection
+ * trouble is retried until it passes, with the full queue pushing back on senders.
+ */
+export class TableWriter {
+  readonly table: string
+  private readonly opts: WriterOptions
+  private chunks: EncodedRows[] = []
+  private queuedRows = 0
+  private queuedBytes = 0
+  private timer: NodeJS.Timeout | undefined
+  private flushing: Promise<void> | undefined
+  private attempts = 0
+  private closed = false
+
+  constructor(opts: WriterOptions) {
+    this.opts = opts
+    this.table = opts.table
+  }
+
+  get depth(): { rows: number; bytes: number } {
+    return { rows: this.queuedRows, bytes: this.queuedBytes }
+  }
+
+  hasRoom(bytes: number): boolean {
+    return !this.closed && this.queuedBytes + bytes <= this.opts.maxQueueBytes
+  }
+
+  /** Queue rows; the caller has checked `hasRoom` (all-or-nothing across tables). */
+  enqueue(rows: EncodedRows): void {
+    if (rows.rows === 0) return
+    this.chunks.push(rows)
+    this.queuedRows += rows.rows
+    this.queuedBytes += rows.text.length
+    this.schedule()
+  }
+
+  /** Writes everything queued now; resolves when it is stored or dropped. */
+  async flush(): Promise<void> {
+    while (this.chunks.length > 0 || this.flushing) {
+      if (this.flushing) {
+        await this.flushing
+        continue
+      }
+      this.clearTimer()
+      this.flushing = this.flushOnce().finally(() => (this.flushing = undefined))
+      await this.flushing
+    }
+  }
+
+  /** Stop taking rows and write what was acknowledged. */
+  async shutdown(): Promise<void> {
+    this.closed = true
+    this.clearTimer()
+    await this.flush()
+  }
+
+  private schedule(): void {
+    if (this.flushing) return
+    if (this.queuedRows >= this.opts.batchRows) {
+      this.clearTimer()
+      this.flushing = this.flushOnce().finally(() => {
+        this.flushing = undefined
+        this.schedule()
+      })
+      return
+    }
+    if (this.chunks.length > 0 && !this.timer) {
+      this.timer = setTimeout(() => {
+        this.timer = undefined
+        if (this.flushing) return
+        this.flushing = this.flushOnce().finally(() => {
+          this.flushing = undefined
+          this.schedule()
+        })
+      }, this.opts.flushIntervalMs)
+      this.timer.unref()
+    }
+  }
+
+  private clearTimer(): void {
+    if (this.timer) clearTimeout(this.timer)
+    this.timer = undefined
+  }
+
+  /** Takes up to a batch from the front, writes it, and handles failure. Never throws. */
+  private async flushOnce(): Promise<void> {
+    const batch: EncodedRows[] = []
+    let rows = 0
+    for (const chunk of this.chunks) {
+      if (batch.length > 0 && rows + chunk.rows > this.opts.batchRows) break
+      batch.push(chunk)
+      rows += chunk.rows
+    }
+    if (batch.length === 0) return
+    const started = performance.now()
+    try {
+      // exec() streams the already-encoded rows as the request body, unchanged.
+      const result = await this.opts.storage.client.exec({
+        query: `INSERT INTO ${this.opts.storage.database}.${this.table} FORMAT JSONEachRow`,
+        values: Readable.from(
+          batch.map((c) => c.text),
+          { objectMode: false },
+        ),
+      })
+      result.stream.resume()
+      await finished(result.stream)
+      this.release(batch.length, rows, batch)
+      this.attempts = 0
+      this.opts.onFlush?.({ kind: 'written', rows, seconds: (performance.now() - started) / 1000 })
+    } catch (err) {
+      this.attempts++
+      const error = err instanceof Error ? err.message : String(err)
+      const permanent = err instanceof ClickHouseError && this.attempts >= PERMANENT_ATTEMPTS
+      if (permanent || (this.closed && this.attempts >= PERMANENT_ATTEMPTS * 2)) {
+        this.release(batch.length, rows, batch)
+        this.attempts = 0
+        this.opts.onFlush?.({ kind: 'dropped', rows, error })
+        this.opts.log?.(`dropped ${rows} rows for ${this.table} after repeated failures`, err)
+        return
+      }
+      this.opts.onFlush?.({ kind: 'retrying', rows, error })
+      this.opts.log?.(`writing ${rows} rows to ${this.table} failed; retrying`, err)
+      const backoff = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (this.attempts - 1))
+      await new Promise((r) => setTimeout(r, this.closed ? Math.min(backoff, 500) : backoff))
+    }
+  }
+
+  private release(count: number, rows: number, batch: EncodedRows[]): void {
+    this.chunks.splice(0, count)
+    this.queuedRows -= rows
+    for (const c of batch) this.queuedBytes -= c.text.length
+  }
+}

@@ -1,0 +1,62 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** Reckon's own health, served as Prometheus text on GET /metrics. */
+export class SelfMetrics {
+  readonly registry = new Registry()
+  readonly requests = new Counter({
+    name: 'reckon_ingest_requests_total',
+    help: 'Ingest requests by signal and HTTP status.',
+    labelNames: ['signal', 'status'] as const,
+    registers: [this.registry],
+  })
+  readonly items = new Counter({
+    name: 'reckon_ingest_items_total',
+    help: 'Spans, log records, business events and metric points received, by outcome: accepted (queued for storage), rejected (invalid) or refused (queue full).',
+    labelNames: ['signal', 'outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly rows = new Counter({
+    name: 'reckon_storage_rows_total',
+    help: 'Rows leaving the write queue, by table and outcome: written or dropped (storage refused them repeatedly).',
+    labelNames: ['table', 'outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly flushFailures = new Counter({
+    name: 'reckon_storage_flush_failures_total',
+    help: 'Failed write attempts (each is retried).',
+    labelNames: ['table'] as const,
+    registers: [this.registry],
+  })
+  readonly flushSeconds = new Histogram({
+    name: 'reckon_storage_flush_seconds',
+    help: 'Time to write one batch.',
+    labelNames: ['table'] as const,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+    registers: [this.registry],
+  })
+  /** Set by the write pipeline; read whenever /metrics is scraped. */
+  queueDepth: () => { table: string; rows: number; bytes: number }[] = () => []
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'reckon_' })
+    const self = this
+    new Gauge({
+      name: 'reckon_storage_queue_rows',
+      help: 'Rows waiting in the write queue.',
+      labelNames: ['table'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const d of self.queueDepth()) this.set({ table: d.table }, d.rows)
+      },
+    })
+    new Gauge({
+      name: 'reckon_storage_queue_bytes',
+      help: 'Encoded bytes waiting in the write queue.',
+      labelNames: ['table'] as const,
+      registers: [this.registry],
+      collect() {
+        for (const d of self.queueDepth()) this.set({ table: d.table }, d.bytes)
+      },
+    })
+  }
+}

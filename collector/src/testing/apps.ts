@@ -1,0 +1,29 @@
+import type { Config } from '../config/index.js'
+import type { DeepPartial } from '../config/load.js'
+import { buildApps, createContext, type Apps } from '../server.js'
+import { dropDatabase, testConfig, testStorage } from './harness.js'
+
+export interface TestApps extends Apps {
+  config: Config
+  /** Writes everything queued, so reads see it. */
+  flush(): Promise<void>
+  close(): Promise<void>
+}
+
+/** Both apps on a fresh database of the shared engine, for app.inject() tests. */
+export async function testApps(over: DeepPartial<Config> = {}): Promise<TestApps> {
+  const config = testConfig(over)
+  const storage = testStorage(config)
+  const context = await createContext(config, { storage })
+  const apps = await buildApps(context)
+  return {
+    ...apps,
+    config,
+    flush: () => context.pipeline.flush(),
+    close: async () => {
+      await Promise.all([apps.ingest.close(), apps.api.close()])
+      await context.pipeline.shutdown()
+      await dropDatabase(storage)
+    },
+  }
+}
