@@ -23,7 +23,10 @@ export interface Apps {
 }
 
 /** Builds both HTTP apps on one shared context, without listening (tests use inject()). */
-export async function buildApps(context: ReckonContext, logger: ServerOptions['logger'] = false): Promise<Apps> {
+export async function buildApps(
+  context: ReckonContext,
+  logger: ServerOptions['logger'] = false,
+): Promise<Apps> {
   const ingest = Fastify({ logger, bodyLimit: context.config.ingest.maxBodyBytes })
   await ingest.register(contextPlugin, { context })
   await ingest.register(ingestApp)
@@ -40,7 +43,10 @@ export async function buildApps(context: ReckonContext, logger: ServerOptions['l
 }
 
 /** Opens storage, applies migrations and creates the write pipeline. */
-export async function createContext(config: Config, opts: ServerOptions = {}): Promise<ReckonContext> {
+export async function createContext(
+  config: Config,
+  opts: ServerOptions = {},
+): Promise<ReckonContext> {
   const storage = opts.storage ?? openStorage(config)
   await migrate(storage)
   const metrics = new SelfMetrics()
@@ -58,7 +64,10 @@ export interface RunningReckon extends Apps {
 }
 
 /** Collector on the OTLP port and query API on the API port, in this process. */
-export async function startReckon(config: Config, opts: ServerOptions = {}): Promise<RunningReckon> {
+export async function startReckon(
+  config: Config,
+  opts: ServerOptions = {},
+): Promise<RunningReckon> {
   const context = await createContext(config, opts)
   const apps = await buildApps(context, opts.logger ?? false)
   const otlpUrl = await apps.ingest.listen({ host: config.host, port: config.otlpPort })

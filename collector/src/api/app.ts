@@ -11,20 +11,29 @@ import { traceRoutes } from './routes/traces.js'
 export async function apiApp(app: FastifyInstance): Promise<void> {
   await app.register(swagger, {
     openapi: {
-      info: { title: 'Reckon query API', version: '0.1.0', description: 'Traces, flows, services, business events and metrics.' },
+      info: {
+        title: 'Reckon query API',
+        version: '0.1.0',
+        description: 'Traces, flows, services, business events and metrics.',
+      },
     },
   })
   await app.register(swaggerUi, { routePrefix: '/api/docs' })
 
   // One error handler: client mistakes are explained, server faults are logged and hidden.
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500
+    const status =
+      typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500
     if (status >= 500) {
       request.log.error({ err }, 'query failed')
-      return reply.code(status).send({ statusCode: status, error: 'Internal Server Error', message: 'internal error' })
+      return reply
+        .code(status)
+        .send({ statusCode: status, error: 'Internal Server Error', message: 'internal error' })
     }
     const message = err.validation ? describeValidation(err) : err.message
-    return reply.code(status).send({ statusCode: status, error: status === 404 ? 'Not Found' : 'Bad Request', message })
+    return reply
+      .code(status)
+      .send({ statusCode: status, error: status === 404 ? 'Not Found' : 'Bad Request', message })
   })
 
   await app.register(healthRoutes)
@@ -40,8 +49,9 @@ function describeValidation(err: FastifyError): string {
   const where = err.validationContext ?? 'request'
   if (!first) return err.message
   const field = first.instancePath.replace(/^\//, '').replaceAll('/', '.')
-  const params = first.params as Record<string, unknown>
-  if (first.keyword === 'additionalProperties') return `${where}: unknown parameter ${JSON.stringify(params.additionalProperty)}`
+  const params = first.params
+  if (first.keyword === 'additionalProperties')
+    return `${where}: unknown parameter ${JSON.stringify(params.additionalProperty)}`
   if (first.keyword === 'required') return `${where}: ${String(params.missingProperty)} is required`
   return `${where}: ${field ? `${field} ` : ''}${first.message ?? 'is invalid'}`
 }

@@ -6,7 +6,12 @@ export type Params = Record<string, unknown>
  * Runs a read query. Input only ever arrives through `{name:Type}` parameters; the SQL text
  * is fixed fragments plus the validated database name. Every read is capped in time.
  */
-export async function select<T>(storage: Storage, sql: string, params: Params, timeoutSeconds: number): Promise<T[]> {
+export async function select<T>(
+  storage: Storage,
+  sql: string,
+  params: Params,
+  timeoutSeconds: number,
+): Promise<T[]> {
   const rs = await storage.client.query({
     query: `${sql}\nSETTINGS max_execution_time = ${Math.trunc(timeoutSeconds)}, output_format_json_quote_64bit_integers = 1`,
     query_params: params,

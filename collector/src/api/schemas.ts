@@ -1,7 +1,10 @@
 import Type from 'typebox'
 import { TimeParam } from './time.js'
 
-export const TraceId = Type.String({ pattern: '^[0-9a-fA-F]{32}$', description: '32 hex characters' })
+export const TraceId = Type.String({
+  pattern: '^[0-9a-fA-F]{32}$',
+  description: '32 hex characters',
+})
 const Attributes = Type.Record(Type.String(), Type.Unknown())
 const Nanos = Type.String({ pattern: '^\\d+$', description: 'Unix nanoseconds (exact, as text)' })
 
@@ -18,14 +21,25 @@ export const Span = Type.Object({
   resource: Attributes,
   scope: Type.Object({ name: Type.String(), version: Type.String() }),
   traceState: Type.String(),
-  events: Type.Array(Type.Object({ timeUnixNano: Nanos, name: Type.String(), attributes: Attributes })),
+  events: Type.Array(
+    Type.Object({ timeUnixNano: Nanos, name: Type.String(), attributes: Attributes }),
+  ),
   links: Type.Array(
-    Type.Object({ traceId: Type.String(), spanId: Type.String(), traceState: Type.String(), attributes: Attributes }),
+    Type.Object({
+      traceId: Type.String(),
+      spanId: Type.String(),
+      traceState: Type.String(),
+      attributes: Attributes,
+    }),
   ),
   flowId: Type.String(),
 })
 
-export const Trace = Type.Object({ traceId: Type.String(), spans: Type.Array(Span), truncated: Type.Boolean() })
+export const Trace = Type.Object({
+  traceId: Type.String(),
+  spans: Type.Array(Span),
+  truncated: Type.Boolean(),
+})
 
 export const TraceSummary = Type.Object({
   traceId: Type.String(),
@@ -80,4 +94,8 @@ export const Dependency = Type.Object({
   errors: Type.Integer(),
 })
 
-export const ErrorBody = Type.Object({ statusCode: Type.Integer(), error: Type.String(), message: Type.String() })
+export const ErrorBody = Type.Object({
+  statusCode: Type.Integer(),
+  error: Type.String(),
+  message: Type.String(),
+})

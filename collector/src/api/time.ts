@@ -2,7 +2,8 @@ import Type from 'typebox'
 
 /** Accepted by every `from`/`to` query parameter. */
 export const TimeParam = Type.String({
-  description: 'RFC 3339 time (e.g. 2026-01-31T12:00:00Z), Unix milliseconds, or now-15m / now-2h / now-7d',
+  description:
+    'RFC 3339 time (e.g. 2026-01-31T12:00:00Z), Unix milliseconds, or now-15m / now-2h / now-7d',
 })
 
 /** Raised for a parameter that cannot be understood; becomes a 400 naming it. */
@@ -25,13 +26,18 @@ export function parseTime(name: string, text: string, nowNs: bigint): bigint {
   const rel = /^now-(\d+)([smhd])$/.exec(t)
   if (rel) return nowNs - BigInt(rel[1]!) * UNITS[rel[2]!]!
   if (/^\d{1,15}$/.test(t)) return BigInt(t) * 1_000_000n
-  const m = /^(\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2})?)?)(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})?$/.exec(t)
+  const m =
+    /^(\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2})?)?)(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})?$/.exec(
+      t,
+    )
   if (m) {
     const base = m[1]!.length === 10 ? `${m[1]}T00:00:00` : m[1]!
     const ms = Date.parse(`${base}${m[3] ?? 'Z'}`)
     if (!Number.isNaN(ms)) return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'))
   }
-  throw new BadParam(`${name} must be an RFC 3339 time, Unix milliseconds or now-<N><s|m|h|d>, got ${JSON.stringify(text)}`)
+  throw new BadParam(
+    `${name} must be an RFC 3339 time, Unix milliseconds or now-<N><s|m|h|d>, got ${JSON.stringify(text)}`,
+  )
 }
 
 /** Resolves from/to with a default look-back; refuses empty or inverted windows. */

@@ -62,7 +62,9 @@ async function main(argv: string[]): Promise<number> {
       return -1
     case 'collector':
       if (!config.clickhouse.url) {
-        console.error('reckon collector needs a ClickHouse server: set CLICKHOUSE_URL (or clickhouse.url in reckon.yaml).\nFor the embedded engine, run `reckon up`.')
+        console.error(
+          'reckon collector needs a ClickHouse server: set CLICKHOUSE_URL (or clickhouse.url in reckon.yaml).\nFor the embedded engine, run `reckon up`.',
+        )
         return 2
       }
       await serve(config)
@@ -71,9 +73,17 @@ async function main(argv: string[]): Promise<number> {
       const storage = openStorage(config)
       try {
         const report = await migrate(storage)
-        const what = report.applied.length === 0 ? 'nothing to apply' : report.applied.map((m) => `${m.version} ${m.name}`).join(', ')
-        console.log(`migrations on ${describeTarget(storage.target)}: ${what}; schema version ${report.current}`)
-        if (report.retentionChanged.length > 0) console.log(`retention set to ${config.retentionDays} days on ${report.retentionChanged.join(', ')}`)
+        const what =
+          report.applied.length === 0
+            ? 'nothing to apply'
+            : report.applied.map((m) => `${m.version} ${m.name}`).join(', ')
+        console.log(
+          `migrations on ${describeTarget(storage.target)}: ${what}; schema version ${report.current}`,
+        )
+        if (report.retentionChanged.length > 0)
+          console.log(
+            `retention set to ${config.retentionDays} days on ${report.retentionChanged.join(', ')}`,
+          )
       } finally {
         await storage.close()
       }
@@ -91,7 +101,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof ConfigError) console.error(`reckon: configuration error: ${err.message}`)
-    else if (err instanceof Error && 'code' in err && err.code === 'EADDRINUSE') console.error(`reckon: ${err.message} — is Reckon already running?`)
+    else if (err instanceof Error && 'code' in err && err.code === 'EADDRINUSE')
+      console.error(`reckon: ${err.message} — is Reckon already running?`)
     else console.error('reckon: failed to start:', err)
     process.exit(1)
   },

@@ -18,20 +18,35 @@ describe('loadConfig', () => {
   })
 
   it('lets the environment override the file', () => {
-    const c = loadConfig({ env: { RECKON_OTLP_PORT: '14318', CLICKHOUSE_URL: 'http://ch:8123' }, file: file('otlpPort: 5000\n') })
+    const c = loadConfig({
+      env: { RECKON_OTLP_PORT: '14318', CLICKHOUSE_URL: 'http://ch:8123' },
+      file: file('otlpPort: 5000\n'),
+    })
     expect(c.otlpPort).toBe(14318)
     expect(c.clickhouse.url).toBe('http://ch:8123')
   })
 
   it('names the file key that is wrong', () => {
-    expect(() => loadConfig({ env: {}, file: file('ingest:\n  batchRows: -1\n') })).toThrow(/reckon.yaml: ingest.batchRows must be >= 1 \(got -1\)/)
-    expect(() => loadConfig({ env: {}, file: file('colector: {}\n') })).toThrow(/unknown configuration key colector/)
+    expect(() => loadConfig({ env: {}, file: file('ingest:\n  batchRows: -1\n') })).toThrow(
+      /reckon.yaml: ingest.batchRows must be >= 1 \(got -1\)/,
+    )
+    expect(() => loadConfig({ env: {}, file: file('colector: {}\n') })).toThrow(
+      /unknown configuration key colector/,
+    )
   })
 
   it('names the environment variable that is wrong', () => {
-    expect(() => loadConfig({ env: { RECKON_API_PORT: 'eighty' }, file: file('') })).toThrow(ConfigError)
-    expect(() => loadConfig({ env: { RECKON_API_PORT: 'eighty' }, file: file('') })).toThrow(/RECKON_API_PORT: must be a whole number/)
-    expect(() => loadConfig({ env: { RECKON_RETENTION_DAYS: '0' }, file: file('') })).toThrow(/RECKON_RETENTION_DAYS must be >= 1/)
-    expect(() => loadConfig({ env: { CLICKHOUSE_DATABASE: 'x; DROP' }, file: file('') })).toThrow(/CLICKHOUSE_DATABASE must match pattern/)
+    expect(() => loadConfig({ env: { RECKON_API_PORT: 'eighty' }, file: file('') })).toThrow(
+      ConfigError,
+    )
+    expect(() => loadConfig({ env: { RECKON_API_PORT: 'eighty' }, file: file('') })).toThrow(
+      /RECKON_API_PORT: must be a whole number/,
+    )
+    expect(() => loadConfig({ env: { RECKON_RETENTION_DAYS: '0' }, file: file('') })).toThrow(
+      /RECKON_RETENTION_DAYS must be >= 1/,
+    )
+    expect(() => loadConfig({ env: { CLICKHOUSE_DATABASE: 'x; DROP' }, file: file('') })).toThrow(
+      /CLICKHOUSE_DATABASE must match pattern/,
+    )
   })
 })

@@ -97,7 +97,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
   const layers: [string, Json][] = [
     [file, fromFile],
     ['environment', fromEnv(env)],
-    ['overrides', (opts.overrides ?? {}) as Json],
+    ['overrides', opts.overrides ?? {}],
   ]
   let merged = DEFAULTS as unknown as Json
   for (const [source, layer] of layers) {
@@ -115,7 +115,7 @@ export function loadConfig(opts: LoadOptions = {}): Config {
     }
   }
   if (!Value.Check(ConfigSchema, merged)) throw new ConfigError('configuration is invalid')
-  return merged as unknown as Config
+  return merged
 }
 
 function unknownKey(layer: Json, instancePath: string): string {

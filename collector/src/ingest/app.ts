@@ -12,16 +12,33 @@ declare module 'fastify' {
   }
 }
 
-const BODY_TYPES = ['application/x-protobuf', 'application/protobuf', 'application/json', 'application/x-ndjson']
+const BODY_TYPES = [
+  'application/x-protobuf',
+  'application/protobuf',
+  'application/json',
+  'application/x-ndjson',
+]
 
 /** Answers an error the OTLP way: a google.rpc.Status in the request's own encoding. */
-function sendStatus(request: FastifyRequest, reply: FastifyReply, http: number, message: string): FastifyReply {
+function sendStatus(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  http: number,
+  message: string,
+): FastifyReply {
   const code =
-    http === 503 || http === 429 ? RpcCode.UNAVAILABLE : http >= 500 ? RpcCode.INTERNAL : RpcCode.INVALID_ARGUMENT
+    http === 503 || http === 429
+      ? RpcCode.UNAVAILABLE
+      : http >= 500
+        ? RpcCode.INTERNAL
+        : RpcCode.INVALID_ARGUMENT
   if (http === 503 || http === 429) reply.header('retry-after', String(RETRY_AFTER_SECONDS))
   const protobuf = !isJson(request) && (request.headers['content-type'] ?? '').includes('protobuf')
   if (protobuf && http !== 415) {
-    return reply.code(http).type('application/x-protobuf').send(Buffer.from(encodeStatus(code, message)))
+    return reply
+      .code(http)
+      .type('application/x-protobuf')
+      .send(Buffer.from(encodeStatus(code, message)))
   }
   return reply.code(http).type('application/json').send({ code, message })
 }
@@ -65,7 +82,12 @@ export async function ingestApp(app: FastifyInstance): Promise<void> {
     return sendStatus(request, reply, 500, 'internal error')
   })
   app.setNotFoundHandler((request, reply) =>
-    sendStatus(request, reply, 404, `no receiver at ${request.method} ${request.url}; use /v1/traces, /v1/logs, /v1/metrics or /v1/events`),
+    sendStatus(
+      request,
+      reply,
+      404,
+      `no receiver at ${request.method} ${request.url}; use /v1/traces, /v1/logs, /v1/metrics or /v1/events`,
+    ),
   )
 
   app.addHook('onResponse', async (request, reply) => {

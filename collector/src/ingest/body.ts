@@ -44,7 +44,11 @@ export interface ReadLimits {
  * Reads a request body, inflating gzip/deflate as it arrives and stopping the moment the
  * inflated size passes the cap, so a zip bomb costs no more than the cap.
  */
-export function readBody(raw: Readable, encoding: string | undefined, limits: ReadLimits): Promise<Buffer> {
+export function readBody(
+  raw: Readable,
+  encoding: string | undefined,
+  limits: ReadLimits,
+): Promise<Buffer> {
   const enc = (encoding ?? 'identity').trim().toLowerCase()
   let source: Readable
   if (enc === 'gzip' || enc === 'x-gzip') source = raw.pipe(createGunzip())
@@ -52,7 +56,12 @@ export function readBody(raw: Readable, encoding: string | undefined, limits: Re
   else if (enc === 'identity' || enc === '') source = raw
   else {
     raw.resume()
-    return Promise.reject(new BodyError(415, `Content-Encoding ${JSON.stringify(encoding)} is not supported; use gzip or none`))
+    return Promise.reject(
+      new BodyError(
+        415,
+        `Content-Encoding ${JSON.stringify(encoding)} is not supported; use gzip or none`,
+      ),
+    )
   }
   return new Promise<Buffer>((resolve, reject) => {
     const chunks: Buffer[] = []
@@ -69,7 +78,12 @@ export function readBody(raw: Readable, encoding: string | undefined, limits: Re
       if (done) return
       size += chunk.length
       if (size > limits.maxBytes) {
-        fail(new BodyError(413, `request body exceeds ${limits.maxBytes} bytes${source !== raw ? ' after decompression' : ''}`))
+        fail(
+          new BodyError(
+            413,
+            `request body exceeds ${limits.maxBytes} bytes${source !== raw ? ' after decompression' : ''}`,
+          ),
+        )
         return
       }
       if (!limits.budget.take(chunk.length)) {
@@ -82,7 +96,9 @@ export function readBody(raw: Readable, encoding: string | undefined, limits: Re
     source.on('error', (err: Error) => {
       fail(new BodyError(400, `request body is not valid ${enc} data: ${err.message}`))
     })
-    raw.on('error', (err: Error) => fail(new BodyError(400, `request body was cut off: ${err.message}`)))
+    raw.on('error', (err: Error) =>
+      fail(new BodyError(400, `request body was cut off: ${err.message}`)),
+    )
     source.on('end', () => {
       if (done) return
       done = true

@@ -1,7 +1,11 @@
 import type { FastifyInstance } from 'fastify'
 import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
-import { checkBusinessEvent, encodeBusinessEvent, type BusinessEvent } from '../otlp/business-event.js'
+import {
+  checkBusinessEvent,
+  encodeBusinessEvent,
+  type BusinessEvent,
+} from '../otlp/business-event.js'
 import { hexId, InvalidField } from '../otlp/values.js'
 import { BodyError } from './body.js'
 import { nowNanos, QueueFull } from './common.js'
@@ -17,11 +21,15 @@ export const EventInput = Type.Object(
     status: Type.Optional(Type.String()),
     amount: Type.Optional(Type.String({ description: 'Exact decimal, e.g. "12.50"' })),
     currency: Type.Optional(Type.String()),
-    timestamp: Type.Optional(Type.String({ description: 'RFC 3339 (up to ns) or Unix nanoseconds' })),
+    timestamp: Type.Optional(
+      Type.String({ description: 'RFC 3339 (up to ns) or Unix nanoseconds' }),
+    ),
     service: Type.Optional(Type.String()),
     traceId: Type.Optional(Type.String()),
     spanId: Type.Optional(Type.String()),
-    attributes: Type.Optional(Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()]))),
+    attributes: Type.Optional(
+      Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+    ),
   },
   { additionalProperties: false },
 )
@@ -35,7 +43,9 @@ export function parseTimestamp(text: string): string {
   const m = RFC3339.exec(text)
   const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN
   if (!m || Number.isNaN(ms)) {
-    throw new InvalidField(`timestamp must be RFC 3339 (e.g. 2026-01-31T12:00:00.123Z) or Unix nanoseconds, got ${JSON.stringify(text)}`)
+    throw new InvalidField(
+      `timestamp must be RFC 3339 (e.g. 2026-01-31T12:00:00.123Z) or Unix nanoseconds, got ${JSON.stringify(text)}`,
+    )
   }
   const fraction = BigInt((m[2] ?? '').padEnd(9, '0'))
   return (BigInt(ms) * 1_000_000n + fraction).toString()
@@ -105,7 +115,11 @@ function parseRows(body: Buffer, ndjson: boolean): unknown[] {
     throw new BodyError(400, `body is not valid JSON: ${(err as Error).message}`)
   }
   if (Array.isArray(parsed)) return parsed
-  if (typeof parsed === 'object' && parsed !== null && Array.isArray((parsed as { events?: unknown }).events)) {
+  if (
+    typeof parsed === 'object' &&
+    parsed !== null &&
+    Array.isArray((parsed as { events?: unknown }).events)
+  ) {
     return (parsed as { events: unknown[] }).events
   }
   throw new BodyError(400, 'body must be a JSON array of events, {"events": [...]}, or NDJSON')
@@ -140,7 +154,8 @@ export function eventRoutes(app: FastifyInstance): void {
       throw new QueueFull()
     }
     metrics.items.inc({ signal: 'events', outcome: 'accepted' }, accepted)
-    if (rejected.length > 0) metrics.items.inc({ signal: 'events', outcome: 'rejected' }, rejected.length)
+    if (rejected.length > 0)
+      metrics.items.inc({ signal: 'events', outcome: 'rejected' }, rejected.length)
     const status = accepted === 0 && rejected.length > 0 ? 400 : 200
     return reply.code(status).send({ accepted, rejected })
   })

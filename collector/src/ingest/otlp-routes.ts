@@ -1,7 +1,13 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { convertLogs } from '../otlp/logs.js'
 import { convertMetrics } from '../otlp/metrics.js'
-import { decodeRequest, encodeResponse, jsonResponse, type PartialSuccess, type Signal } from '../otlp/proto.js'
+import {
+  decodeRequest,
+  encodeResponse,
+  jsonResponse,
+  type PartialSuccess,
+  type Signal,
+} from '../otlp/proto.js'
 import { convertTraces } from '../otlp/traces.js'
 import type { LogsRequest, MetricsRequest, TracesRequest } from '../otlp/types.js'
 import type { EncodedRows } from '../storage/writer.js'
@@ -20,7 +26,12 @@ function convert(signal: Signal, req: unknown): Converted {
   switch (signal) {
     case 'traces': {
       const c = convertTraces(req as TracesRequest)
-      return { batches: { spans: c.encoded }, accepted: c.encoded.rows, rejected: c.rejected, errors: c.errors }
+      return {
+        batches: { spans: c.encoded },
+        accepted: c.encoded.rows,
+        rejected: c.rejected,
+        errors: c.errors,
+      }
     }
     case 'logs': {
       const c = convertLogs(req as LogsRequest, nowNanos())
@@ -33,7 +44,12 @@ function convert(signal: Signal, req: unknown): Converted {
     }
     case 'metrics': {
       const c = convertMetrics(req as MetricsRequest)
-      return { batches: { metric_points: c.encoded }, accepted: c.encoded.rows, rejected: c.rejected, errors: c.errors }
+      return {
+        batches: { metric_points: c.encoded },
+        accepted: c.encoded.rows,
+        rejected: c.rejected,
+        errors: c.errors,
+      }
     }
   }
 }
@@ -47,18 +63,25 @@ function decode(signal: Signal, body: Buffer, json: boolean): unknown {
       throw new BodyError(400, `body is not valid JSON: ${(err as Error).message}`)
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-      throw new BodyError(400, `body must be an OTLP/JSON Export${signalName(signal)}ServiceRequest object`)
+      throw new BodyError(
+        400,
+        `body must be an OTLP/JSON Export${signalName(signal)}ServiceRequest object`,
+      )
     }
     return parsed
   }
   try {
     return decodeRequest[signal](body)
   } catch (err) {
-    throw new BodyError(400, `body is not a valid protobuf Export${signalName(signal)}ServiceRequest: ${(err as Error).message}`)
+    throw new BodyError(
+      400,
+      `body is not a valid protobuf Export${signalName(signal)}ServiceRequest: ${(err as Error).message}`,
+    )
   }
 }
 
-const signalName = (s: Signal): string => (s === 'traces' ? 'Trace' : s === 'logs' ? 'Logs' : 'Metrics')
+const signalName = (s: Signal): string =>
+  s === 'traces' ? 'Trace' : s === 'logs' ? 'Logs' : 'Metrics'
 
 /** POST /v1/traces, /v1/logs, /v1/metrics as the OTLP/HTTP spec describes them. */
 export function otlpRoutes(app: FastifyInstance): void {
@@ -71,7 +94,10 @@ export function otlpRoutes(app: FastifyInstance): void {
         c = convert(signal, req)
       } catch (err) {
         // Only malformed OTLP/JSON structure gets here (protobuf decoding yields typed data).
-        throw new BodyError(400, `body does not match the OTLP/JSON schema: ${(err as Error).message}`)
+        throw new BodyError(
+          400,
+          `body does not match the OTLP/JSON schema: ${(err as Error).message}`,
+        )
       }
       const metrics = app.reckon.metrics
       if (!app.reckon.pipeline.offer(c.batches)) {

@@ -10,12 +10,19 @@ beforeAll(async () => {
 })
 afterAll(() => t.close())
 
-function jsonTrace(traceId: string, spans: { spanId: string; parent?: string; name: string; service?: string }[]) {
+function jsonTrace(
+  traceId: string,
+  spans: { spanId: string; parent?: string; name: string; service?: string }[],
+) {
   const start = nanosAgo(60_000)
   return {
     resourceSpans: [
       {
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: spans[0]?.service ?? 'shop' } }] },
+        resource: {
+          attributes: [
+            { key: 'service.name', value: { stringValue: spans[0]?.service ?? 'shop' } },
+          ],
+        },
         scopeSpans: [
           {
             scope: { name: 'test-scope', version: '1.2.3' },
@@ -38,10 +45,18 @@ function jsonTrace(traceId: string, spans: { spanId: string; parent?: string; na
 }
 
 const postJson = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-  t.ingest.inject({ method: 'POST', url, payload: JSON.stringify(body), headers: { 'content-type': 'application/json', ...headers } })
+  t.ingest.inject({
+    method: 'POST',
+    url,
+    payload: JSON.stringify(body),
+    headers: { 'content-type': 'application/json', ...headers },
+  })
 
 async function spanCount(): Promise<number> {
-  const rs = await t.context.storage.client.query({ query: `SELECT count() AS n FROM ${t.config.clickhouse.database}.spans`, format: 'JSONEachRow' })
+  const rs = await t.context.storage.client.query({
+    query: `SELECT count() AS n FROM ${t.config.clickhouse.database}.spans`,
+    format: 'JSONEachRow',
+  })
   const [row] = await rs.json<{ n: string }>()
   return Number(row?.n)
 }
@@ -49,14 +64,22 @@ async function spanCount(): Promise<number> {
 describe('POST /v1/traces (OTLP/JSON)', () => {
   it('stores spans and answers with an empty ExportTraceServiceResponse', async () => {
     const traceId = hex(16)
-    const res = await postJson('/v1/traces', jsonTrace(traceId, [{ spanId: hex(8), name: 'GET /orders' }]))
+    const res = await postJson(
+      '/v1/traces',
+      jsonTrace(traceId, [{ spanId: hex(8), name: 'GET /orders' }]),
+    )
     expect(res.statusCode).toBe(200)
     expect(res.headers['content-type']).toMatch(/application\/json/)
     expect(res.json()).toEqual({})
     await t.flush()
     const got = await t.api.inject({ url: `/api/traces/${traceId}` })
     expect(got.statusCode).toBe(200)
-    expect(got.json().spans[0]).toMatchObject({ name: 'GET /orders', kind: 'Server', service: 'shop', durationNano: '1500000' })
+    expect(got.json().spans[0]).toMatchObject({
+      name: 'GET /orders',
+      kind: 'Server',
+      service: 'shop',
+      durationNano: '1500000',
+    })
     expect(got.json().spans[0].attributes).toEqual({ 'http.response.status_code': 200 })
   })
 
@@ -70,7 +93,9 @@ describe('POST /v1/traces (OTLP/JSON)', () => {
     })
     expect(res.statusCode).toBe(200)
     await t.flush()
-    expect((await t.api.inject({ url: `/api/traces/${traceId}` })).json().spans[0].name).toBe('zipped')
+    expect((await t.api.inject({ url: `/api/traces/${traceId}` })).json().spans[0].name).toBe(
+      'zipped',
+    )
   })
 
   it('keeps the good spans and reports the bad ones as partial success', async () => {
@@ -84,7 +109,9 @@ describe('POST /v1/traces (OTLP/JSON)', () => {
     expect(res.json().partialSuccess.rejectedSpans).toBe(1)
     expect(res.json().partialSuccess.errorMessage).toMatch(/spanId must be 16 hex characters/)
     await t.flush()
-    const spans = (await t.api.inject({ url: `/api/traces/${traceId}` })).json().spans as { name: string }[]
+    const spans = (await t.api.inject({ url: `/api/traces/${traceId}` })).json().spans as {
+      name: string
+    }[]
     expect(spans.map((s) => s.name)).toEqual(['good'])
   })
 })
@@ -95,16 +122,33 @@ describe('bad bodies', () => {
     const before = await spanCount()
     const proto = { 'content-type': 'application/x-protobuf' }
 
-    const garbage = await t.ingest.inject({ method: 'POST', url: '/v1/traces', payload: Buffer.from('this is not protobuf at all'), headers: proto })
+    const garbage = await t.ingest.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      payload: Buffer.from('this is not protobuf at all'),
+      headers: proto,
+    })
     expect(garbage.statusCode).toBe(400)
     expect(garbage.headers['content-type']).toMatch(/application\/x-protobuf/)
-    expect(decodeStatus(garbage.rawPayload).message).toMatch(/not a valid protobuf ExportTraceServiceRequest/)
+    expect(decodeStatus(garbage.rawPayload).message).toMatch(
+      /not a valid protobuf ExportTraceServiceRequest/,
+    )
 
     // A length prefix that promises more bytes than follow.
-    const truncated = await t.ingest.inject({ method: 'POST', url: '/v1/traces', payload: Buffer.from([0x0a, 0x50, 0x0a, 0x10]), headers: proto })
+    const truncated = await t.ingest.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      payload: Buffer.from([0x0a, 0x50, 0x0a, 0x10]),
+      headers: proto,
+    })
     expect(truncated.statusCode).toBe(400)
 
-    const badJson = await t.ingest.inject({ method: 'POST', url: '/v1/traces', payload: '{"resourceSpans": [', headers: { 'content-type': 'application/json' } })
+    const badJson = await t.ingest.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      payload: '{"resourceSpans": [',
+      headers: { 'content-type': 'application/json' },
+    })
     expect(badJson.statusCode).toBe(400)
     expect(badJson.json().message).toMatch(/not valid JSON/)
 
@@ -112,11 +156,21 @@ describe('bad bodies', () => {
     expect(wrongShape.statusCode).toBe(400)
     expect(wrongShape.json().message).toMatch(/OTLP\/JSON schema/)
 
-    const media = await t.ingest.inject({ method: 'POST', url: '/v1/traces', payload: 'x', headers: { 'content-type': 'text/plain' } })
+    const media = await t.ingest.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      payload: 'x',
+      headers: { 'content-type': 'text/plain' },
+    })
     expect(media.statusCode).toBe(415)
     expect(media.json().message).toMatch(/text\/plain.*not supported/)
 
-    const encoding = await t.ingest.inject({ method: 'POST', url: '/v1/traces', payload: 'x', headers: { 'content-type': 'application/json', 'content-encoding': 'br' } })
+    const encoding = await t.ingest.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      payload: 'x',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'br' },
+    })
     expect(encoding.statusCode).toBe(415)
 
     await t.flush()
@@ -127,7 +181,12 @@ describe('bad bodies', () => {
     const small = await testApps({ ingest: { maxBodyBytes: 64 * 1024 } })
     try {
       const big = Buffer.alloc(65 * 1024, 0x20)
-      const res = await small.ingest.inject({ method: 'POST', url: '/v1/traces', payload: big, headers: { 'content-type': 'application/json' } })
+      const res = await small.ingest.inject({
+        method: 'POST',
+        url: '/v1/traces',
+        payload: big,
+        headers: { 'content-type': 'application/json' },
+      })
       expect(res.statusCode).toBe(413)
       // 10 MiB of zeroes compress to ~10 KiB: small on the wire, far over the cap inflated.
       const bomb = gzipSync(Buffer.alloc(10 * 1024 * 1024))
@@ -139,7 +198,9 @@ describe('bad bodies', () => {
         headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'gzip' },
       })
       expect(res2.statusCode).toBe(413)
-      expect(decodeStatus(res2.rawPayload).message).toMatch(/exceeds 65536 bytes after decompression/)
+      expect(decodeStatus(res2.rawPayload).message).toMatch(
+        /exceeds 65536 bytes after decompression/,
+      )
       const corrupt = await small.ingest.inject({
         method: 'POST',
         url: '/v1/traces',
@@ -153,7 +214,9 @@ describe('bad bodies', () => {
   })
 
   it('answers 503 with Retry-After when the write queue is full, keeping what it acknowledged', async () => {
-    const tiny = await testApps({ ingest: { queueBytes: 4096, flushIntervalMs: 60_000, batchRows: 1_000_000 } })
+    const tiny = await testApps({
+      ingest: { queueBytes: 4096, flushIntervalMs: 60_000, batchRows: 1_000_000 },
+    })
     try {
       const first = hex(16)
       const ok = await tiny.ingest.inject({
@@ -163,8 +226,16 @@ describe('bad bodies', () => {
         headers: { 'content-type': 'application/json' },
       })
       expect(ok.statusCode).toBe(200)
-      const many = jsonTrace(hex(16), Array.from({ length: 20 }, (_, i) => ({ spanId: hex(8), name: `s${i}` })))
-      const full = await tiny.ingest.inject({ method: 'POST', url: '/v1/traces', payload: JSON.stringify(many), headers: { 'content-type': 'application/json' } })
+      const many = jsonTrace(
+        hex(16),
+        Array.from({ length: 20 }, (_, i) => ({ spanId: hex(8), name: `s${i}` })),
+      )
+      const full = await tiny.ingest.inject({
+        method: 'POST',
+        url: '/v1/traces',
+        payload: JSON.stringify(many),
+        headers: { 'content-type': 'application/json' },
+      })
       expect(full.statusCode).toBe(503)
       expect(full.headers['retry-after']).toBe('2')
       await tiny.flush()

@@ -31,9 +31,16 @@ const NAME = /^[\w.:/-]{1,200}$/
 
 /** Checks the fields finance relies on; the message names the field and what is wrong. */
 export function checkBusinessEvent(e: BusinessEvent): void {
-  if (!NAME.test(e.type)) throw new InvalidField(`type must be 1-200 letters, digits or . _ : / - (got ${JSON.stringify(e.type)})`)
-  if (!NAME.test(e.entity)) throw new InvalidField(`entity must be 1-200 letters, digits or . _ : / - (got ${JSON.stringify(e.entity)})`)
-  if (!e.key || e.key.length > 500) throw new InvalidField('key is required (at most 500 characters)')
+  if (!NAME.test(e.type))
+    throw new InvalidField(
+      `type must be 1-200 letters, digits or . _ : / - (got ${JSON.stringify(e.type)})`,
+    )
+  if (!NAME.test(e.entity))
+    throw new InvalidField(
+      `entity must be 1-200 letters, digits or . _ : / - (got ${JSON.stringify(e.entity)})`,
+    )
+  if (!e.key || e.key.length > 500)
+    throw new InvalidField('key is required (at most 500 characters)')
   if (!e.system) throw new InvalidField('system is required')
   if (e.amount !== null) {
     if (!DECIMAL.test(e.amount)) {
@@ -42,10 +49,14 @@ export function checkBusinessEvent(e: BusinessEvent): void {
       )
     }
     if (!CURRENCY.test(e.currency)) {
-      throw new InvalidField(`currency must be an ISO 4217 code like "EUR" when amount is given (got ${JSON.stringify(e.currency)})`)
+      throw new InvalidField(
+        `currency must be an ISO 4217 code like "EUR" when amount is given (got ${JSON.stringify(e.currency)})`,
+      )
     }
   } else if (e.currency && !CURRENCY.test(e.currency)) {
-    throw new InvalidField(`currency must be an ISO 4217 code like "EUR" (got ${JSON.stringify(e.currency)})`)
+    throw new InvalidField(
+      `currency must be an ISO 4217 code like "EUR" (got ${JSON.stringify(e.currency)})`,
+    )
   }
 }
 

@@ -13,7 +13,16 @@ import {
   UNKNOWN_SERVICE,
 } from './semconv.js'
 import type { LogRecord, LogsRequest } from './types.js'
-import { anyValueToJson, flattenAttributes, hexId, InvalidField, str, uint32, uint64, type FlatAttributes } from './values.js'
+import {
+  anyValueToJson,
+  flattenAttributes,
+  hexId,
+  InvalidField,
+  str,
+  uint32,
+  uint64,
+  type FlatAttributes,
+} from './values.js'
 
 export interface LogConversion {
   logs: EncodedRows
@@ -24,7 +33,16 @@ export interface LogConversion {
 
 const MAX_ERRORS = 5
 /** Attributes that become columns of a business event rather than staying in its map. */
-const EVENT_COLUMNS = new Set([ATTR_EVENT_NAME, ATTR_FLOW_ID, ATTR_SYSTEM, ATTR_ENTITY, ATTR_ENTITY_KEY, ATTR_STATUS, ATTR_AMOUNT, ATTR_CURRENCY])
+const EVENT_COLUMNS = new Set([
+  ATTR_EVENT_NAME,
+  ATTR_FLOW_ID,
+  ATTR_SYSTEM,
+  ATTR_ENTITY,
+  ATTR_ENTITY_KEY,
+  ATTR_STATUS,
+  ATTR_AMOUNT,
+  ATTR_CURRENCY,
+])
 
 /**
  * Splits an ExportLogsServiceRequest: records that name an event and a business entity
@@ -44,7 +62,8 @@ export function convertLogs(req: LogsRequest, nowNanos: string): LogConversion {
       for (const record of sl.logRecords ?? []) {
         try {
           const attrs = flattenAttributes(record.attributes, 'attributes')
-          const eventName = str(record.eventName, 'eventName') || attrs.values[ATTR_EVENT_NAME] || ''
+          const eventName =
+            str(record.eventName, 'eventName') || attrs.values[ATTR_EVENT_NAME] || ''
           if (eventName && attrs.values[ATTR_ENTITY] !== undefined) {
             const event = toBusinessEvent(record, attrs, eventName, service, resource, nowNanos)
             events.text += encodeBusinessEvent(event)
@@ -87,7 +106,9 @@ function toBusinessEvent(
   const v = attrs.values
   const amount = v[ATTR_AMOUNT]
   if (amount !== undefined && attrs.types[ATTR_AMOUNT] !== undefined) {
-    throw new InvalidField(`${ATTR_AMOUNT} must be a string attribute holding an exact decimal (floats lose cents)`)
+    throw new InvalidField(
+      `${ATTR_AMOUNT} must be a string attribute holding an exact decimal (floats lose cents)`,
+    )
   }
   const event: BusinessEvent = {
     timestamp: time,
@@ -109,7 +130,8 @@ function toBusinessEvent(
   try {
     checkBusinessEvent(event)
   } catch (err) {
-    if (err instanceof InvalidField) throw new InvalidField(`business event ${JSON.stringify(type)}: ${err.message}`)
+    if (err instanceof InvalidField)
+      throw new InvalidField(`business event ${JSON.stringify(type)}: ${err.message}`)
     throw err
   }
   return event
@@ -134,7 +156,11 @@ function encodeLog(
         : ''
   const severity = record.severityNumber
   const severityNumber =
-    typeof severity === 'number' ? severity : typeof severity === 'string' ? severityFromName(severity) : 0
+    typeof severity === 'number'
+      ? severity
+      : typeof severity === 'string'
+        ? severityFromName(severity)
+        : 0
   if (!Number.isInteger(severityNumber) || severityNumber < 0 || severityNumber > 24) {
     throw new InvalidField('severityNumber must be 0-24')
   }
@@ -160,11 +186,39 @@ function encodeLog(
 }
 
 const SEVERITY_PREFIX = 'SEVERITY_NUMBER_'
-const SEVERITY_NAMES = ['UNSPECIFIED', 'TRACE', 'TRACE2', 'TRACE3', 'TRACE4', 'DEBUG', 'DEBUG2', 'DEBUG3', 'DEBUG4', 'INFO', 'INFO2', 'INFO3', 'INFO4', 'WARN', 'WARN2', 'WARN3', 'WARN4', 'ERROR', 'ERROR2', 'ERROR3', 'ERROR4', 'FATAL', 'FATAL2', 'FATAL3', 'FATAL4']
+const SEVERITY_NAMES = [
+  'UNSPECIFIED',
+  'TRACE',
+  'TRACE2',
+  'TRACE3',
+  'TRACE4',
+  'DEBUG',
+  'DEBUG2',
+  'DEBUG3',
+  'DEBUG4',
+  'INFO',
+  'INFO2',
+  'INFO3',
+  'INFO4',
+  'WARN',
+  'WARN2',
+  'WARN3',
+  'WARN4',
+  'ERROR',
+  'ERROR2',
+  'ERROR3',
+  'ERROR4',
+  'FATAL',
+  'FATAL2',
+  'FATAL3',
+  'FATAL4',
+]
 
 function severityFromName(name: string): number {
   if (/^\d+$/.test(name)) return Number(name)
-  const i = SEVERITY_NAMES.indexOf(name.startsWith(SEVERITY_PREFIX) ? name.slice(SEVERITY_PREFIX.length) : name)
+  const i = SEVERITY_NAMES.indexOf(
+    name.startsWith(SEVERITY_PREFIX) ? name.slice(SEVERITY_PREFIX.length) : name,
+  )
   if (i < 0) throw new InvalidField(`severityNumber has an unknown value ${JSON.stringify(name)}`)
   return i
 }

@@ -1,7 +1,18 @@
 import type { EncodedRows } from '../storage/writer.js'
 import { SERVICE_NAME, UNKNOWN_SERVICE } from './semconv.js'
 import type { Int64, KeyValue, Metric, MetricsRequest } from './types.js'
-import { count, double, enumValue, flattenAttributes, int32, int64, InvalidField, str, uint32, uint64 } from './values.js'
+import {
+  count,
+  double,
+  enumValue,
+  flattenAttributes,
+  int32,
+  int64,
+  InvalidField,
+  str,
+  uint32,
+  uint64,
+} from './values.js'
 
 export interface MetricConversion {
   encoded: EncodedRows
@@ -52,7 +63,8 @@ export function convertMetrics(req: MetricsRequest): MetricConversion {
         const name = typeof metric.name === 'string' ? metric.name : ''
         const points = pointsOf(metric)
         if (!name) {
-          for (let i = 0; i < Math.max(points.length, 1); i++) reject(new InvalidField('name is missing'), 'metric')
+          for (let i = 0; i < Math.max(points.length, 1); i++)
+            reject(new InvalidField('name is missing'), 'metric')
           continue
         }
         for (const [i, p] of points.entries()) {
@@ -70,8 +82,14 @@ export function convertMetrics(req: MetricsRequest): MetricConversion {
 }
 
 type KindPoint =
-  | { kind: 'gauge' | 'sum'; point: NonNullable<NonNullable<Metric['gauge']>['dataPoints']>[number] }
-  | { kind: 'histogram'; point: NonNullable<NonNullable<Metric['histogram']>['dataPoints']>[number] }
+  | {
+      kind: 'gauge' | 'sum'
+      point: NonNullable<NonNullable<Metric['gauge']>['dataPoints']>[number]
+    }
+  | {
+      kind: 'histogram'
+      point: NonNullable<NonNullable<Metric['histogram']>['dataPoints']>[number]
+    }
   | {
       kind: 'exponential_histogram'
       point: NonNullable<NonNullable<Metric['exponentialHistogram']>['dataPoints']>[number]
@@ -81,16 +99,23 @@ type KindPoint =
 function pointsOf(m: Metric): KindPoint[] {
   if (m.gauge) return (m.gauge.dataPoints ?? []).map((point) => ({ kind: 'gauge', point }))
   if (m.sum) return (m.sum.dataPoints ?? []).map((point) => ({ kind: 'sum', point }))
-  if (m.histogram) return (m.histogram.dataPoints ?? []).map((point) => ({ kind: 'histogram', point }))
+  if (m.histogram)
+    return (m.histogram.dataPoints ?? []).map((point) => ({ kind: 'histogram', point }))
   if (m.exponentialHistogram) {
-    return (m.exponentialHistogram.dataPoints ?? []).map((point) => ({ kind: 'exponential_histogram', point }))
+    return (m.exponentialHistogram.dataPoints ?? []).map((point) => ({
+      kind: 'exponential_histogram',
+      point,
+    }))
   }
   if (m.summary) return (m.summary.dataPoints ?? []).map((point) => ({ kind: 'summary', point }))
   return []
 }
 
 function temporality(m: Metric): string {
-  const t = m.sum?.aggregationTemporality ?? m.histogram?.aggregationTemporality ?? m.exponentialHistogram?.aggregationTemporality
+  const t =
+    m.sum?.aggregationTemporality ??
+    m.histogram?.aggregationTemporality ??
+    m.exponentialHistogram?.aggregationTemporality
   return TEMPORALITY[enumValue(t, TEMPORALITY_ENUM, 'aggregationTemporality')] ?? 'unspecified'
 }
 
@@ -136,8 +161,13 @@ function encodePoint(c: Common, kp: KindPoint): string {
       row.min = optDouble(pt.min, 'min')
       row.max = optDouble(pt.max, 'max')
       row.bucket_counts = (pt.bucketCounts ?? []).map((b, i) => count(b, `bucketCounts[${i}]`))
-      row.explicit_bounds = (pt.explicitBounds ?? []).map((b, i) => double(b, `explicitBounds[${i}]`))
-      if ((row.bucket_counts as number[]).length !== (row.explicit_bounds as number[]).length + 1 && (row.bucket_counts as number[]).length > 0) {
+      row.explicit_bounds = (pt.explicitBounds ?? []).map((b, i) =>
+        double(b, `explicitBounds[${i}]`),
+      )
+      if (
+        (row.bucket_counts as number[]).length !== (row.explicit_bounds as number[]).length + 1 &&
+        (row.bucket_counts as number[]).length > 0
+      ) {
         throw new InvalidField('bucketCounts must have one more entry than explicitBounds')
       }
       break
@@ -151,9 +181,13 @@ function encodePoint(c: Common, kp: KindPoint): string {
       row.scale = int32(pt.scale, 'scale')
       row.zero_count = count(pt.zeroCount, 'zeroCount')
       row.positive_offset = int32(pt.positive?.offset, 'positive.offset')
-      row.positive_counts = (pt.positive?.bucketCounts ?? []).map((b, i) => count(b, `positive.bucketCounts[${i}]`))
+      row.positive_counts = (pt.positive?.bucketCounts ?? []).map((b, i) =>
+        count(b, `positive.bucketCounts[${i}]`),
+      )
       row.negative_offset = int32(pt.negative?.offset, 'negative.offset')
-      row.negative_counts = (pt.negative?.bucketCounts ?? []).map((b, i) => count(b, `negative.bucketCounts[${i}]`))
+      row.negative_counts = (pt.negative?.bucketCounts ?? []).map((b, i) =>
+        count(b, `negative.bucketCounts[${i}]`),
+      )
       break
     }
     case 'summary': {

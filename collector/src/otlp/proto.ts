@@ -15,10 +15,23 @@ interface ProtoRoot {
   opentelemetry: {
     proto: {
       collector: {
-        trace: { v1: { ExportTraceServiceRequest: Codec<TracesRequest>; ExportTraceServiceResponse: Codec<unknown> } }
-        logs: { v1: { ExportLogsServiceRequest: Codec<LogsRequest>; ExportLogsServiceResponse: Codec<unknown> } }
+        trace: {
+          v1: {
+            ExportTraceServiceRequest: Codec<TracesRequest>
+            ExportTraceServiceResponse: Codec<unknown>
+          }
+        }
+        logs: {
+          v1: {
+            ExportLogsServiceRequest: Codec<LogsRequest>
+            ExportLogsServiceResponse: Codec<unknown>
+          }
+        }
         metrics: {
-          v1: { ExportMetricsServiceRequest: Codec<MetricsRequest>; ExportMetricsServiceResponse: Codec<unknown> }
+          v1: {
+            ExportMetricsServiceRequest: Codec<MetricsRequest>
+            ExportMetricsServiceResponse: Codec<unknown>
+          }
         }
       }
     }
@@ -30,9 +43,11 @@ const collector = root.opentelemetry.proto.collector
 export type Signal = 'traces' | 'logs' | 'metrics'
 
 export const decodeRequest = {
-  traces: (buf: Uint8Array): TracesRequest => collector.trace.v1.ExportTraceServiceRequest.decode(buf),
+  traces: (buf: Uint8Array): TracesRequest =>
+    collector.trace.v1.ExportTraceServiceRequest.decode(buf),
   logs: (buf: Uint8Array): LogsRequest => collector.logs.v1.ExportLogsServiceRequest.decode(buf),
-  metrics: (buf: Uint8Array): MetricsRequest => collector.metrics.v1.ExportMetricsServiceRequest.decode(buf),
+  metrics: (buf: Uint8Array): MetricsRequest =>
+    collector.metrics.v1.ExportMetricsServiceRequest.decode(buf),
 }
 
 /** The field of `partial_success` that counts rejected items, per signal. */
@@ -50,7 +65,12 @@ export interface PartialSuccess {
 /** Export*ServiceResponse in protobuf. An empty message means full success. */
 export function encodeResponse(signal: Signal, partial?: PartialSuccess): Uint8Array {
   const body = partial
-    ? { partialSuccess: { [REJECTED_FIELD[signal]]: partial.rejected, errorMessage: partial.errorMessage } }
+    ? {
+        partialSuccess: {
+          [REJECTED_FIELD[signal]]: partial.rejected,
+          errorMessage: partial.errorMessage,
+        },
+      }
     : {}
   const codec =
     signal === 'traces'
@@ -64,7 +84,12 @@ export function encodeResponse(signal: Signal, partial?: PartialSuccess): Uint8A
 /** The same response in OTLP/JSON (lowerCamelCase, 64-bit counts as numbers are allowed). */
 export function jsonResponse(signal: Signal, partial?: PartialSuccess): Record<string, unknown> {
   return partial
-    ? { partialSuccess: { [REJECTED_FIELD[signal]]: partial.rejected, errorMessage: partial.errorMessage } }
+    ? {
+        partialSuccess: {
+          [REJECTED_FIELD[signal]]: partial.rejected,
+          errorMessage: partial.errorMessage,
+        },
+      }
     : {}
 }
 

@@ -21,7 +21,14 @@ export const ATTR_CURRENCY = 'reckon.currency'
 export const SERVICE_NAME = 'service.name'
 export const UNKNOWN_SERVICE = 'unknown_service'
 
-export const SPAN_KINDS = ['Unspecified', 'Internal', 'Server', 'Client', 'Producer', 'Consumer'] as const
+export const SPAN_KINDS = [
+  'Unspecified',
+  'Internal',
+  'Server',
+  'Client',
+  'Producer',
+  'Consumer',
+] as const
 export const SPAN_KIND_ENUM = [
   'SPAN_KIND_UNSPECIFIED',
   'SPAN_KIND_INTERNAL',
@@ -31,4 +38,8 @@ export const SPAN_KIND_ENUM = [
   'SPAN_KIND_CONSUMER',
 ] as const
 export const STATUS_CODES = ['Unset', 'Ok', 'Error'] as const
-export const STATUS_CODE_ENUM = ['STATUS_CODE_UNSET', 'STATUS_CODE_OK', 'STATUS_CODE_ERROR'] as const
+export const STATUS_CODE_ENUM = [
+  'STATUS_CODE_UNSET',
+  'STATUS_CODE_OK',
+  'STATUS_CODE_ERROR',
+] as const

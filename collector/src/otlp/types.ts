@@ -65,7 +65,10 @@ export interface SpanLink {
 
 export interface TracesRequest {
   resourceSpans?:
-    | { resource?: Resource | null; scopeSpans?: { scope?: Scope | null; spans?: Span[] | null }[] | null }[]
+    | {
+        resource?: Resource | null
+        scopeSpans?: { scope?: Scope | null; spans?: Span[] | null }[] | null
+      }[]
     | null
 }
 

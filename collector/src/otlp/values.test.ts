@@ -3,7 +3,9 @@ import { flattenAttributes, hexId, InvalidField, typedAttributes, uint64 } from 
 
 describe('hexId', () => {
   it('turns bytes into lowercase hex and accepts hex text', () => {
-    expect(hexId(Uint8Array.from([0xab, 0, 1, 2, 3, 4, 5, 0xff]), 8, 'spanId')).toBe('ab000102030405ff')
+    expect(hexId(Uint8Array.from([0xab, 0, 1, 2, 3, 4, 5, 0xff]), 8, 'spanId')).toBe(
+      'ab000102030405ff',
+    )
     expect(hexId('AB000102030405FF', 8, 'spanId')).toBe('ab000102030405ff')
     expect(hexId(undefined, 8, 'spanId')).toBe('')
   })
@@ -55,8 +57,8 @@ describe('attributes', () => {
   })
 
   it('refuses a string attribute that is not a string', () => {
-    expect(() => flattenAttributes([{ key: 'k', value: { stringValue: 5 as unknown as string } }])).toThrow(
-      /attributes.k must be a string/,
-    )
+    expect(() =>
+      flattenAttributes([{ key: 'k', value: { stringValue: 5 as unknown as string } }]),
+    ).toThrow(/attributes.k must be a string/)
   })
 })

@@ -17,7 +17,9 @@ export function hexId(id: Id | null | undefined, bytes: 16 | 8, field: string): 
   let hex: string
   if (typeof id === 'string') {
     if (id.length !== bytes * 2 || !/^[0-9a-fA-F]+$/.test(id)) {
-      throw new InvalidField(`${field} must be ${bytes * 2} hex characters, got ${JSON.stringify(id)}`)
+      throw new InvalidField(
+        `${field} must be ${bytes * 2} hex characters, got ${JSON.stringify(id)}`,
+      )
     }
     hex = id.toLowerCase()
   } else {
@@ -47,7 +49,8 @@ export function uint64(v: Int64 | null | undefined, field: string): string {
     }
     return String(v)
   }
-  if (!/^\d{1,20}$/.test(v)) throw new InvalidField(`${field} must be an unsigned integer, got ${JSON.stringify(v)}`)
+  if (!/^\d{1,20}$/.test(v))
+    throw new InvalidField(`${field} must be an unsigned integer, got ${JSON.stringify(v)}`)
   return v.replace(/^0+(?=\d)/, '')
 }
 
@@ -63,7 +66,8 @@ export function int64(v: Int64 | null | undefined, field: string): string {
     if (!Number.isSafeInteger(v)) throw new InvalidField(`${field} must be an integer`)
     return String(v)
   }
-  if (!/^-?\d{1,19}$/.test(v)) throw new InvalidField(`${field} must be an integer, got ${JSON.stringify(v)}`)
+  if (!/^-?\d{1,19}$/.test(v))
+    throw new InvalidField(`${field} must be an integer, got ${JSON.stringify(v)}`)
   return v
 }
 
@@ -80,7 +84,8 @@ export function double(v: number | string | null | undefined, field: string): nu
   if (v === 'Infinity') return Infinity
   if (v === '-Infinity') return -Infinity
   const n = Number(v)
-  if (v.trim() === '' || Number.isNaN(n)) throw new InvalidField(`${field} must be a number, got ${JSON.stringify(v)}`)
+  if (v.trim() === '' || Number.isNaN(n))
+    throw new InvalidField(`${field} must be a number, got ${JSON.stringify(v)}`)
   return n
 }
 
@@ -95,7 +100,9 @@ export interface FlatAttributes {
 }
 
 function bytesToBase64(b: Uint8Array | string): string {
-  return typeof b === 'string' ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
+  return typeof b === 'string'
+    ? b
+    : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
 }
 
 /** An AnyValue as plain JSON: int64 beyond 2^53 stays a string, bytes are base64. */
@@ -119,7 +126,10 @@ export function anyValueToJson(v: AnyValue | null | undefined, field = 'value'):
 }
 
 /** Key/values as a JSON object with typed values (events, links, kvlists). */
-export function attributesToJson(kvs: KeyValue[] | null | undefined, field = 'attributes'): Record<string, unknown> {
+export function attributesToJson(
+  kvs: KeyValue[] | null | undefined,
+  field = 'attributes',
+): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   if (!kvs) return out
   for (const kv of kvs) {
@@ -130,7 +140,10 @@ export function attributesToJson(kvs: KeyValue[] | null | undefined, field = 'at
 }
 
 /** Key/values flattened to a string map plus a map of the non-string types. */
-export function flattenAttributes(kvs: KeyValue[] | null | undefined, field = 'attributes'): FlatAttributes {
+export function flattenAttributes(
+  kvs: KeyValue[] | null | undefined,
+  field = 'attributes',
+): FlatAttributes {
   const values: Record<string, string> = {}
   const types: Record<string, AttributeType> = {}
   if (!kvs) return { values, types }
@@ -205,7 +218,11 @@ export function typedAttributes(
 }
 
 /** The enum value as a number, whether sent as 2 or as "SPAN_KIND_SERVER". */
-export function enumValue(v: number | string | null | undefined, names: readonly string[], field: string): number {
+export function enumValue(
+  v: number | string | null | undefined,
+  names: readonly string[],
+  field: string,
+): number {
   if (v === null || v === undefined || v === '') return 0
   if (typeof v === 'number') {
     if (Number.isInteger(v) && v >= 0) return v

@@ -8,8 +8,7 @@ type ChdbAsConnection = NonNullable<NonNullable<Parameters<typeof createClient>[
 
 /** Where the data lives: the in-process engine (chDB) or a ClickHouse server. */
 export type StorageTarget =
-  | { kind: 'embedded'; dataDir: string }
-  | { kind: 'server'; url: string; user?: string | undefined }
+  { kind: 'embedded'; dataDir: string } | { kind: 'server'; url: string; user?: string | undefined }
 
 export interface Storage {
   readonly client: ClickHouseClient

@@ -75,7 +75,9 @@ async function applyRetention(storage: Storage): Promise<string[]> {
   for (const { table, column } of RETAINED_TABLES) {
     const engine = engines.get(table)
     if (engine === undefined || engine.includes(`toIntervalDay(${retentionDays})`)) continue
-    await client.command({ query: `ALTER TABLE ${db}.${table} MODIFY ${ttl(column, retentionDays)}` })
+    await client.command({
+      query: `ALTER TABLE ${db}.${table} MODIFY ${ttl(column, retentionDays)}`,
+    })
     changed.push(table)
   }
   return changed

@@ -10,7 +10,12 @@ export type Table = (typeof TABLES)[number]
 export class WritePipeline {
   readonly writers: Record<Table, TableWriter>
 
-  constructor(storage: Storage, config: Config, metrics: SelfMetrics, log: (msg: string, err?: unknown) => void) {
+  constructor(
+    storage: Storage,
+    config: Config,
+    metrics: SelfMetrics,
+    log: (msg: string, err?: unknown) => void,
+  ) {
     const make = (table: Table): TableWriter =>
       new TableWriter({
         storage,

@@ -39,14 +39,14 @@ export class SelfMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'reckon_' })
-    const self = this
+    const depth = () => this.queueDepth()
     new Gauge({
       name: 'reckon_storage_queue_rows',
       help: 'Rows waiting in the write queue.',
       labelNames: ['table'] as const,
       registers: [this.registry],
       collect() {
-        for (const d of self.queueDepth()) this.set({ table: d.table }, d.rows)
+        for (const d of depth()) this.set({ table: d.table }, d.rows)
       },
     })
     new Gauge({
@@ -55,7 +55,7 @@ export class SelfMetrics {
       labelNames: ['table'] as const,
       registers: [this.registry],
       collect() {
-        for (const d of self.queueDepth()) this.set({ table: d.table }, d.bytes)
+        for (const d of depth()) this.set({ table: d.table }, d.bytes)
       },
     })
   }

@@ -19,7 +19,11 @@ export function testConfig(over: DeepPartial<Config> = {}): Config {
     otlpPort: 0,
     apiPort: 0,
     dataDir,
-    clickhouse: { ...DEFAULTS.clickhouse, url: process.env.CLICKHOUSE_URL, database: `t_${randomBytes(6).toString('hex')}` },
+    clickhouse: {
+      ...DEFAULTS.clickhouse,
+      url: process.env.CLICKHOUSE_URL,
+      database: `t_${randomBytes(6).toString('hex')}`,
+    },
     ingest: { ...DEFAULTS.ingest, flushIntervalMs: 50 },
   }
   return {
@@ -28,13 +32,18 @@ export function testConfig(over: DeepPartial<Config> = {}): Config {
     clickhouse: { ...base.clickhouse, ...over.clickhouse },
     ingest: { ...base.ingest, ...over.ingest },
     query: { ...base.query, ...over.query },
-  } as Config
+  }
 }
 
 /** The process-wide engine, pointed at the config's own database. */
 export function testStorage(config: Config): Storage {
   shared ??= openStorage(config)
-  return { ...shared, database: config.clickhouse.database, retentionDays: config.retentionDays, close: async () => {} }
+  return {
+    ...shared,
+    database: config.clickhouse.database,
+    retentionDays: config.retentionDays,
+    close: async () => {},
+  }
 }
 
 export async function dropDatabase(storage: Storage): Promise<void> {

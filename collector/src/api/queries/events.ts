@@ -39,7 +39,11 @@ const FILTERS = [
 ] as const
 
 /** Business events matching every given filter, oldest first. */
-export async function findEvents(storage: Storage, f: EventFilter, timeout: number): Promise<EventView[]> {
+export async function findEvents(
+  storage: Storage,
+  f: EventFilter,
+  timeout: number,
+): Promise<EventView[]> {
   const where = [inWindow('timestamp')]
   const params: Params = { from: f.window.from, to: f.window.to, limit: f.limit }
   for (const [name, column] of FILTERS) {

@@ -74,7 +74,9 @@ function toView(r: Row): MetricPointView {
   switch (r.kind) {
     case 'gauge':
     case 'sum':
-      return r.int_value === null ? { ...base, value: r.value } : { ...base, value: r.value, intValue: r.int_value }
+      return r.int_value === null
+        ? { ...base, value: r.value }
+        : { ...base, value: r.value, intValue: r.int_value }
     case 'histogram':
       return {
         ...base,
@@ -102,7 +104,10 @@ function toView(r: Row): MetricPointView {
         ...base,
         count: Number(r.count),
         sum: r.sum,
-        quantiles: r.quantiles.map((quantile, i) => ({ quantile, value: r.quantile_values[i] ?? 0 })),
+        quantiles: r.quantiles.map((quantile, i) => ({
+          quantile,
+          value: r.quantile_values[i] ?? 0,
+        })),
       }
   }
 }
@@ -115,7 +120,11 @@ export interface MetricFilter {
 }
 
 /** Data points of the matching metrics, oldest first. */
-export async function findMetricPoints(storage: Storage, f: MetricFilter, timeout: number): Promise<MetricPointView[]> {
+export async function findMetricPoints(
+  storage: Storage,
+  f: MetricFilter,
+  timeout: number,
+): Promise<MetricPointView[]> {
   const where = [inWindow('timestamp')]
   const params: Params = { from: f.window.from, to: f.window.to, limit: f.limit }
   if (f.name !== undefined) {
@@ -153,7 +162,13 @@ export async function listMetricNames(
     where.push('service_name = {service:String}')
     params.service = service
   }
-  const rows = await select<{ metric_name: string; kind: string; unit: string; services: string[]; points: string }>(
+  const rows = await select<{
+    metric_name: string
+    kind: string
+    unit: string
+    services: string[]
+    points: string
+  }>(
     storage,
     `SELECT metric_name, any(kind) AS kind, any(unit) AS unit, arraySort(groupUniqArray(service_name)) AS services,
        count() AS points
@@ -162,5 +177,11 @@ export async function listMetricNames(
     params,
     timeout,
   )
-  return rows.map((r) => ({ name: r.metric_name, kind: r.kind, unit: r.unit, services: r.services, points: Number(r.points) }))
+  return rows.map((r) => ({
+    name: r.metric_name,
+    kind: r.kind,
+    unit: r.unit,
+    services: r.services,
+    points: Number(r.points),
+  }))
 }

@@ -38,7 +38,8 @@ interface RedRow {
 function red(r: RedRow, seconds: number): Red {
   const calls = Number(r.calls)
   const errors = Number(r.errors)
-  const ms = (ns: number | undefined): number => (calls === 0 || ns === undefined || Number.isNaN(ns) ? 0 : ns / 1e6)
+  const ms = (ns: number | undefined): number =>
+    calls === 0 || ns === undefined || Number.isNaN(ns) ? 0 : ns / 1e6
   return {
     rate: calls / seconds,
     calls,
@@ -53,7 +54,11 @@ function red(r: RedRow, seconds: number): Red {
 const ENTRY = `(span_kind IN ('Server', 'Consumer') OR parent_span_id = '')`
 
 /** Rate, errors and duration of every service's entry calls over the window. */
-export async function listServices(storage: Storage, w: Window & { seconds: number }, timeout: number): Promise<ServiceView[]> {
+export async function listServices(
+  storage: Storage,
+  w: Window & { seconds: number },
+  timeout: number,
+): Promise<ServiceView[]> {
   const rows = await select<RedRow & { service_name: string; spans: string }>(
     storage,
     `SELECT service_name, count() AS spans, countIf(${ENTRY}) AS calls,
@@ -64,7 +69,11 @@ export async function listServices(storage: Storage, w: Window & { seconds: numb
     { from: w.from, to: w.to },
     timeout,
   )
-  return rows.map((r) => ({ service: r.service_name, spans: Number(r.spans), ...red(r, w.seconds) }))
+  return rows.map((r) => ({
+    service: r.service_name,
+    spans: Number(r.spans),
+    ...red(r, w.seconds),
+  }))
 }
 
 /** The same figures per operation (span name and kind) of one service. */
@@ -87,7 +96,11 @@ export async function listOperations(
 }
 
 /** Caller → callee edges: a child span whose parent belongs to another service. */
-export async function listDependencies(storage: Storage, w: Window, timeout: number): Promise<DependencyView[]> {
+export async function listDependencies(
+  storage: Storage,
+  w: Window,
+  timeout: number,
+): Promise<DependencyView[]> {
   const db = storage.database
   const rows = await select<{ caller: string; callee: string; calls: string; errors: string }>(
     storage,
@@ -102,5 +115,10 @@ export async function listDependencies(storage: Storage, w: Window, timeout: num
     { from: w.from, to: w.to },
     timeout,
   )
-  return rows.map((r) => ({ caller: r.caller, callee: r.callee, calls: Number(r.calls), errors: Number(r.errors) }))
+  return rows.map((r) => ({
+    caller: r.caller,
+    callee: r.callee,
+    calls: Number(r.calls),
+    errors: Number(r.errors),
+  }))
 }

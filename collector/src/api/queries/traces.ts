@@ -16,7 +16,12 @@ export interface SpanView {
   scope: { name: string; version: string }
   traceState: string
   events: { timeUnixNano: string; name: string; attributes: Record<string, unknown> }[]
-  links: { traceId: string; spanId: string; traceState: string; attributes: Record<string, unknown> }[]
+  links: {
+    traceId: string
+    spanId: string
+    traceState: string
+    attributes: Record<string, unknown>
+  }[]
   flowId: string
 }
 
@@ -98,7 +103,11 @@ function toView(r: SpanRow): SpanView {
 }
 
 /** The time range of a trace from the trace index, or undefined when it is unknown. */
-export async function traceRange(storage: Storage, traceId: string, timeout: number): Promise<Window | undefined> {
+export async function traceRange(
+  storage: Storage,
+  traceId: string,
+  timeout: number,
+): Promise<Window | undefined> {
   const [row] = await select<{ start: string; end: string; spans: string }>(
     storage,
     `SELECT ${nanos('min(start)')} AS start, ${nanos('max(end)')} AS end, sum(span_count) AS spans
@@ -159,9 +168,18 @@ export interface TraceSearch {
 const STATUS_VALUE = { error: 'Error', ok: 'Ok', unset: 'Unset' } as const
 
 /** Most recent traces with a span matching every filter, newest first. */
-export async function searchTraces(storage: Storage, q: TraceSearch, timeout: number): Promise<TraceSummary[]> {
+export async function searchTraces(
+  storage: Storage,
+  q: TraceSearch,
+  timeout: number,
+): Promise<TraceSummary[]> {
   const where = [inWindow('timestamp')]
-  const params: Params = { from: q.window.from, to: q.window.to, limit: q.limit, scan: q.limit * 20 }
+  const params: Params = {
+    from: q.window.from,
+    to: q.window.to,
+    limit: q.limit,
+    scan: q.limit * 20,
+  }
   if (q.service !== undefined) {
     where.push('service_name = {service:String}')
     params.service = q.service
@@ -210,7 +228,11 @@ export async function searchTraces(storage: Storage, q: TraceSearch, timeout: nu
 }
 
 /** Summaries of the given traces, in the given order. */
-export async function summaries(storage: Storage, traceIds: string[], timeout: number): Promise<TraceSummary[]> {
+export async function summaries(
+  storage: Storage,
+  traceIds: string[],
+  timeout: number,
+): Promise<TraceSummary[]> {
   if (traceIds.length === 0) return []
   const rows = await select<{
     trace_id: string

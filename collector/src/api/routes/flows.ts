@@ -17,7 +17,10 @@ export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'A business flow: its traces and business events in time order',
         tags: ['flows'],
         params: Type.Object({ flowId: Type.String({ minLength: 1, maxLength: 500 }) }),
-        querystring: Type.Object({ ...Window, limit: Limit(10000, 1000) }, { additionalProperties: false }),
+        querystring: Type.Object(
+          { ...Window, limit: Limit(10000, 1000) },
+          { additionalProperties: false },
+        ),
         response: {
           200: Type.Object({
             flowId: Type.String(),
@@ -30,9 +33,17 @@ export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { flowId } = request.params
-      const flow = await getFlow(storage, flowId, window(request.query, retention), request.query.limit ?? 1000, timeout)
+      const flow = await getFlow(
+        storage,
+        flowId,
+        window(request.query, retention),
+        request.query.limit ?? 1000,
+        timeout,
+      )
       if (flow.traces.length === 0 && flow.events.length === 0) {
-        return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `flow ${flowId} not found` })
+        return reply
+          .code(404)
+          .send({ statusCode: 404, error: 'Not Found', message: `flow ${flowId} not found` })
       }
       return flow
     },
@@ -62,7 +73,11 @@ export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const q = request.query
-      const events = await findEvents(storage, { ...q, window: window(q, retention), limit: q.limit ?? 1000 }, timeout)
+      const events = await findEvents(
+        storage,
+        { ...q, window: window(q, retention), limit: q.limit ?? 1000 },
+        timeout,
+      )
       return { events }
     },
   )

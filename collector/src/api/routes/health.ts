@@ -7,7 +7,13 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/healthz',
-    { schema: { summary: 'The process is up', tags: ['health'], response: { 200: Type.Object({ status: Type.Literal('ok') }) } } },
+    {
+      schema: {
+        summary: 'The process is up',
+        tags: ['health'],
+        response: { 200: Type.Object({ status: Type.Literal('ok') }) },
+      },
+    },
     async () => ({ status: 'ok' as const }),
   )
 
@@ -18,8 +24,16 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Storage is reachable and every migration is applied',
         tags: ['health'],
         response: {
-          200: Type.Object({ status: Type.String(), storage: Type.Boolean(), migrations: Type.Boolean() }),
-          503: Type.Object({ status: Type.String(), storage: Type.Boolean(), migrations: Type.Boolean() }),
+          200: Type.Object({
+            status: Type.String(),
+            storage: Type.Boolean(),
+            migrations: Type.Boolean(),
+          }),
+          503: Type.Object({
+            status: Type.String(),
+            storage: Type.Boolean(),
+            migrations: Type.Boolean(),
+          }),
         },
       },
     },
@@ -27,11 +41,16 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const ping = await storage.client.ping().catch(() => ({ success: false }))
       const migrations = ping.success ? await isMigrated(storage) : false
       const ready = ping.success && migrations
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', storage: ping.success, migrations })
+      return reply
+        .code(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : 'not ready', storage: ping.success, migrations })
     },
   )
 
-  app.get('/metrics', { schema: { summary: 'Prometheus metrics of Reckon itself', tags: ['health'] } }, async (_request, reply) =>
-    reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
+  app.get(
+    '/metrics',
+    { schema: { summary: 'Prometheus metrics of Reckon itself', tags: ['health'] } },
+    async (_request, reply) =>
+      reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   )
 }

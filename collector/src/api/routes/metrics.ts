@@ -12,7 +12,8 @@ export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/metrics',
     {
       schema: {
-        summary: 'Metric data points (gauge, sum, histogram, exponential histogram, summary), oldest first',
+        summary:
+          'Metric data points (gauge, sum, histogram, exponential histogram, summary), oldest first',
         tags: ['metrics'],
         querystring: Type.Object(
           {
@@ -27,7 +28,13 @@ export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const q = request.query
-      return { points: await findMetricPoints(storage, { ...q, window: window(q, HOUR_NS), limit: q.limit ?? 1000 }, timeout) }
+      return {
+        points: await findMetricPoints(
+          storage,
+          { ...q, window: window(q, HOUR_NS), limit: q.limit ?? 1000 },
+          timeout,
+        ),
+      }
     },
   )
 
@@ -44,7 +51,12 @@ export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => ({
-      metrics: await listMetricNames(storage, request.query.service, window(request.query, HOUR_NS), timeout),
+      metrics: await listMetricNames(
+        storage,
+        request.query.service,
+        window(request.query, HOUR_NS),
+        timeout,
+      ),
     }),
   )
 }

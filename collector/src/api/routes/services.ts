@@ -14,13 +14,16 @@ export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/api/services',
     {
       schema: {
-        summary: 'Rate, errors and duration (p50/p95/p99) of each service over the window (default 1 h)',
+        summary:
+          'Rate, errors and duration (p50/p95/p99) of each service over the window (default 1 h)',
         tags: ['services'],
         querystring: WindowQuery,
         response: { 200: Type.Object({ services: Type.Array(Service) }) },
       },
     },
-    async (request) => ({ services: await listServices(storage, window(request.query, HOUR_NS), timeout) }),
+    async (request) => ({
+      services: await listServices(storage, window(request.query, HOUR_NS), timeout),
+    }),
   )
 
   app.get(
@@ -31,12 +34,19 @@ export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['services'],
         params: Type.Object({ name: Type.String({ minLength: 1 }) }),
         querystring: WindowQuery,
-        response: { 200: Type.Object({ service: Type.String(), operations: Type.Array(Operation) }) },
+        response: {
+          200: Type.Object({ service: Type.String(), operations: Type.Array(Operation) }),
+        },
       },
     },
     async (request) => ({
       service: request.params.name,
-      operations: await listOperations(storage, request.params.name, window(request.query, HOUR_NS), timeout),
+      operations: await listOperations(
+        storage,
+        request.params.name,
+        window(request.query, HOUR_NS),
+        timeout,
+      ),
     }),
   )
 
@@ -50,6 +60,8 @@ export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Object({ dependencies: Type.Array(Dependency) }) },
       },
     },
-    async (request) => ({ dependencies: await listDependencies(storage, window(request.query, HOUR_NS), timeout) }),
+    async (request) => ({
+      dependencies: await listDependencies(storage, window(request.query, HOUR_NS), timeout),
+    }),
   )
 }

@@ -10,7 +10,9 @@ const SearchQuery = Type.Object(
     operation: Type.Optional(Type.String({ minLength: 1 })),
     minDurationMs: Type.Optional(Type.Number({ minimum: 0 })),
     maxDurationMs: Type.Optional(Type.Number({ minimum: 0 })),
-    status: Type.Optional(Type.Union([Type.Literal('error'), Type.Literal('ok'), Type.Literal('unset')])),
+    status: Type.Optional(
+      Type.Union([Type.Literal('error'), Type.Literal('ok'), Type.Literal('unset')]),
+    ),
     flowId: Type.Optional(Type.String({ minLength: 1 })),
     ...Window,
     limit: Limit(1000, 20),
@@ -39,7 +41,10 @@ export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request, reply) => {
       const traceId = request.params.traceId.toLowerCase()
       const trace = await getTrace(storage, traceId, config.query.maxSpansPerTrace, timeout)
-      if (!trace) return reply.code(404).send({ statusCode: 404, error: 'Not Found', message: `trace ${traceId} not found` })
+      if (!trace)
+        return reply
+          .code(404)
+          .send({ statusCode: 404, error: 'Not Found', message: `trace ${traceId} not found` })
       return trace
     },
   )
@@ -56,7 +61,11 @@ export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const q = request.query
-      if (q.minDurationMs !== undefined && q.maxDurationMs !== undefined && q.minDurationMs > q.maxDurationMs) {
+      if (
+        q.minDurationMs !== undefined &&
+        q.maxDurationMs !== undefined &&
+        q.minDurationMs > q.maxDurationMs
+      ) {
         throw new BadParam('minDurationMs must not exceed maxDurationMs')
       }
       const attributes = Object.entries(q as Record<string, unknown>)

@@ -1,0 +1,118 @@
+// npm run bench:ingest — OTLP protobuf over HTTP into the collector, against the raw insert
+// rate of the same rows straight into the engine, measured in the same run.
+import { mkdtempSync } from 'node:fs'
+import { request, Agent } from 'node:http'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { DEFAULTS, type Config } from '../src/config/index.js'
+import { decodeRequest } from '../src/otlp/proto.js'
+import { convertTraces } from '../src/otlp/traces.js'
+import { startReckon } from '../src/server.js'
+import { spanBatch } from './spans.js'
+
+const SPANS_PER_REQUEST = 1000
+const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400)
+const CONCURRENCY = 8
+
+const config: Config = {
+  ...DEFAULTS,
+  otlpPort: 0,
+  apiPort: 0,
+  dataDir: mkdtempSync(join(tmpdir(), 'reckon-bench-ingest-')),
+  clickhouse: { ...DEFAULTS.clickhouse, url: process.env.CLICKHOUSE_URL, database: 'bench_ingest' },
+  ingest: { ...DEFAULTS.ingest, batchRows: 100_000 },
+}
+const reckon = await startReckon(config)
+const { storage } = reckon.context
+const now = BigInt(Date.now()) * 1_000_000n
+const payloads = Array.from({ length: 20 }, (_, i) =>
+  Buffer.from(spanBatch(SPANS_PER_REQUEST, now - BigInt(i) * 1_000_000_000n)),
+)
+console.log(
+  `payload: ${SPANS_PER_REQUEST} spans, ${(payloads[0]!.length / 1024).toFixed(0)} KiB protobuf per request`,
+)
+
+async function rowCount(table: string): Promise<number> {
+  const rs = await storage.client.query({
+    query: `SELECT count() AS n FROM ${storage.database}.${table}`,
+    format: 'JSONEachRow',
+  })
+  return Number((await rs.json<{ n: string }>())[0]?.n)
+}
+
+// Raw: the same rows, already encoded, inserted straight into a table of the same schema.
+await storage.client.command({
+  query: `CREATE TABLE ${storage.database}.spans_raw AS ${storage.database}.spans`,
+})
+const encoded = payloads.map((p) => convertTraces(decodeRequest.traces(p)).encoded.text)
+const rawBatches = Math.ceil((REQUESTS * SPANS_PER_REQUEST) / config.ingest.batchRows)
+const perBatch = config.ingest.batchRows / SPANS_PER_REQUEST
+let t0 = performance.now()
+for (let b = 0; b < rawBatches; b++) {
+  const parts = Array.from(
+    { length: perBatch },
+    (_, i) => encoded[(b * perBatch + i) % encoded.length]!,
+  )
+  const result = await storage.client.exec({
+    query: `INSERT INTO ${storage.database}.spans_raw FORMAT JSONEachRow`,
+    values: (await import('node:stream')).Readable.from(parts, { objectMode: false }),
+  })
+  result.stream.resume()
+}
+const rawSeconds = (performance.now() - t0) / 1000
+const rawRows = await rowCount('spans_raw')
+const rawRate = rawRows / rawSeconds
+
+// Ingest: HTTP requests from the same process, CONCURRENCY at a time, then wait for storage.
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
+const url = new URL(`${reckon.otlpUrl}/v1/traces`)
+function send(body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        path: url.pathname,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      },
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+let next = 0
+let refused = 0
+t0 = performance.now()
+await Promise.all(
+  Array.from({ length: CONCURRENCY }, async () => {
+    while (next < REQUESTS) {
+      const i = next++
+      const status = await send(payloads[i % payloads.length]!)
+      if (status === 503) {
+        refused++
+        next-- // resend later, as an exporter would after Retry-After
+        await new Promise((r) => setTimeout(r, 20))
+      } else if (status !== 200) throw new Error(`HTTP ${status}`)
+    }
+  }),
+)
+await reckon.context.pipeline.flush()
+const ingestSeconds = (performance.now() - t0) / 1000
+const stored = await rowCount('spans')
+const ingestRate = stored / ingestSeconds
+agent.destroy()
+await reckon.close()
+
+console.log(`raw insert: ${rawRows} rows in ${rawSeconds.toFixed(2)} s`)
+console.log(
+  `ingest: ${stored} spans in ${ingestSeconds.toFixed(2)} s over HTTP (${refused} requests told to retry)`,
+)
+console.log(
+  `ingest: ${Math.round(ingestRate)} spans/s, raw: ${Math.round(rawRate)} rows/s, ratio: ${(ingestRate / rawRate).toFixed(2)}`,
+)
