@@ -44,7 +44,12 @@ for (let offset = 0; offset < SPANS; offset += CHUNK) {
         map('http.route', '/orders/:id', 'http.response.status_code', if(n % 20 = 7, '503', '200'), 'url.full', concat('https://shop.example/orders/', toString(n))),
         map('http.response.status_code', 'int')
       FROM (SELECT number + {offset:UInt64} AS n FROM numbers({count:UInt64}))`,
-    query_params: { now: nowNs.toString(), step: stepNs, offset, count: Math.min(CHUNK, SPANS - offset) },
+    query_params: {
+      now: nowNs.toString(),
+      step: stepNs,
+      offset,
+      count: Math.min(CHUNK, SPANS - offset),
+    },
   })
 }
 const loadSeconds = (performance.now() - t0) / 1000
@@ -62,7 +67,12 @@ async function timed(fn: () => Promise<unknown>): Promise<number> {
 
 // Baseline: the engine's own round trip for a trivial query, same process, same moment.
 const baseline: number[] = []
-for (let i = 0; i < SAMPLES; i++) baseline.push(await timed(() => storage.client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json())))
+for (let i = 0; i < SAMPLES; i++)
+  baseline.push(
+    await timed(() =>
+      storage.client.query({ query: 'SELECT 1', format: 'JSONEachRow' }).then((r) => r.json()),
+    ),
+  )
 
 const traces = SPANS / 10
 const byId: number[] = []
@@ -72,7 +82,8 @@ for (let i = 0; i < SAMPLES; i++) {
   byId.push(
     await timed(async () => {
       const t = await getTrace(storage, id, 10_000, 30)
-      if (!t || t.spans.length !== 10) throw new Error(`trace ${id} came back with ${t?.spans.length ?? 0} spans`)
+      if (!t || t.spans.length !== 10)
+        throw new Error(`trace ${id} came back with ${t?.spans.length ?? 0} spans`)
     }),
   )
 }
@@ -105,4 +116,6 @@ console.log(`baseline (SELECT 1 round trip): p50 ${f(pct(baseline, 50))} ms`)
 console.log(
   `trace-by-id vs baseline: p50 ${(pct(byId, 50) / pct(baseline, 50)).toFixed(1)}x; search vs baseline: p50 ${(pct(search, 50) / pct(baseline, 50)).toFixed(1)}x`,
 )
-console.log(`trace-by-id: p50 ${f(pct(byId, 50))} ms, p99 ${f(pct(byId, 99))} ms; search: p50 ${f(pct(search, 50))} ms`)
+console.log(
+  `trace-by-id: p50 ${f(pct(byId, 50))} ms, p99 ${f(pct(byId, 99))} ms; search: p50 ${f(pct(search, 50))} ms`,
+)
