@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs'
 import { request, Agent } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { Readable } from 'node:stream'
 import { DEFAULTS, type Config } from '../src/config/index.js'
 import { decodeRequest } from '../src/otlp/proto.js'
 import { convertTraces } from '../src/otlp/traces.js'
@@ -55,7 +56,7 @@ for (let b = 0; b < rawBatches; b++) {
   )
   const result = await storage.client.exec({
     query: `INSERT INTO ${storage.database}.spans_raw FORMAT JSONEachRow`,
-    values: (await import('node:stream')).Readable.from(parts, { objectMode: false }),
+    values: Readable.from(parts, { objectMode: false }),
   })
   result.stream.resume()
 }
