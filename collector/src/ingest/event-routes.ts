@@ -7,6 +7,7 @@ import {
   type BusinessEvent,
 } from '../otlp/business-event.js'
 import { hexId, InvalidField } from '../otlp/values.js'
+import { jsonRows } from '../storage/writer.js'
 import { BodyError } from './body.js'
 import { nowNanos, QueueFull } from './common.js'
 
@@ -149,7 +150,7 @@ export function eventRoutes(app: FastifyInstance): void {
       }
     })
     const metrics = app.reckon.metrics
-    if (!app.reckon.pipeline.offer({ business_events: { text, rows: accepted } })) {
+    if (!app.reckon.pipeline.offer({ business_events: jsonRows(text, accepted) })) {
       metrics.items.inc({ signal: 'events', outcome: 'refused' }, accepted)
       throw new QueueFull()
     }

@@ -1,4 +1,4 @@
-import type { EncodedRows } from '../storage/writer.js'
+import { jsonRows, type EncodedRows } from '../storage/writer.js'
 import { checkBusinessEvent, encodeBusinessEvent, type BusinessEvent } from './business-event.js'
 import {
   ATTR_AMOUNT,
@@ -49,8 +49,8 @@ const EVENT_COLUMNS = new Set([
  * become business events, everything else is stored as a log line.
  */
 export function convertLogs(req: LogsRequest, nowNanos: string): LogConversion {
-  const logs: EncodedRows = { text: '', rows: 0 }
-  const events: EncodedRows = { text: '', rows: 0 }
+  const logs = { text: '', rows: 0 }
+  const events = { text: '', rows: 0 }
   let rejected = 0
   let index = 0
   const errors: string[] = []
@@ -81,7 +81,12 @@ export function convertLogs(req: LogsRequest, nowNanos: string): LogConversion {
       }
     }
   }
-  return { logs, events, rejected, errors }
+  return {
+    logs: jsonRows(logs.text, logs.rows),
+    events: jsonRows(events.text, events.rows),
+    rejected,
+    errors,
+  }
 }
 
 function times(record: LogRecord, nowNanos: string): { time: string; observed: string } {

@@ -1,4 +1,4 @@
-import type { EncodedRows } from '../storage/writer.js'
+import { jsonRows, type EncodedRows } from '../storage/writer.js'
 import { SERVICE_NAME, UNKNOWN_SERVICE } from './semconv.js'
 import type { Int64, KeyValue, Metric, MetricsRequest } from './types.js'
 import {
@@ -78,7 +78,7 @@ export function convertMetrics(req: MetricsRequest): MetricConversion {
       }
     }
   }
-  return { encoded: { text, rows }, rejected, errors }
+  return { encoded: jsonRows(text, rows), rejected, errors }
 }
 
 type KindPoint =

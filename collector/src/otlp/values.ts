@@ -15,6 +15,7 @@ const HEX_TABLE = Array.from({ length: 256 }, (_, i) => HEX[i >> 4]! + HEX[i & 1
 export function hexId(id: Id | null | undefined, bytes: 16 | 8, field: string): string {
   if (id === null || id === undefined || id.length === 0) return ''
   let hex: string
+  let zero = true
   if (typeof id === 'string') {
     if (id.length !== bytes * 2 || !/^[0-9a-fA-F]+$/.test(id)) {
       throw new InvalidField(
@@ -22,14 +23,19 @@ export function hexId(id: Id | null | undefined, bytes: 16 | 8, field: string): 
       )
     }
     hex = id.toLowerCase()
+    zero = /^0+$/.test(hex)
   } else {
     if (id.length !== bytes) {
       throw new InvalidField(`${field} must be ${bytes} bytes, got ${id.length}`)
     }
     hex = ''
-    for (let i = 0; i < id.length; i++) hex += HEX_TABLE[id[i]!]
+    for (let i = 0; i < id.length; i++) {
+      const b = id[i]!
+      if (b !== 0) zero = false
+      hex += HEX_TABLE[b]
+    }
   }
-  if (/^0+$/.test(hex)) throw new InvalidField(`${field} must not be all zeroes`)
+  if (zero) throw new InvalidField(`${field} must not be all zeroes`)
   return hex
 }
 
@@ -52,6 +58,13 @@ export function uint64(v: Int64 | null | undefined, field: string): string {
   if (!/^\d{1,20}$/.test(v))
     throw new InvalidField(`${field} must be an unsigned integer, got ${JSON.stringify(v)}`)
   return v.replace(/^0+(?=\d)/, '')
+}
+
+/** A 64-bit unsigned integer (time in ns) as a bigint, for binary columns. */
+export function uint64Big(v: Int64 | null | undefined, field: string): bigint {
+  if (v === null || v === undefined) return 0n
+  if (typeof v === 'object') return (BigInt(v.high >>> 0) << 32n) | BigInt(v.low >>> 0)
+  return BigInt(uint64(v, field))
 }
 
 /** A signed 64-bit integer as a decimal string. */

@@ -1,10 +1,19 @@
 import type { Config } from '../config/index.js'
 import type { SelfMetrics } from '../telemetry/self-metrics.js'
 import type { Storage } from './client.js'
+import type { InsertFormat } from './insert.js'
 import { TableWriter, type EncodedRows } from './writer.js'
 
 export const TABLES = ['spans', 'logs', 'business_events', 'metric_points'] as const
 export type Table = (typeof TABLES)[number]
+
+/** Spans, the bulk of the volume, go in Native; the rest as JSON lines. */
+const FORMATS: Record<Table, InsertFormat> = {
+  spans: 'Native',
+  logs: 'JSONEachRow',
+  business_events: 'JSONEachRow',
+  metric_points: 'JSONEachRow',
+}
 
 /** The write side: one batching writer per table, sharing the queue budget. */
 export class WritePipeline {
@@ -20,6 +29,7 @@ export class WritePipeline {
       new TableWriter({
         storage,
         table,
+        format: FORMATS[table],
         batchRows: config.ingest.batchRows,
         flushIntervalMs: config.ingest.flushIntervalMs,
         maxQueueBytes: config.ingest.queueBytes,
@@ -51,7 +61,7 @@ export class WritePipeline {
    */
   offer(batches: Partial<Record<Table, EncodedRows>>): boolean {
     const entries = Object.entries(batches) as [Table, EncodedRows][]
-    if (!entries.every(([t, rows]) => this.writers[t].hasRoom(rows.text.length))) return false
+    if (!entries.every(([t, rows]) => this.writers[t].hasRoom(rows.data.length))) return false
     for (const [t, rows] of entries) this.writers[t].enqueue(rows)
     return true
   }

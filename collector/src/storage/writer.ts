@@ -1,17 +1,26 @@
-import { Readable } from 'node:stream'
-import { finished } from 'node:stream/promises'
 import { ClickHouseError } from '@clickhouse/client'
 import type { Storage } from './client.js'
+import type { InsertFormat } from './insert.js'
 
-/** Rows already encoded as JSONEachRow lines (each ending in '\n'). */
+/**
+ * Rows encoded in the table's insert format, held as bytes outside the JS heap. Chunks of
+ * both formats concatenate: JSONEachRow lines end in '\n', Native blocks follow each other.
+ */
 export interface EncodedRows {
-  text: string
+  data: Buffer
   rows: number
 }
+
+/** Text rows for the tables that take JSON, as bytes. */
+export const jsonRows = (text: string, rows: number): EncodedRows => ({
+  data: Buffer.from(text),
+  rows,
+})
 
 export interface WriterOptions {
   storage: Storage
   table: string
+  format: InsertFormat
   /** Flush as soon as this many rows are queued. */
   batchRows: number
   /** Flush whatever is queued after this long. */
@@ -66,7 +75,7 @@ export class TableWriter {
     if (rows.rows === 0) return
     this.chunks.push(rows)
     this.queuedRows += rows.rows
-    this.queuedBytes += rows.text.length
+    this.queuedBytes += rows.data.length
     this.schedule()
   }
 
@@ -130,16 +139,12 @@ export class TableWriter {
     if (batch.length === 0) return
     const started = performance.now()
     try {
-      // exec() streams the already-encoded rows as the request body, unchanged.
-      const result = await this.opts.storage.client.exec({
-        query: `INSERT INTO ${this.opts.storage.database}.${this.table} FORMAT JSONEachRow`,
-        values: Readable.from(
-          batch.map((c) => c.text),
-          { objectMode: false },
-        ),
-      })
-      result.stream.resume()
-      await finished(result.stream)
+      const { storage } = this.opts
+      await storage.insertRows(
+        `${storage.database}.${this.table}`,
+        this.opts.format,
+        batch.map((c) => c.data),
+      )
       this.release(batch.length, rows, batch)
       this.attempts = 0
       this.opts.onFlush?.({ kind: 'written', rows, seconds: (performance.now() - started) / 1000 })
@@ -164,6 +169,6 @@ export class TableWriter {
   private release(count: number, rows: number, batch: EncodedRows[]): void {
     this.chunks.splice(0, count)
     this.queuedRows -= rows
-    for (const c of batch) this.queuedBytes -= c.text.length
+    for (const c of batch) this.queuedBytes -= c.data.length
   }
 }
