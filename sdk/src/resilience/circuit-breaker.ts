@@ -1,0 +1,297 @@
+import { systemClock, type Clock, type TimerHandle } from '../clock.js'
+import { BreakerOpenError } from './errors.js'
+import {
+  CountWindow,
+  TimeWindow,
+  type SlidingWindow,
+  type WindowSnapshot,
+} from './sliding-window.js'
+
+/** Resilience4j's states, with the same names so Java and Node services read alike. */
+export type BreakerState =
+  'CLOSED' | 'OPEN' | 'HALF_OPEN' | 'DISABLED' | 'FORCED_OPEN' | 'METRICS_ONLY'
+
+export const BREAKER_STATES: readonly BreakerState[] = [
+  'CLOSED',
+  'OPEN',
+  'HALF_OPEN',
+  'DISABLED',
+  'FORCED_OPEN',
+  'METRICS_ONLY',
+]
+
+export interface BreakerOptions {
+  /** Open when this percent of calls in the window failed. Default 50. */
+  failureRateThreshold?: number
+  /** Open when this percent of calls were slow. Default 100 (off unless lowered). */
+  slowCallRateThreshold?: number
+  /** A call slower than this is slow. Default 60 000 ms. */
+  slowCallDurationMs?: number
+  /** `count`: the last N calls; `time`: the calls of the last N seconds. Default count. */
+  slidingWindow?: { type: 'count' | 'time'; size: number }
+  /** No rate is computed before the window holds this many calls. Default 100. */
+  minimumCalls?: number
+  /** How long to stay open: fixed ms, or by how many times it opened in a row (backoff). */
+  waitInOpenMs?: number | ((openedInARow: number) => number)
+  /** Move to half-open by timer when the wait ends, not on the next call. Default true. */
+  eagerHalfOpen?: boolean
+  /** Calls let through in half-open to probe the dependency. Default 10. */
+  permittedCallsInHalfOpen?: number
+  /** Reopen if half-open lasts longer than this with probes outstanding. 0 = no limit. */
+  maxWaitInHalfOpenMs?: number
+  /** Does this error count as a failure? Default: every error not ignored. */
+  isFailure?: (err: unknown) => boolean
+  /** Errors that count as neither success nor failure (business errors such as 4xx). */
+  isIgnored?: (err: unknown) => boolean
+  clock?: Clock
+}
+
+export interface StateTransition {
+  breaker: string
+  from: BreakerState
+  to: BreakerState
+  /** Unix milliseconds of the change. */
+  at: number
+}
+
+export interface BreakerMetrics extends WindowSnapshot {
+  state: BreakerState
+  /** Calls refused since the breaker was created. */
+  notPermittedCalls: number
+  /** When the state last changed (Unix ms). */
+  lastTransitionAt: number
+}
+
+/** What a permitted call must report back, exactly once. */
+export interface BreakerPermit {
+  success(durationMs: number): void
+  error(durationMs: number, err: unknown): void
+  /** The call never ran (a later policy refused it): give the permit back uncounted. */
+  release(): void
+}
+
+/**
+ * A circuit breaker with Resilience4j's semantics: rates over a count or time window once
+ * a minimum of calls is seen, slow calls as well as failures, a timer-driven move from
+ * open to half-open, N probe calls in half-open, and forced, disabled and metrics-only
+ * states for operators.
+ */
+export class CircuitBreaker {
+  readonly name: string
+  private readonly o: Required<Omit<BreakerOptions, 'clock' | 'waitInOpenMs' | 'slidingWindow'>>
+  private readonly waitInOpen: (openedInARow: number) => number
+  private readonly windowSpec: { type: 'count' | 'time'; size: number }
+  private readonly clock: Clock
+  private current: BreakerState = 'CLOSED'
+  private window: SlidingWindow
+  private openedInARow = 0
+  private openUntil = 0
+  private halfOpenPermits = 0
+  private timer: TimerHandle | undefined
+  private notPermitted = 0
+  private lastTransition: number
+  private readonly listeners = new Set<(t: StateTransition) => void>()
+
+  constructor(name: string, options: BreakerOptions = {}) {
+    this.name = name
+    this.clock = options.clock ?? systemClock
+    this.o = {
+      failureRateThreshold: options.failureRateThreshold ?? 50,
+      slowCallRateThreshold: options.slowCallRateThreshold ?? 100,
+      slowCallDurationMs: options.slowCallDurationMs ?? 60_000,
+      minimumCalls: options.minimumCalls ?? 100,
+      eagerHalfOpen: options.eagerHalfOpen ?? true,
+      permittedCallsInHalfOpen: options.permittedCallsInHalfOpen ?? 10,
+      maxWaitInHalfOpenMs: options.maxWaitInHalfOpenMs ?? 0,
+      isFailure: options.isFailure ?? (() => true),
+      isIgnored: options.isIgnored ?? (() => false),
+    }
+    const wait = options.waitInOpenMs ?? 60_000
+    this.waitInOpen = typeof wait === 'number' ? () => wait : wait
+    this.windowSpec = options.slidingWindow ?? { type: 'count', size: 100 }
+    for (const [key, v] of [
+      ['failureRateThreshold', this.o.failureRateThreshold],
+      ['slowCallRateThreshold', this.o.slowCallRateThreshold],
+    ] as const) {
+      if (!(v > 0 && v <= 100)) throw new RangeError(`${key} must be in (0, 100], got ${v}`)
+    }
+    if (!(this.o.permittedCallsInHalfOpen >= 1)) {
+      throw new RangeError('permittedCallsInHalfOpen must be ≥ 1')
+    }
+    this.window = this.newWindow()
+    this.lastTransition = this.clock.now()
+  }
+
+  get state(): BreakerState {
+    // A lazy breaker (no timer) becomes half-open when asked after its wait.
+    if (this.current === 'OPEN' && this.clock.now() >= this.openUntil) this.toHalfOpen()
+    return this.current
+  }
+
+  /** Runs `fn` if the breaker permits it and records how it went. */
+  async execute<T>(fn: () => Promise<T>): Promise<T> {
+    const permit = this.acquire()
+    const started = this.clock.now()
+    try {
+      const result = await fn()
+      permit.success(this.clock.now() - started)
+      return result
+    } catch (err) {
+      permit.error(this.clock.now() - started, err)
+      throw err
+    }
+  }
+
+  /** Asks to make a call; throws `BreakerOpenError` when refused. */
+  acquire(): BreakerPermit {
+    const state = this.state
+    if (state === 'OPEN' || state === 'FORCED_OPEN') return this.refuse(state)
+    if (state === 'HALF_OPEN') {
+      if (this.halfOpenPermits <= 0) return this.refuse(state)
+      this.halfOpenPermits--
+    }
+    return this.permit(this.current)
+  }
+
+  private refuse(state: BreakerState): never {
+    this.notPermitted++
+    throw new BreakerOpenError(this.name, state)
+  }
+
+  private permit(grantedIn: BreakerState): BreakerPermit {
+    let settled = false
+    const settle = (): boolean => {
+      if (settled) return false
+      settled = true
+      return true
+    }
+    return {
+      success: (ms) => {
+        if (settle()) this.onResult(grantedIn, { failed: false, slow: this.isSlow(ms) })
+      },
+      error: (ms, err) => {
+        if (!settle()) return
+        if (this.o.isIgnored(err)) return this.giveBack(grantedIn)
+        this.onResult(grantedIn, { failed: this.o.isFailure(err), slow: this.isSlow(ms) })
+      },
+      release: () => {
+        if (settle()) this.giveBack(grantedIn)
+      },
+    }
+  }
+
+  private isSlow(ms: number): boolean {
+    return ms >= this.o.slowCallDurationMs
+  }
+
+  private giveBack(grantedIn: BreakerState): void {
+    if (grantedIn === 'HALF_OPEN' && this.current === 'HALF_OPEN') this.halfOpenPermits++
+  }
+
+  private onResult(grantedIn: BreakerState, outcome: { failed: boolean; slow: boolean }): void {
+    // A result from an earlier state (a slow call that outlived a transition) is dropped,
+    // so a probe window is judged only on probes.
+    if (grantedIn !== this.current) return
+    if (this.current === 'DISABLED' || this.current === 'FORCED_OPEN') return
+    const now = this.clock.now()
+    this.window.record(outcome, now)
+    if (this.current === 'METRICS_ONLY') return
+    const minimum =
+      this.current === 'HALF_OPEN' ? this.o.permittedCallsInHalfOpen : this.o.minimumCalls
+    const s = this.window.snapshot(now, minimum)
+    const tripped =
+      s.failureRate >= this.o.failureRateThreshold || s.slowCallRate >= this.o.slowCallRateThreshold
+    if (this.current === 'CLOSED') {
+      if (tripped) this.toOpen()
+    } else if (this.current === 'HALF_OPEN' && s.failureRate !== -1) {
+      if (tripped) this.toOpen()
+      else this.transition('CLOSED')
+    }
+  }
+
+  metrics(): BreakerMetrics {
+    const state = this.state
+    const minimum = state === 'HALF_OPEN' ? this.o.permittedCallsInHalfOpen : this.o.minimumCalls
+    return {
+      ...this.window.snapshot(this.clock.now(), minimum),
+      state,
+      notPermittedCalls: this.notPermitted,
+      lastTransitionAt: this.lastTransition,
+    }
+  }
+
+  /** Called with every state change, at the moment it happens. Returns an unsubscribe. */
+  onStateChange(listener: (t: StateTransition) => void): () => void {
+    this.listeners.add(listener)
+    return () => this.listeners.delete(listener)
+  }
+
+  // Operator controls (Resilience4j's transitionTo…State).
+  forceOpen(): void {
+    this.transition('FORCED_OPEN')
+  }
+  disable(): void {
+    this.transition('DISABLED')
+  }
+  metricsOnly(): void {
+    this.transition('METRICS_ONLY')
+  }
+  close(): void {
+    this.transition('CLOSED')
+  }
+  /** Back to a fresh closed breaker: window cleared, backoff forgotten. */
+  reset(): void {
+    this.openedInARow = 0
+    this.transition('CLOSED')
+  }
+
+  private toOpen(): void {
+    this.openedInARow++
+    const wait = Math.max(0, this.waitInOpen(this.openedInARow))
+    this.openUntil = this.clock.now() + wait
+    this.transition('OPEN')
+    if (this.o.eagerHalfOpen) {
+      this.timer = this.clock.setTimeout(() => {
+        this.timer = undefined
+        if (this.current === 'OPEN') this.toHalfOpen()
+      }, wait)
+    }
+  }
+
+  private toHalfOpen(): void {
+    this.halfOpenPermits = this.o.permittedCallsInHalfOpen
+    this.transition('HALF_OPEN')
+    if (this.o.maxWaitInHalfOpenMs > 0) {
+      this.timer = this.clock.setTimeout(() => {
+        this.timer = undefined
+        if (this.current === 'HALF_OPEN') this.toOpen()
+      }, this.o.maxWaitInHalfOpenMs)
+    }
+  }
+
+  private transition(to: BreakerState): void {
+    const from = this.current
+    if (this.timer) this.clock.clearTimeout(this.timer)
+    this.timer = undefined
+    if (to === 'CLOSED') this.openedInARow = 0
+    // Every state starts with a fresh window, as in Resilience4j.
+    this.window =
+      to === 'HALF_OPEN' ? new CountWindow(this.o.permittedCallsInHalfOpen) : this.newWindow()
+    this.current = to
+    if (from === to) return
+    const at = this.clock.now()
+    this.lastTransition = at
+    for (const listener of this.listeners) {
+      try {
+        listener({ breaker: this.name, from, to, at })
+      } catch {
+        // A failing listener (an exporter, a log sink) must not break the caller's call.
+      }
+    }
+  }
+
+  private newWindow(): SlidingWindow {
+    const { type, size } = this.windowSpec
+    return type === 'count' ? new CountWindow(size) : new TimeWindow(size)
+  }
+}

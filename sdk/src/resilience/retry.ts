@@ -1,0 +1,173 @@
+import { sleep, systemClock, type Clock } from '../clock.js'
+import { BreakerOpenError, BulkheadFullError, RateLimitedError, TimeoutError } from './errors.js'
+import type { RetryBudget } from './retry-budget.js'
+
+export type Jitter = 'none' | 'full' | 'equal' | 'decorrelated'
+
+export interface RetryOptions {
+  /** Attempts in total, the first included. Default 3. */
+  maxAttempts?: number
+  /** First backoff. Default 100 ms. */
+  initialDelayMs?: number
+  /** Growth per attempt. Default 2. */
+  multiplier?: number
+  /** No backoff is longer than this. Default 10 000 ms. */
+  maxDelayMs?: number
+  /** Default `full` (AWS's recommendation: spreads synchronized clients best). */
+  jitter?: Jitter
+  /** Which errors are worth another attempt. Default: `isTransient`. */
+  isRetryable?: (err: unknown) => boolean
+  /** A server's Retry-After beyond this is not waited for: the error is thrown. Default 60 s. */
+  maxRetryAfterMs?: number
+  /** Shared between the calls to one dependency, so retries cannot multiply an outage. */
+  budget?: RetryBudget
+  /** Called before each retry; feeds span events and metrics. */
+  onRetry?: (event: RetryEvent) => void
+  random?: () => number
+  clock?: Clock
+}
+
+export interface RetryEvent {
+  retry: string
+  /** The attempt about to start (2 for the first retry). */
+  attempt: number
+  delayMs: number
+  error: unknown
+}
+
+/** Context handed to every attempt. */
+export interface Attempt {
+  /** 1 for the first call, 2 for the first retry… */
+  attempt: number
+}
+
+const TRANSIENT_CODES = new Set([
+  'ECONNRESET',
+  'ECONNREFUSED',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+  'UND_ERR_HEADERS_TIMEOUT',
+  'UND_ERR_SOCKET',
+])
+const TRANSIENT_STATUS = new Set([408, 429, 502, 503, 504])
+
+/** Reads `status`/`statusCode` from an error, as HTTP client errors usually carry it. */
+export function statusOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined
+  const e = err as { status?: unknown; statusCode?: unknown }
+  const s = e.status ?? e.statusCode
+  return typeof s === 'number' ? s : undefined
+}
+
+/**
+ * Seed 000: retry what may pass next time — timeouts, refused or reset connections, busy
+ * or unavailable answers (408, 429, 502–504) — never business errors. An open breaker, a
+ * full bulkhead or a local rate limit are not retried: waiting here only adds load.
+ */
+export function isTransient(err: unknown): boolean {
+  if (err instanceof TimeoutError) return true
+  if (err instanceof BreakerOpenError || err instanceof BulkheadFullError) return false
+  if (err instanceof RateLimitedError) return false
+  const status = statusOf(err)
+  if (status !== undefined) return TRANSIENT_STATUS.has(status)
+  const code = (err as { code?: unknown } | null)?.code
+  return typeof code === 'string' && TRANSIENT_CODES.has(code)
+}
+
+/** Retry-After from the error: `retryAfterMs`, or a `retry-after` header in seconds or a date. */
+export function retryAfterOf(err: unknown, nowMs: number): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined
+  const e = err as { retryAfterMs?: unknown; headers?: unknown }
+  if (typeof e.retryAfterMs === 'number') return e.retryAfterMs
+  const headers = e.headers
+  if (typeof headers !== 'object' || headers === null) return undefined
+  // A fetch Headers object, or the plain header record of node:http and undici.
+  const raw =
+    headers instanceof Headers
+      ? headers.get('retry-after')
+      : (headers as Record<string, unknown>)['retry-after']
+  if (typeof raw !== 'string' || raw.trim() === '') return undefined
+  if (/^\d+$/.test(raw.trim())) return Number(raw.trim()) * 1000
+  const at = Date.parse(raw)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - nowMs)
+}
+
+/** Retries a call with exponential backoff and jitter, within an optional retry budget. */
+export class Retry {
+  readonly name: string
+  private readonly o: Required<Omit<RetryOptions, 'budget' | 'onRetry' | 'clock'>>
+  private readonly budget: RetryBudget | undefined
+  private readonly onRetry: ((e: RetryEvent) => void) | undefined
+  private readonly clock: Clock
+
+  constructor(name: string, options: RetryOptions = {}) {
+    this.name = name
+    this.o = {
+      maxAttempts: options.maxAttempts ?? 3,
+      initialDelayMs: options.initialDelayMs ?? 100,
+      multiplier: options.multiplier ?? 2,
+      maxDelayMs: options.maxDelayMs ?? 10_000,
+      jitter: options.jitter ?? 'full',
+      isRetryable: options.isRetryable ?? isTransient,
+      maxRetryAfterMs: options.maxRetryAfterMs ?? 60_000,
+      random: options.random ?? Math.random,
+    }
+    if (!Number.isInteger(this.o.maxAttempts) || this.o.maxAttempts < 1) {
+      throw new RangeError(`maxAttempts must be an integer ≥ 1, got ${this.o.maxAttempts}`)
+    }
+    this.budget = options.budget
+    this.onRetry = options.onRetry
+    this.clock = options.clock ?? systemClock
+  }
+
+  /** The backoff before retry number `retry` (1-based), given the previous one. */
+  delay(retry: number, previousMs: number): number {
+    const { initialDelayMs: base, multiplier, maxDelayMs: cap, jitter } = this.o
+    const exp = Math.min(cap, base * multiplier ** (retry - 1))
+    const r = this.o.random()
+    switch (jitter) {
+      case 'none':
+        return exp
+      case 'full':
+        return Math.floor(r * exp)
+      case 'equal':
+        return Math.floor(exp / 2 + r * (exp / 2))
+      case 'decorrelated':
+        // AWS: sleep = min(cap, random_between(base, previous * 3)).
+        return Math.floor(Math.min(cap, base + r * (Math.max(base, previousMs * 3) - base)))
+    }
+  }
+
+  async execute<T>(fn: (a: Attempt) => Promise<T>, signal?: AbortSignal): Promise<T> {
+    let previous = this.o.initialDelayMs
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const result = await fn({ attempt })
+        this.budget?.onSuccess()
+        return result
+      } catch (err) {
+        if (!this.o.isRetryable(err)) throw err
+        this.budget?.onFailure()
+        if (attempt >= this.o.maxAttempts) throw err
+        if (this.budget && !this.budget.canRetry) throw err
+        if (signal?.aborted) throw err
+        let delayMs = this.delay(attempt, previous)
+        previous = Math.max(delayMs, this.o.initialDelayMs)
+        const after = retryAfterOf(err, this.clock.now())
+        if (after !== undefined) {
+          // The server said when to come back: sooner is rude, much later is not worth it.
+          if (after > this.o.maxRetryAfterMs) throw err
+          delayMs = Math.max(delayMs, after)
+        }
+        try {
+          this.onRetry?.({ retry: this.name, attempt: attempt + 1, delayMs, error: err })
+        } catch {
+          // Instrumentation must not change the call's outcome.
+        }
+        await sleep(this.clock, delayMs, signal)
+      }
+    }
+  }
+}
