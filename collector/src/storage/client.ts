@@ -17,7 +17,7 @@ export interface Storage {
   readonly database: string
   readonly target: StorageTarget
   readonly retentionDays: number
-  /** Writes JSONEachRow lines into `database.table` by the fastest path for the target. */
+  /** Writes encoded rows into `database.table` by the fastest path for the target. */
   readonly insertRows: RowInserter
   close(): Promise<void>
 }

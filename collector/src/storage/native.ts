@@ -98,12 +98,16 @@ class Bytes {
     this.length = start + prefix + n
   }
 
-  /** An array offset: a UInt64 that always fits in 32 bits here. */
-  offset(n: number): void {
-    this.reserve(8)
-    this.buf.writeUInt32LE(n, this.length)
-    this.buf.writeUInt32LE(0, this.length + 4)
-    this.length += 8
+  /** Array column offsets: each list's cumulative end, as UInt64 (always within 32 bits here). */
+  offsets(lists: readonly { length: number }[]): void {
+    this.reserve(8 * lists.length)
+    let end = 0
+    for (const list of lists) {
+      end += list.length
+      this.buf.writeUInt32LE(end, this.length)
+      this.buf.writeUInt32LE(0, this.length + 4)
+      this.length += 8
+    }
   }
 
   uint32(n: number): void {
@@ -179,17 +183,15 @@ function writeColumn(out: Bytes, type: NativeType, values: unknown[]): void {
       for (const v of values as bigint[]) out.int64(v)
       return
     case 'Array(String)': {
-      // Arrays are cumulative UInt64 offsets, then every element of every row.
+      // Arrays are offsets, then every element of every row.
       const arrays = values as string[][]
-      let end = 0
-      for (const a of arrays) out.offset((end += a.length))
+      out.offsets(arrays)
       for (const a of arrays) for (const v of a) out.string(v)
       return
     }
     case 'Array(DateTime64)': {
       const arrays = values as bigint[][]
-      let end = 0
-      for (const a of arrays) out.offset((end += a.length))
+      out.offsets(arrays)
       for (const a of arrays) for (const v of a) out.int64(v)
       return
     }
@@ -197,8 +199,7 @@ function writeColumn(out: Bytes, type: NativeType, values: unknown[]): void {
       // A map is Array(Tuple(key, value)): offsets, then all keys, then all values.
       const maps = values as Record<string, string>[]
       const keys = maps.map((m) => Object.keys(m))
-      let end = 0
-      for (const k of keys) out.offset((end += k.length))
+      out.offsets(keys)
       for (const k of keys) for (const key of k) out.string(key)
       for (let i = 0; i < maps.length; i++) {
         const m = maps[i]!
