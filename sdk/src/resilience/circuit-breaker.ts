@@ -1,6 +1,15 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock.js'
 import { BreakerOpenError } from './errors.js'
 import {
+  executeOne,
+  type CallContext,
+  type ExecuteOptions,
+  type Execution,
+  type Next,
+  type Policy,
+} from './policy.js'
+import { registerPolicy } from './registry.js'
+import {
   CountWindow,
   TimeWindow,
   type SlidingWindow,
@@ -58,6 +67,8 @@ export interface BreakerMetrics extends WindowSnapshot {
   state: BreakerState
   /** Calls refused since the breaker was created. */
   notPermittedCalls: number
+  /** Totals since the breaker was created, by outcome (Resilience4j's `kind` label). */
+  totals: { successful: number; failed: number; ignored: number; slow: number }
   /** When the state last changed (Unix ms). */
   lastTransitionAt: number
 }
@@ -76,7 +87,8 @@ export interface BreakerPermit {
  * open to half-open, N probe calls in half-open, and forced, disabled and metrics-only
  * states for operators.
  */
-export class CircuitBreaker {
+export class CircuitBreaker implements Policy {
+  readonly kind = 'circuit_breaker'
   readonly name: string
   private readonly o: Required<Omit<BreakerOptions, 'clock' | 'waitInOpenMs' | 'slidingWindow'>>
   private readonly waitInOpen: (openedInARow: number) => number
@@ -89,6 +101,7 @@ export class CircuitBreaker {
   private halfOpenPermits = 0
   private timer: TimerHandle | undefined
   private notPermitted = 0
+  private readonly totals = { successful: 0, failed: 0, ignored: 0, slow: 0 }
   private lastTransition: number
   private readonly listeners = new Set<(t: StateTransition) => void>()
 
@@ -120,6 +133,7 @@ export class CircuitBreaker {
     }
     this.window = this.newWindow()
     this.lastTransition = this.clock.now()
+    registerPolicy(this)
   }
 
   get state(): BreakerState {
@@ -129,17 +143,32 @@ export class CircuitBreaker {
   }
 
   /** Runs `fn` if the breaker permits it and records how it went. */
-  async execute<T>(fn: () => Promise<T>): Promise<T> {
-    const permit = this.acquire()
-    const started = this.clock.now()
+  execute<T>(fn: (call: CallContext) => Promise<T>, options?: ExecuteOptions): Promise<T> {
+    return executeOne(this, fn, options)
+  }
+
+  run<T>(next: Next<T>, e: Execution): Promise<T> {
+    const attrs = e.annotations.attributes
+    attrs['circuitbreaker.name'] = this.name
+    let permit: BreakerPermit
     try {
-      const result = await fn()
-      permit.success(this.clock.now() - started)
-      return result
+      permit = this.acquire()
     } catch (err) {
-      permit.error(this.clock.now() - started, err)
-      throw err
+      attrs['circuitbreaker.state'] = stateAttribute(this.current)
+      return Promise.reject(err)
     }
+    attrs['circuitbreaker.state'] = stateAttribute(this.current)
+    const started = this.clock.now()
+    return next(e).then(
+      (result) => {
+        permit.success(this.clock.now() - started)
+        return result
+      },
+      (err: unknown) => {
+        permit.error(this.clock.now() - started, err)
+        throw err
+      },
+    )
   }
 
   /** Asks to make a call; throws `BreakerOpenError` when refused. */
@@ -171,7 +200,10 @@ export class CircuitBreaker {
       },
       error: (ms, err) => {
         if (!settle()) return
-        if (this.o.isIgnored(err)) return this.giveBack(grantedIn)
+        if (this.o.isIgnored(err)) {
+          this.totals.ignored++
+          return this.giveBack(grantedIn)
+        }
         this.onResult(grantedIn, { failed: this.o.isFailure(err), slow: this.isSlow(ms) })
       },
       release: () => {
@@ -189,6 +221,9 @@ export class CircuitBreaker {
   }
 
   private onResult(grantedIn: BreakerState, outcome: { failed: boolean; slow: boolean }): void {
+    if (outcome.failed) this.totals.failed++
+    else this.totals.successful++
+    if (outcome.slow) this.totals.slow++
     // A result from an earlier state (a slow call that outlived a transition) is dropped,
     // so a probe window is judged only on probes.
     if (grantedIn !== this.current) return
@@ -216,6 +251,7 @@ export class CircuitBreaker {
       ...this.window.snapshot(this.clock.now(), minimum),
       state,
       notPermittedCalls: this.notPermitted,
+      totals: { ...this.totals },
       lastTransitionAt: this.lastTransition,
     }
   }
@@ -294,4 +330,18 @@ export class CircuitBreaker {
     const { type, size } = this.windowSpec
     return type === 'count' ? new CountWindow(size) : new TimeWindow(size)
   }
+}
+
+/** The OTel attribute value of a state: lower case, as enum values are there. */
+function stateAttribute(state: BreakerState): string {
+  return STATE_ATTRIBUTE[state]
+}
+
+const STATE_ATTRIBUTE: Record<BreakerState, string> = {
+  CLOSED: 'closed',
+  OPEN: 'open',
+  HALF_OPEN: 'half_open',
+  DISABLED: 'disabled',
+  FORCED_OPEN: 'forced_open',
+  METRICS_ONLY: 'metrics_only',
 }

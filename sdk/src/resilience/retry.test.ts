@@ -133,9 +133,12 @@ describe('Retry', () => {
     const r = new Retry('p', { jitter: 'none', initialDelayMs: 1_000, clock })
     const controller = new AbortController()
     const p = r
-      .execute(async () => {
-        throw new HttpError(503)
-      }, controller.signal)
+      .execute(
+        async () => {
+          throw new HttpError(503)
+        },
+        { signal: controller.signal },
+      )
       .catch((e: unknown) => e)
     await clock.advance(10)
     controller.abort(new Error('caller gave up'))

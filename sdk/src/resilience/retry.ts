@@ -1,5 +1,17 @@
+import { context } from '@opentelemetry/api'
 import { sleep, systemClock, type Clock } from '../clock.js'
+import { ATTEMPT_KEY } from '../flow/context-keys.js'
 import { BreakerOpenError, BulkheadFullError, RateLimitedError, TimeoutError } from './errors.js'
+import {
+  addEvent,
+  executeOne,
+  type CallContext,
+  type ExecuteOptions,
+  type Execution,
+  type Next,
+  type Policy,
+} from './policy.js'
+import { registerPolicy } from './registry.js'
 import type { RetryBudget } from './retry-budget.js'
 
 export type Jitter = 'none' | 'full' | 'equal' | 'decorrelated'
@@ -35,10 +47,12 @@ export interface RetryEvent {
   error: unknown
 }
 
-/** Context handed to every attempt. */
-export interface Attempt {
-  /** 1 for the first call, 2 for the first retry… */
-  attempt: number
+/** Calls since the retry was created, by Resilience4j's `kind` label. */
+export interface RetryTotals {
+  successfulWithoutRetry: number
+  successfulWithRetry: number
+  failedWithoutRetry: number
+  failedWithRetry: number
 }
 
 const TRANSIENT_CODES = new Set([
@@ -95,8 +109,15 @@ export function retryAfterOf(err: unknown, nowMs: number): number | undefined {
 }
 
 /** Retries a call with exponential backoff and jitter, within an optional retry budget. */
-export class Retry {
+export class Retry implements Policy {
+  readonly kind = 'retry'
   readonly name: string
+  private readonly totals: RetryTotals = {
+    successfulWithoutRetry: 0,
+    successfulWithRetry: 0,
+    failedWithoutRetry: 0,
+    failedWithRetry: 0,
+  }
   private readonly o: Required<Omit<RetryOptions, 'budget' | 'onRetry' | 'clock'>>
   private readonly budget: RetryBudget | undefined
   private readonly onRetry: ((e: RetryEvent) => void) | undefined
@@ -120,6 +141,11 @@ export class Retry {
     this.budget = options.budget
     this.onRetry = options.onRetry
     this.clock = options.clock ?? systemClock
+    registerPolicy(this)
+  }
+
+  metrics(): RetryTotals {
+    return { ...this.totals }
   }
 
   /** The backoff before retry number `retry` (1-based), given the previous one. */
@@ -140,34 +166,72 @@ export class Retry {
     }
   }
 
-  async execute<T>(fn: (a: Attempt) => Promise<T>, signal?: AbortSignal): Promise<T> {
+  execute<T>(fn: (call: CallContext) => Promise<T>, options?: ExecuteOptions): Promise<T> {
+    return executeOne(this, fn, options)
+  }
+
+  async run<T>(next: Next<T>, e: Execution): Promise<T> {
     let previous = this.o.initialDelayMs
+    const attrs = e.annotations.attributes
     for (let attempt = 1; ; attempt++) {
+      attrs['retry.attempt'] = attempt
       try {
-        const result = await fn({ attempt })
+        const result = await (attempt === 1 ? next(e) : this.retryAttempt(next, e, attempt))
         this.budget?.onSuccess()
+        if (attempt === 1) this.totals.successfulWithoutRetry++
+        else this.totals.successfulWithRetry++
         return result
       } catch (err) {
-        if (!this.o.isRetryable(err)) throw err
-        this.budget?.onFailure()
-        if (attempt >= this.o.maxAttempts) throw err
-        if (this.budget && !this.budget.canRetry) throw err
-        if (signal?.aborted) throw err
-        let delayMs = this.delay(attempt, previous)
-        previous = Math.max(delayMs, this.o.initialDelayMs)
-        const after = retryAfterOf(err, this.clock.now())
-        if (after !== undefined) {
-          // The server said when to come back: sooner is rude, much later is not worth it.
-          if (after > this.o.maxRetryAfterMs) throw err
-          delayMs = Math.max(delayMs, after)
+        const delayMs = this.retryDelay(err, attempt, previous, e.signal)
+        if (delayMs === undefined) {
+          if (attempt === 1) this.totals.failedWithoutRetry++
+          else this.totals.failedWithRetry++
+          throw err
         }
+        previous = Math.max(delayMs, this.o.initialDelayMs)
+        addEvent(
+          e,
+          'retry',
+          { 'retry.attempt': attempt + 1, 'retry.delay_ms': delayMs, 'error.type': errorType(err) },
+          this.clock.now(),
+        )
         try {
           this.onRetry?.({ retry: this.name, attempt: attempt + 1, delayMs, error: err })
         } catch {
           // Instrumentation must not change the call's outcome.
         }
-        await sleep(this.clock, delayMs, signal)
+        await sleep(this.clock, delayMs, e.signal)
       }
     }
   }
+
+  /** A retry runs with its attempt number in context, so the spans it starts carry it. */
+  private retryAttempt<T>(next: Next<T>, e: Execution, attempt: number): Promise<T> {
+    const child: Execution = { signal: e.signal, attempt, annotations: e.annotations }
+    return context.with(context.active().setValue(ATTEMPT_KEY, attempt), next, undefined, child)
+  }
+
+  /** How long to wait before the next attempt, or undefined when there is none. */
+  private retryDelay(
+    err: unknown,
+    attempt: number,
+    previous: number,
+    signal: AbortSignal | undefined,
+  ): number | undefined {
+    if (!this.o.isRetryable(err)) return undefined
+    this.budget?.onFailure()
+    if (attempt >= this.o.maxAttempts) return undefined
+    if (this.budget && !this.budget.canRetry) return undefined
+    if (signal?.aborted) return undefined
+    const delayMs = this.delay(attempt, previous)
+    const after = retryAfterOf(err, this.clock.now())
+    if (after === undefined) return delayMs
+    // The server said when to come back: sooner is rude, much later is not worth it.
+    return after > this.o.maxRetryAfterMs ? undefined : Math.max(delayMs, after)
+  }
+}
+
+function errorType(err: unknown): string {
+  if (err instanceof Error) return err.name
+  return typeof err
 }

@@ -1,0 +1,68 @@
+import { monitorEventLoopDelay } from 'node:perf_hooks'
+import type { Meter } from '@opentelemetry/api'
+
+/**
+ * The heartbeat: every export carries these, so their arrival says the instance is alive
+ * and their values say how well. Reckon's health view and alerts read them by name.
+ */
+export const HEALTH_METRICS = {
+  up: 'reckon.health.up',
+  eventLoopDelayP99: 'reckon.health.eventloop.delay.p99',
+  eventLoopDelayMax: 'reckon.health.eventloop.delay.max',
+  heapUsed: 'reckon.health.memory.heap.used',
+  rss: 'reckon.health.memory.rss',
+  cpu: 'reckon.health.cpu.utilization',
+} as const
+
+/** Starts reporting health through `meter`; returns a stop function. */
+export function reportHealth(meter: Meter): () => void {
+  const delay = monitorEventLoopDelay({ resolution: 10 })
+  delay.enable()
+  let lastCpu = process.cpuUsage()
+  let lastWall = process.hrtime.bigint()
+  const up = meter.createObservableGauge(HEALTH_METRICS.up, {
+    description: '1 while the instance runs; its arrival is the heartbeat',
+  })
+  const p99 = meter.createObservableGauge(HEALTH_METRICS.eventLoopDelayP99, {
+    description: 'Event-loop delay, 99th percentile since the last export',
+    unit: 'ms',
+  })
+  const max = meter.createObservableGauge(HEALTH_METRICS.eventLoopDelayMax, {
+    description: 'Longest event-loop delay since the last export',
+    unit: 'ms',
+  })
+  const heap = meter.createObservableGauge(HEALTH_METRICS.heapUsed, {
+    description: 'V8 heap in use',
+    unit: 'By',
+  })
+  const rss = meter.createObservableGauge(HEALTH_METRICS.rss, {
+    description: 'Resident set size',
+    unit: 'By',
+  })
+  const cpu = meter.createObservableGauge(HEALTH_METRICS.cpu, {
+    description: 'CPU time per wall time since the last export (1 = one core busy)',
+    unit: '1',
+  })
+  const instruments = [up, p99, max, heap, rss, cpu]
+  const callback: Parameters<Meter['addBatchObservableCallback']>[0] = (r) => {
+    const mem = process.memoryUsage()
+    const nowCpu = process.cpuUsage()
+    const nowWall = process.hrtime.bigint()
+    const wallUs = Number(nowWall - lastWall) / 1000
+    const cpuUs = nowCpu.user - lastCpu.user + (nowCpu.system - lastCpu.system)
+    lastCpu = nowCpu
+    lastWall = nowWall
+    r.observe(up, 1)
+    r.observe(p99, delay.percentile(99) / 1e6)
+    r.observe(max, delay.max / 1e6)
+    r.observe(heap, mem.heapUsed)
+    r.observe(rss, mem.rss)
+    if (wallUs > 0) r.observe(cpu, cpuUs / wallUs)
+    delay.reset()
+  }
+  meter.addBatchObservableCallback(callback, instruments)
+  return () => {
+    delay.disable()
+    meter.removeBatchObservableCallback(callback, instruments)
+  }
+}

@@ -1,0 +1,129 @@
+import { context, trace, type Attributes } from '@opentelemetry/api'
+
+export type PolicyKind =
+  'circuit_breaker' | 'retry' | 'timeout' | 'bulkhead' | 'rate_limiter' | 'fallback'
+
+/** What the wrapped call receives. */
+export interface CallContext {
+  /** Aborted when a timeout fires or the caller gives up: pass it on to fetch, undici, pg… */
+  readonly signal: AbortSignal | undefined
+  /** 1 for the first attempt, 2 for the first retry… */
+  readonly attempt: number
+}
+
+/** What the policies learn about one execution; written once onto the active span. */
+export interface Annotations {
+  attributes: Attributes
+  events: { name: string; attributes: Attributes; time: number }[] | undefined
+}
+
+/** One execution on its way through the policies, towards the call. */
+export interface Execution extends CallContext {
+  readonly annotations: Annotations
+}
+
+/** The inner stages: the remaining policies, then the call. */
+export type Next<T> = (e: Execution) => Promise<T>
+
+/**
+ * A resilience policy. `F` is the type of the degraded result it may return instead of the
+ * call's own (only a fallback has one).
+ */
+export interface Policy<F = never> {
+  readonly name: string
+  readonly kind: PolicyKind
+  /** Runs `next` under this policy. Used by pipelines; call `execute` directly otherwise. */
+  run<T>(next: Next<T>, e: Execution): Promise<T | F>
+}
+
+export interface ExecuteOptions {
+  /** The caller's own cancellation; every policy and the call observe it. */
+  signal?: AbortSignal
+}
+
+/** The degraded-result type of a policy: a fallback's, or `never`. */
+export type FallbackOf<P> = P extends { readonly degrade: (...args: never[]) => infer R }
+  ? Awaited<R>
+  : never
+
+/** Runs the call through the policies, outermost first, and annotates the active span. */
+export class Pipeline<F = never> {
+  readonly policies: readonly Policy<unknown>[]
+
+  constructor(policies: readonly Policy<unknown>[]) {
+    this.policies = policies
+  }
+
+  execute<T>(fn: (call: CallContext) => Promise<T>, options: ExecuteOptions = {}): Promise<T | F> {
+    const annotations: Annotations = { attributes: {}, events: undefined }
+    const e: Execution = { signal: options.signal, attempt: 1, annotations }
+    return this.stage(0, fn, e).then(
+      (result) => {
+        annotate(annotations)
+        return result
+      },
+      (err: unknown) => {
+        annotate(annotations)
+        throw err
+      },
+    )
+  }
+
+  private stage<T>(i: number, fn: (call: CallContext) => Promise<T>, e: Execution): Promise<T> {
+    const policy = this.policies[i]
+    if (!policy) return invoke(fn, e)
+    return policy.run((inner) => this.stage(i + 1, fn, inner), e) as Promise<T>
+  }
+}
+
+/**
+ * Composes policies into one, outermost first. The usual order (Resilience4j's) is
+ * `policy(fallback, retry, breaker, rateLimiter, bulkhead, timeout)`: the timeout bounds
+ * each attempt, the breaker counts every attempt and stops the retries once it opens
+ * (an open breaker is not retried), and the fallback answers when all else failed.
+ */
+export function policy<const P extends readonly Policy<unknown>[]>(
+  ...policies: P
+): Pipeline<FallbackOf<P[number]>> {
+  const names = new Set<string>()
+  for (const p of policies) {
+    const key = `${p.kind}:${p.name}`
+    if (names.has(key)) throw new Error(`policy ${key} appears twice in one pipeline`)
+    names.add(key)
+  }
+  return new Pipeline(policies)
+}
+
+/** Runs a single policy as a pipeline of one (what each policy's `execute` does). */
+export function executeOne<T, F>(
+  p: Policy<F>,
+  fn: (call: CallContext) => Promise<T>,
+  options?: ExecuteOptions,
+): Promise<T | F> {
+  return new Pipeline<F>([p]).execute(fn, options)
+}
+
+/** Calls `fn`, turning a synchronous throw into a rejection. */
+export function invoke<T>(fn: (call: CallContext) => Promise<T>, call: CallContext): Promise<T> {
+  try {
+    return fn(call)
+  } catch (err) {
+    return Promise.reject(err)
+  }
+}
+
+/** Adds a span event to the execution's annotations (rare paths only: retries, rejections). */
+export function addEvent(e: Execution, name: string, attributes: Attributes, time: number): void {
+  ;(e.annotations.events ??= []).push({ name, attributes, time })
+}
+
+function annotate(a: Annotations): void {
+  try {
+    const span = trace.getSpan(context.active())
+    if (!span?.isRecording()) return
+    span.setAttributes(a.attributes)
+    for (const ev of a.events ?? []) span.addEvent(ev.name, ev.attributes, ev.time)
+  } catch {
+    // Instrumentation never changes a call's outcome.
+  }
+}
