@@ -1,10 +1,12 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { breakerRoutes } from './routes/breakers.js'
 import { flowRoutes } from './routes/flows.js'
 import { healthRoutes } from './routes/health.js'
 import { metricRoutes } from './routes/metrics.js'
 import { serviceRoutes } from './routes/services.js'
+import { switchRoutes } from './routes/switches.js'
 import { traceRoutes } from './routes/traces.js'
 
 /** The query API (port 8318): JSON over HTTP, OpenAPI at /api/docs. */
@@ -14,7 +16,8 @@ export async function apiApp(app: FastifyInstance): Promise<void> {
       info: {
         title: 'Reckon query API',
         version: '0.1.0',
-        description: 'Traces, flows, services, business events and metrics.',
+        description:
+          'Traces, flows, services, business events, metrics, breakers, instance health and degradation switches.',
       },
     },
   })
@@ -41,6 +44,8 @@ export async function apiApp(app: FastifyInstance): Promise<void> {
   await app.register(flowRoutes)
   await app.register(serviceRoutes)
   await app.register(metricRoutes)
+  await app.register(breakerRoutes)
+  await app.register(switchRoutes)
 }
 
 /** "querystring: unknown parameter foo" rather than ajv's generic wording. */

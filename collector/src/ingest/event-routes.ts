@@ -6,7 +6,7 @@ import {
   encodeBusinessEvent,
   type BusinessEvent,
 } from '../otlp/business-event.js'
-import { hexId, InvalidField } from '../otlp/values.js'
+import { dateTime64Text, hexId, InvalidField } from '../otlp/values.js'
 import { jsonRows } from '../storage/writer.js'
 import { BodyError } from './body.js'
 import { nowNanos, QueueFull } from './common.js'
@@ -40,7 +40,7 @@ const RFC3339 = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]
 
 /** RFC 3339 with up to nanosecond precision, or Unix nanoseconds, to nanoseconds. */
 export function parseTimestamp(text: string): string {
-  if (/^\d{1,19}$/.test(text)) return text
+  if (/^\d{1,19}$/.test(text)) return dateTime64Text(text, 'timestamp')
   const m = RFC3339.exec(text)
   const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN
   if (!m || Number.isNaN(ms)) {

@@ -14,6 +14,7 @@ import {
 } from './semconv.js'
 import type { LogRecord, LogsRequest } from './types.js'
 import {
+  dateTime64Text,
   anyValueToJson,
   flattenAttributes,
   hexId,
@@ -94,7 +95,10 @@ function times(record: LogRecord, nowNanos: string): { time: string; observed: s
   const time = uint64(record.timeUnixNano, 'timeUnixNano')
   // The spec lets either be unset; fall back to the other, then to arrival time.
   const o = observed !== '0' ? observed : time !== '0' ? time : nowNanos
-  return { time: time !== '0' ? time : o, observed: o }
+  return {
+    time: dateTime64Text(time !== '0' ? time : o, 'timeUnixNano'),
+    observed: dateTime64Text(o, 'observedTimeUnixNano'),
+  }
 }
 
 function toBusinessEvent(

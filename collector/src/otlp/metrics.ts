@@ -2,6 +2,7 @@ import { jsonRows, type EncodedRows } from '../storage/writer.js'
 import { SERVICE_NAME, UNKNOWN_SERVICE } from './semconv.js'
 import type { Int64, KeyValue, Metric, MetricsRequest } from './types.js'
 import {
+  dateTime64Text,
   count,
   double,
   enumValue,
@@ -127,8 +128,11 @@ function encodePoint(c: Common, kp: KindPoint): string {
   const time = uint64(p.timeUnixNano, 'timeUnixNano')
   if (time === '0') throw new InvalidField('timeUnixNano is missing')
   const row: Record<string, unknown> = {
-    timestamp: time,
-    start_timestamp: uint64(p.startTimeUnixNano, 'startTimeUnixNano'),
+    timestamp: dateTime64Text(time, 'timeUnixNano'),
+    start_timestamp: dateTime64Text(
+      uint64(p.startTimeUnixNano, 'startTimeUnixNano'),
+      'startTimeUnixNano',
+    ),
     service_name: c.service,
     metric_name: c.metric.name,
     description: str(c.metric.description, 'description'),

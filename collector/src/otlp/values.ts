@@ -268,3 +268,16 @@ export function int32(v: unknown, field: string): number {
   if (typeof v === 'number' && Number.isInteger(v) && Math.abs(v) <= 0x7fffffff) return v
   throw new InvalidField(`${field} must be a 32-bit integer`)
 }
+
+const MAX_DATETIME64_NS = 9223372036854775807n
+
+/**
+ * Unix nanoseconds as DateTime64(9) text for JSON rows: always 19 digits, because the
+ * engine reads a short digit string as seconds or a year ("1" is 2026-01-01, "0" fails).
+ */
+export function dateTime64Text(nanos: string, field: string): string {
+  if (nanos.length > 19 || (nanos.length === 19 && BigInt(nanos) > MAX_DATETIME64_NS)) {
+    throw new InvalidField(`${field} is later than 2262-04-11, the latest time Reckon stores`)
+  }
+  return nanos.padStart(19, '0')
+}

@@ -3,6 +3,7 @@ import {
   logsTable,
   metricPointsTable,
   spansTable,
+  switchChangesTable,
   traceIndexTable,
   traceIndexView,
 } from './tables.js'
@@ -29,6 +30,11 @@ export const MIGRATIONS: readonly Migration[] = [
       logsTable(db, days),
       metricPointsTable(db, days),
     ],
+  },
+  {
+    version: 2,
+    name: 'degradation switches (audited changes)',
+    statements: (db) => [switchChangesTable(db)],
   },
 ]
 

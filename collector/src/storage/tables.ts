@@ -182,3 +182,20 @@ ORDER BY (service_name, metric_name, toDateTime(timestamp))
 ${ttl('timestamp', days)}
 ${Settings}`
 }
+
+/**
+ * Degradation switches as an append-only audit log: every change is a row (who, why,
+ * when); a switch's current value is its latest row. No TTL: the audit is kept.
+ */
+export function switchChangesTable(db: string): string {
+  return `CREATE TABLE IF NOT EXISTS ${db}.switch_changes (
+  changed_at DateTime64(9, 'UTC'),
+  name String,
+  on Bool,
+  flow_pinned Bool,
+  description String,
+  changed_by String,
+  reason String
+) ENGINE = MergeTree
+ORDER BY (name, changed_at)`
+}

@@ -1,4 +1,3 @@
-import { ClickHouseError } from '@clickhouse/client'
 import type { Storage } from './client.js'
 import type { InsertFormat } from './insert.js'
 
@@ -151,7 +150,7 @@ export class TableWriter {
     } catch (err) {
       this.attempts++
       const error = err instanceof Error ? err.message : String(err)
-      const permanent = err instanceof ClickHouseError && this.attempts >= PERMANENT_ATTEMPTS
+      const permanent = !isConnectionError(err) && this.attempts >= PERMANENT_ATTEMPTS
       if (permanent || (this.closed && this.attempts >= PERMANENT_ATTEMPTS * 2)) {
         this.release(batch.length, rows, batch)
         this.attempts = 0
@@ -171,4 +170,29 @@ export class TableWriter {
     this.queuedRows -= rows
     for (const c of batch) this.queuedBytes -= c.data.length
   }
+}
+
+const CONNECTION_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'UND_ERR_SOCKET',
+])
+
+/**
+ * Trouble reaching the server, worth retrying until it passes. Anything else is the
+ * engine refusing the batch (the embedded engine reports even bad data as a plain Error),
+ * which no retry will fix: it must not block the rows queued behind it.
+ */
+export function isConnectionError(err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  const code = (err as { code?: unknown }).code
+  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true
+  if (err.name === 'AbortError' || err.name === 'TimeoutError') return true
+  return /timeout|socket hang up|connect/i.test(err.message)
 }

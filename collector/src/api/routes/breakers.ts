@@ -1,0 +1,167 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { findTransitions, listBreakers } from '../queries/breakers.js'
+import { listInstances } from '../queries/instances.js'
+import { Limit, Window } from '../schemas.js'
+import { DAY_NS, window } from '../time.js'
+
+const MINUTE_NS = 60_000_000_000n
+const Nanos = Type.String({ description: 'Unix nanoseconds (exact, as text)' })
+const Rate = Type.Union([Type.Number(), Type.Null()], {
+  description: 'Percent; null until the breaker has seen its minimum number of calls',
+})
+
+const Breaker = Type.Object({
+  service: Type.String(),
+  instance: Type.String(),
+  name: Type.String(),
+  state: Type.String({
+    description: 'CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED, METRICS_ONLY',
+  }),
+  failureRate: Rate,
+  slowCallRate: Rate,
+  calls: Type.Object({
+    successful: Type.Number(),
+    failed: Type.Number(),
+    ignored: Type.Number(),
+    slow: Type.Number(),
+    notPermitted: Type.Number(),
+  }),
+  bufferedCalls: Type.Object({ successful: Type.Number(), failed: Type.Number() }),
+  lastSeenUnixNano: Nanos,
+  lastTransitionUnixNano: Type.Union([Nanos, Type.Null()]),
+  metrics: Type.Record(Type.String(), Type.Number(), {
+    description: 'Latest value of each Resilience4j series, keyed as in Prometheus',
+  }),
+})
+
+const Transition = Type.Object({
+  timeUnixNano: Nanos,
+  service: Type.String(),
+  instance: Type.String(),
+  breaker: Type.String(),
+  from: Type.String(),
+  to: Type.String(),
+  causeTraceId: Type.String({ description: "The trace whose call caused it; '' if none" }),
+})
+
+const Instance = Type.Object({
+  service: Type.String(),
+  instance: Type.String(),
+  version: Type.String(),
+  status: Type.Union([Type.Literal('up'), Type.Literal('stale'), Type.Literal('down')]),
+  lastHeartbeatUnixNano: Nanos,
+  silentSeconds: Type.Number(),
+  figures: Type.Object({
+    eventLoopDelayP99Ms: Type.Union([Type.Number(), Type.Null()]),
+    eventLoopDelayMaxMs: Type.Union([Type.Number(), Type.Null()]),
+    heapUsedBytes: Type.Union([Type.Number(), Type.Null()]),
+    rssBytes: Type.Union([Type.Number(), Type.Null()]),
+    cpuUtilization: Type.Union([Type.Number(), Type.Null()]),
+  }),
+})
+
+/** Breakers, their timeline, and instance health: what the SDKs report about themselves. */
+export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { storage, config } = app.reckon
+  const timeout = config.query.timeoutSeconds
+  const retention = BigInt(config.retentionDays) * DAY_NS
+
+  app.get(
+    '/api/breakers',
+    {
+      schema: {
+        summary: 'Current state of every circuit breaker, per service and instance',
+        description: 'The latest report in the window (default: the last 15 minutes).',
+        tags: ['breakers'],
+        querystring: Type.Object(
+          { service: Type.Optional(Type.String({ minLength: 1 })), ...Window },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ breakers: Type.Array(Breaker) }) },
+      },
+    },
+    async (request) => {
+      const w = window(request.query, 15n * MINUTE_NS)
+      const since = (BigInt(w.to) - retention).toString()
+      return {
+        breakers: await listBreakers(
+          storage,
+          { service: request.query.service, window: w, transitionsSince: since },
+          timeout,
+        ),
+      }
+    },
+  )
+
+  app.get(
+    '/api/breakers/transitions',
+    {
+      schema: {
+        summary: 'Breaker state changes with their exact times, oldest first (the timeline)',
+        tags: ['breakers'],
+        querystring: Type.Object(
+          {
+            service: Type.Optional(Type.String({ minLength: 1 })),
+            name: Type.Optional(Type.String({ minLength: 1 })),
+            ...Window,
+            limit: Limit(10000, 1000),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ transitions: Type.Array(Transition) }) },
+      },
+    },
+    async (request) => {
+      const q = request.query
+      return {
+        transitions: await findTransitions(
+          storage,
+          { ...q, window: window(q, DAY_NS), limit: q.limit ?? 1000 },
+          timeout,
+        ),
+      }
+    },
+  )
+
+  app.get(
+    '/api/health',
+    {
+      schema: {
+        summary: 'Every instance that sent a heartbeat: up, stale or down, with its figures',
+        description:
+          'Instances silent for the whole window (default: the last hour) are not listed.',
+        tags: ['health'],
+        querystring: Type.Object(
+          {
+            service: Type.Optional(Type.String({ minLength: 1 })),
+            staleAfterSeconds: Type.Optional(Type.Number({ minimum: 1, default: 30 })),
+            downAfterSeconds: Type.Optional(Type.Number({ minimum: 1, default: 120 })),
+            ...Window,
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ instances: Type.Array(Instance) }) },
+      },
+    },
+    async (request) => {
+      const q = request.query
+      const nowNs = BigInt(Date.now()) * 1_000_000n
+      return {
+        instances: await listInstances(
+          storage,
+          {
+            service: q.service,
+            window: window(q, 60n * MINUTE_NS),
+            thresholds: {
+              staleAfterSeconds: q.staleAfterSeconds ?? 30,
+              downAfterSeconds: Math.max(q.downAfterSeconds ?? 120, q.staleAfterSeconds ?? 30),
+            },
+            nowNs,
+          },
+          timeout,
+        ),
+      }
+    },
+  )
+}

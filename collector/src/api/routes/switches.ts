@@ -1,0 +1,102 @@
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
+import Type from 'typebox'
+import { changeSwitch, listSwitches, switchHistory } from '../queries/switches.js'
+import { Limit } from '../schemas.js'
+
+const SwitchName = Type.String({
+  pattern: '^[A-Za-z0-9_.:-]{1,100}$',
+  description: 'Letters, digits and . _ : - (at most 100), e.g. payment.async-capture',
+})
+
+const Switch = Type.Object({
+  name: Type.String(),
+  on: Type.Boolean(),
+  flowPinned: Type.Boolean({
+    description: 'Read once when a flow starts; every service of that flow sees that value',
+  }),
+  description: Type.String(),
+  updatedAtUnixNano: Type.String(),
+  updatedBy: Type.String(),
+  reason: Type.String(),
+})
+
+/** Degradation switches (seed 000 §7, seed 003): served to the SDKs, every change audited. */
+export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
+  const { storage, config } = app.reckon
+  const timeout = config.query.timeoutSeconds
+
+  app.get(
+    '/api/switches',
+    {
+      schema: {
+        summary: 'Every degradation switch and its current value (what the SDKs poll)',
+        tags: ['switches'],
+        response: { 200: Type.Object({ switches: Type.Array(Switch) }) },
+      },
+    },
+    async () => ({ switches: await listSwitches(storage, timeout) }),
+  )
+
+  app.put(
+    '/api/switches/:name',
+    {
+      schema: {
+        summary: 'Turns a switch on or off (creating it); recorded with who and why',
+        tags: ['switches'],
+        params: Type.Object({ name: SwitchName }),
+        body: Type.Object(
+          {
+            on: Type.Boolean(),
+            by: Type.String({ minLength: 1, maxLength: 200, description: 'Who changes it' }),
+            reason: Type.Optional(Type.String({ maxLength: 2000 })),
+            flowPinned: Type.Optional(
+              Type.Boolean({ description: 'Default: unchanged (false when new)' }),
+            ),
+            description: Type.Optional(Type.String({ maxLength: 2000 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Switch },
+      },
+    },
+    async (request) => {
+      const { name } = request.params
+      const b = request.body
+      const [previous] = await switchHistory(storage, name, 1, timeout)
+      const changed = await changeSwitch(storage, {
+        name,
+        on: b.on,
+        by: b.by,
+        reason: b.reason ?? '',
+        flowPinned: b.flowPinned ?? previous?.flowPinned ?? false,
+        description: b.description ?? previous?.description ?? '',
+      })
+      request.log.info(
+        { switch: name, on: b.on, by: b.by, reason: b.reason },
+        'degradation switch changed',
+      )
+      return changed
+    },
+  )
+
+  app.get(
+    '/api/switches/:name/history',
+    {
+      schema: {
+        summary: 'The audit trail of one switch, newest first',
+        tags: ['switches'],
+        params: Type.Object({ name: SwitchName }),
+        querystring: Type.Object({ limit: Limit(10000, 100) }, { additionalProperties: false }),
+        response: { 200: Type.Object({ changes: Type.Array(Switch) }) },
+      },
+    },
+    async (request) => ({
+      changes: await switchHistory(
+        storage,
+        request.params.name,
+        request.query.limit ?? 100,
+        timeout,
+      ),
+    }),
+  )
+}
