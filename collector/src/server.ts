@@ -4,7 +4,7 @@ import { apiApp } from './api/app.js'
 import type { Config } from './config/index.js'
 import { contextPlugin, type ReckonContext } from './context.js'
 import { ingestApp } from './ingest/app.js'
-import { openStorage, type Storage } from './storage/client.js'
+import { describeTarget, openStorage, type Storage } from './storage/client.js'
 import { migrate } from './storage/migrate.js'
 import { WritePipeline } from './storage/pipeline.js'
 import { SelfMetrics } from './telemetry/self-metrics.js'
@@ -80,4 +80,17 @@ export async function startReckon(
       if (!opts.storage) await context.storage.close()
     })())
   return { ...apps, otlpUrl, apiUrl, close }
+}
+
+/** What a person starting Reckon needs to know: where it listens and how to send to it. */
+export function describeRunning(reckon: RunningReckon): string {
+  const local = (url: string): string => url.replace('127.0.0.1', 'localhost')
+  return `Reckon is running (${describeTarget(reckon.context.storage.target)})
+
+  OTLP/HTTP + events  ${local(reckon.otlpUrl)}   (POST /v1/traces, /v1/logs, /v1/metrics, /v1/events)
+  Query API           ${local(reckon.apiUrl)}/api   (docs: ${local(reckon.apiUrl)}/api/docs)
+  Health              ${local(reckon.apiUrl)}/readyz, ${local(reckon.apiUrl)}/metrics
+
+Point an OpenTelemetry app at it:
+  export OTEL_EXPORTER_OTLP_ENDPOINT=${local(reckon.otlpUrl)}`
 }

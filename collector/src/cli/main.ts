@@ -2,7 +2,7 @@
 // A larger young generation: decoding OTLP allocates many short-lived objects, and the
 // default semi-space made garbage collection a fifth of ingest time (see bench:ingest).
 import { ConfigError, loadConfig, type Config } from '../config/index.js'
-import { startReckon } from '../server.js'
+import { describeRunning, startReckon } from '../server.js'
 import { describeTarget, openStorage } from '../storage/client.js'
 import { migrate } from '../storage/migrate.js'
 
@@ -23,15 +23,7 @@ Configuration: reckon.yaml in the working directory (or RECKON_CONFIG), then env
 
 async function serve(config: Config): Promise<void> {
   const reckon = await startReckon(config, { logger: { level: 'warn' } })
-  const local = (url: string): string => url.replace('127.0.0.1', 'localhost')
-  console.log(`Reckon is running (${describeTarget(reckon.context.storage.target)})
-
-  OTLP/HTTP + events  ${local(reckon.otlpUrl)}   (POST /v1/traces, /v1/logs, /v1/metrics, /v1/events)
-  Query API           ${local(reckon.apiUrl)}/api   (docs: ${local(reckon.apiUrl)}/api/docs)
-  Health              ${local(reckon.apiUrl)}/readyz, ${local(reckon.apiUrl)}/metrics
-
-Point an OpenTelemetry app at it:
-  export OTEL_EXPORTER_OTLP_ENDPOINT=${local(reckon.otlpUrl)}
+  console.log(`${describeRunning(reckon)}
 
 Ctrl-C stops it after writing everything it has accepted.`)
   let stopping = false

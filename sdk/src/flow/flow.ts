@@ -1,4 +1,4 @@
-import { context, diag, propagation, type Context } from '@opentelemetry/api'
+import { context, diag, propagation, trace, type Context } from '@opentelemetry/api'
 import { FlowIdGenerator, type FlowIdOptions } from './flow-id.js'
 
 /** Baggage entry (and span attribute) that carries the business flow across services. */
@@ -11,6 +11,12 @@ const FLOW_ID = /^[\w.:/-]{1,200}$/
 let generator: FlowIdGenerator | undefined
 /** Reads the flow-pinned switches' values when a flow starts (set by the switch client). */
 let pinnedSwitches: () => Iterable<readonly [string, boolean]> = () => []
+/** Tells the span processors a flow began inside a trace (set by processors.ts). */
+let flowStarted: (traceId: string, flowId: string) => void = () => undefined
+
+export function onFlowStarted(hook: (traceId: string, flowId: string) => void): void {
+  flowStarted = hook
+}
 
 /** Replaces the process's flow ID generator (e.g. with a configured worker ID). */
 export function configureFlowIds(options: FlowIdOptions): void {
@@ -69,6 +75,8 @@ function flowContext(ctx: Context, id: string): Context | undefined {
     return undefined
   }
   const baggage = propagation.getBaggage(ctx) ?? propagation.createBaggage()
+  const span = trace.getSpanContext(ctx)
+  if (span) flowStarted(span.traceId, id)
   return propagation.setBaggage(ctx, baggage.setEntry(FLOW_ID_KEY, { value: id }))
 }
 

@@ -16,7 +16,9 @@ export const HEALTH_METRICS = {
 
 /** Starts reporting health through `meter`; returns a stop function. */
 export function reportHealth(meter: Meter): () => void {
-  const delay = monitorEventLoopDelay({ resolution: 10 })
+  // Node records the whole timer interval, so the delay is what exceeds the resolution.
+  const resolutionMs = 10
+  const delay = monitorEventLoopDelay({ resolution: resolutionMs })
   delay.enable()
   let lastCpu = process.cpuUsage()
   let lastWall = process.hrtime.bigint()
@@ -53,8 +55,10 @@ export function reportHealth(meter: Meter): () => void {
     lastCpu = nowCpu
     lastWall = nowWall
     r.observe(up, 1)
-    r.observe(p99, delay.percentile(99) / 1e6)
-    r.observe(max, delay.max / 1e6)
+    if (delay.count > 0) {
+      r.observe(p99, Math.max(0, delay.percentile(99) / 1e6 - resolutionMs))
+      r.observe(max, Math.max(0, delay.max / 1e6 - resolutionMs))
+    }
     r.observe(heap, mem.heapUsed)
     r.observe(rss, mem.rss)
     if (wallUs > 0) r.observe(cpu, cpuUs / wallUs)

@@ -1,6 +1,7 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock.js'
 import { BulkheadFullError } from './errors.js'
 import {
+  annotate,
   executeOne,
   type CallContext,
   type ExecuteOptions,
@@ -81,19 +82,18 @@ export class Bulkhead implements Policy {
   }
 
   run<T>(next: Next<T>, e: Execution): Promise<T> {
-    const attrs = e.annotations.attributes
-    attrs['bulkhead.name'] = this.name
+    annotate(e, 'bulkhead.name', this.name)
     if (this.running < this.maxConcurrent && this.queued === 0) {
       this.running++
-      attrs['bulkhead.result'] = 'admitted'
+      annotate(e, 'bulkhead.result', 'admitted')
       return this.runHolding(next, e)
     }
     if (this.queued >= this.maxQueue) {
       this.rejected++
-      attrs['bulkhead.result'] = 'rejected'
+      annotate(e, 'bulkhead.result', 'rejected')
       return Promise.reject(new BulkheadFullError(this.name, this.maxConcurrent, this.maxQueue))
     }
-    attrs['bulkhead.result'] = 'queued'
+    annotate(e, 'bulkhead.result', 'queued')
     return this.wait(e.signal).then(() => this.runHolding(next, e))
   }
 

@@ -8,6 +8,7 @@ import {
   type Next,
   type Policy,
 } from './policy.js'
+import { guarded, type Guard } from './guard.js'
 import { registerPolicy } from './registry.js'
 import {
   CountWindow,
@@ -87,7 +88,12 @@ export interface BreakerPermit {
  * open to half-open, N probe calls in half-open, and forced, disabled and metrics-only
  * states for operators.
  */
-export class CircuitBreaker implements Policy {
+interface AdmittedCall {
+  state: BreakerState
+  started: number
+}
+
+export class CircuitBreaker implements Policy, Guard {
   readonly kind = 'circuit_breaker'
   readonly name: string
   private readonly o: Required<Omit<BreakerOptions, 'clock' | 'waitInOpenMs' | 'slidingWindow'>>
@@ -148,46 +154,40 @@ export class CircuitBreaker implements Policy {
   }
 
   run<T>(next: Next<T>, e: Execution): Promise<T> {
-    const attrs = e.annotations.attributes
-    attrs['circuitbreaker.name'] = this.name
-    let permit: BreakerPermit
+    return guarded([this], next, e)
+  }
+
+  /** Guard: admits the call in the current state, or refuses it. */
+  admit(e: Execution): AdmittedCall {
+    let state: BreakerState
     try {
-      permit = this.acquire()
-    } catch (err) {
-      attrs['circuitbreaker.state'] = stateAttribute(this.current)
-      return Promise.reject(err)
+      state = this.admitState()
+    } finally {
+      this.annotate(e)
     }
-    attrs['circuitbreaker.state'] = stateAttribute(this.current)
-    const started = this.clock.now()
-    return next(e).then(
-      (result) => {
-        permit.success(this.clock.now() - started)
-        return result
-      },
-      (err: unknown) => {
-        permit.error(this.clock.now() - started, err)
-        throw err
-      },
-    )
+    return { state, started: this.clock.now() }
+  }
+
+  settle(token: unknown, ok: boolean, error: unknown): void {
+    const call = token as AdmittedCall
+    const now = this.clock.now()
+    if (ok) this.onResult(call.state, false, now - call.started >= this.o.slowCallDurationMs, now)
+    else this.onError(call.state, now - call.started, error)
+  }
+
+  release(token: unknown): void {
+    this.giveBack((token as AdmittedCall).state)
+  }
+
+  private annotate(e: Execution): void {
+    if (!e.span) return
+    e.span.setAttribute('circuitbreaker.name', this.name)
+    e.span.setAttribute('circuitbreaker.state', STATE_ATTRIBUTE[this.current])
   }
 
   /** Asks to make a call; throws `BreakerOpenError` when refused. */
   acquire(): BreakerPermit {
-    const state = this.state
-    if (state === 'OPEN' || state === 'FORCED_OPEN') return this.refuse(state)
-    if (state === 'HALF_OPEN') {
-      if (this.halfOpenPermits <= 0) return this.refuse(state)
-      this.halfOpenPermits--
-    }
-    return this.permit(this.current)
-  }
-
-  private refuse(state: BreakerState): never {
-    this.notPermitted++
-    throw new BreakerOpenError(this.name, state)
-  }
-
-  private permit(grantedIn: BreakerState): BreakerPermit {
+    const grantedIn = this.admitState()
     let settled = false
     const settle = (): boolean => {
       if (settled) return false
@@ -196,15 +196,10 @@ export class CircuitBreaker implements Policy {
     }
     return {
       success: (ms) => {
-        if (settle()) this.onResult(grantedIn, { failed: false, slow: this.isSlow(ms) })
+        if (settle()) this.onSuccess(grantedIn, ms)
       },
       error: (ms, err) => {
-        if (!settle()) return
-        if (this.o.isIgnored(err)) {
-          this.totals.ignored++
-          return this.giveBack(grantedIn)
-        }
-        this.onResult(grantedIn, { failed: this.o.isFailure(err), slow: this.isSlow(ms) })
+        if (settle()) this.onError(grantedIn, ms, err)
       },
       release: () => {
         if (settle()) this.giveBack(grantedIn)
@@ -212,33 +207,63 @@ export class CircuitBreaker implements Policy {
     }
   }
 
-  private isSlow(ms: number): boolean {
-    return ms >= this.o.slowCallDurationMs
+  /** The state the call is admitted in; throws `BreakerOpenError` when refused. */
+  private admitState(): BreakerState {
+    const state = this.state
+    if (state === 'OPEN' || state === 'FORCED_OPEN') return this.refuse(state)
+    if (state === 'HALF_OPEN') {
+      if (this.halfOpenPermits <= 0) return this.refuse(state)
+      this.halfOpenPermits--
+    }
+    return state
+  }
+
+  private refuse(state: BreakerState): never {
+    this.notPermitted++
+    throw new BreakerOpenError(this.name, state)
+  }
+
+  private onSuccess(grantedIn: BreakerState, ms: number): void {
+    this.onResult(grantedIn, false, ms >= this.o.slowCallDurationMs, this.clock.now())
+  }
+
+  private onError(grantedIn: BreakerState, ms: number, err: unknown): void {
+    if (this.o.isIgnored(err)) {
+      this.totals.ignored++
+      return this.giveBack(grantedIn)
+    }
+    this.onResult(
+      grantedIn,
+      this.o.isFailure(err),
+      ms >= this.o.slowCallDurationMs,
+      this.clock.now(),
+    )
   }
 
   private giveBack(grantedIn: BreakerState): void {
     if (grantedIn === 'HALF_OPEN' && this.current === 'HALF_OPEN') this.halfOpenPermits++
   }
 
-  private onResult(grantedIn: BreakerState, outcome: { failed: boolean; slow: boolean }): void {
-    if (outcome.failed) this.totals.failed++
+  private onResult(grantedIn: BreakerState, failed: boolean, slow: boolean, now: number): void {
+    if (failed) this.totals.failed++
     else this.totals.successful++
-    if (outcome.slow) this.totals.slow++
+    if (slow) this.totals.slow++
     // A result from an earlier state (a slow call that outlived a transition) is dropped,
     // so a probe window is judged only on probes.
-    if (grantedIn !== this.current) return
-    if (this.current === 'DISABLED' || this.current === 'FORCED_OPEN') return
-    const now = this.clock.now()
-    this.window.record(outcome, now)
-    if (this.current === 'METRICS_ONLY') return
-    const minimum =
-      this.current === 'HALF_OPEN' ? this.o.permittedCallsInHalfOpen : this.o.minimumCalls
-    const s = this.window.snapshot(now, minimum)
+    const current = this.current
+    if (grantedIn !== current) return
+    if (current === 'DISABLED' || current === 'FORCED_OPEN') return
+    this.window.record(failed, slow, now)
+    if (current === 'METRICS_ONLY') return
+    const minimum = current === 'HALF_OPEN' ? this.o.permittedCallsInHalfOpen : this.o.minimumCalls
+    const t = this.window.totals(now)
+    if (t.calls === 0 || t.calls < minimum) return // no rate before the minimum
     const tripped =
-      s.failureRate >= this.o.failureRateThreshold || s.slowCallRate >= this.o.slowCallRateThreshold
-    if (this.current === 'CLOSED') {
+      (t.failed * 100) / t.calls >= this.o.failureRateThreshold ||
+      (t.slow * 100) / t.calls >= this.o.slowCallRateThreshold
+    if (current === 'CLOSED') {
       if (tripped) this.toOpen()
-    } else if (this.current === 'HALF_OPEN' && s.failureRate !== -1) {
+    } else if (current === 'HALF_OPEN') {
       if (tripped) this.toOpen()
       else this.transition('CLOSED')
     }
@@ -332,11 +357,7 @@ export class CircuitBreaker implements Policy {
   }
 }
 
-/** The OTel attribute value of a state: lower case, as enum values are there. */
-function stateAttribute(state: BreakerState): string {
-  return STATE_ATTRIBUTE[state]
-}
-
+/** OTel attribute values of the states: lower case, as enum values are there. */
 const STATE_ATTRIBUTE: Record<BreakerState, string> = {
   CLOSED: 'closed',
   OPEN: 'open',

@@ -1,5 +1,6 @@
 import { BreakerOpenError, BulkheadFullError, RateLimitedError, TimeoutError } from './errors.js'
 import {
+  annotate,
   executeOne,
   type CallContext,
   type ExecuteOptions,
@@ -58,8 +59,8 @@ export class Fallback<F> implements Policy<F> {
     return next(e).catch((err: unknown) => {
       if (!this.when(err)) throw err
       this.used++
-      e.annotations.attributes['fallback.name'] = this.name
-      e.annotations.attributes['fallback.used'] = true
+      annotate(e, 'fallback.name', this.name)
+      annotate(e, 'fallback.used', true)
       return this.degrade(err, e)
     })
   }

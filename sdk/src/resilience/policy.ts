@@ -1,4 +1,5 @@
-import { context, trace, type Attributes } from '@opentelemetry/api'
+import { trace, type AttributeValue, type Attributes, type Span } from '@opentelemetry/api'
+import { guarded, isGuard, isGuardedRunner, type Guard } from './guard.js'
 
 export type PolicyKind =
   'circuit_breaker' | 'retry' | 'timeout' | 'bulkhead' | 'rate_limiter' | 'fallback'
@@ -11,15 +12,10 @@ export interface CallContext {
   readonly attempt: number
 }
 
-/** What the policies learn about one execution; written once onto the active span. */
-export interface Annotations {
-  attributes: Attributes
-  events: { name: string; attributes: Attributes; time: number }[] | undefined
-}
-
 /** One execution on its way through the policies, towards the call. */
 export interface Execution extends CallContext {
-  readonly annotations: Annotations
+  /** The span active when the execution began, if it records: the policies annotate it. */
+  readonly span: Span | undefined
 }
 
 /** The inner stages: the remaining policies, then the call. */
@@ -49,29 +45,41 @@ export type FallbackOf<P> = P extends { readonly degrade: (...args: never[]) => 
 /** Runs the call through the policies, outermost first, and annotates the active span. */
 export class Pipeline<F = never> {
   readonly policies: readonly Policy<unknown>[]
+  /** Per position: the guards that start there (fused into one reaction), if any. */
+  private readonly guardRuns: (readonly Guard[] | undefined)[]
 
   constructor(policies: readonly Policy<unknown>[]) {
     this.policies = policies
+    this.guardRuns = policies.map((_, i) => {
+      const run: Guard[] = []
+      for (let j = i; j < policies.length; j++) {
+        const p = policies[j]!
+        if (!isGuard(p)) break
+        run.push(p)
+      }
+      return run.length > 0 ? run : undefined
+    })
   }
 
   execute<T>(fn: (call: CallContext) => Promise<T>, options: ExecuteOptions = {}): Promise<T | F> {
-    const annotations: Annotations = { attributes: {}, events: undefined }
-    const e: Execution = { signal: options.signal, attempt: 1, annotations }
-    return this.stage(0, fn, e).then(
-      (result) => {
-        annotate(annotations)
-        return result
-      },
-      (err: unknown) => {
-        annotate(annotations)
-        throw err
-      },
-    )
+    const active = trace.getActiveSpan()
+    const span = active?.isRecording() ? active : undefined
+    return this.stage(0, fn, { signal: options.signal, attempt: 1, span })
   }
 
   private stage<T>(i: number, fn: (call: CallContext) => Promise<T>, e: Execution): Promise<T> {
     const policy = this.policies[i]
     if (!policy) return invoke(fn, e)
+    const guards = this.guardRuns[i]
+    if (guards) {
+      const after = i + guards.length
+      return guarded(guards, (inner) => this.stage(after, fn, inner), e)
+    }
+    const following = this.guardRuns[i + 1]
+    if (following && isGuardedRunner(policy)) {
+      const after = i + 1 + following.length
+      return policy.runGuarded(following, (inner) => this.stage(after, fn, inner), e)
+    }
     return policy.run((inner) => this.stage(i + 1, fn, inner), e) as Promise<T>
   }
 }
@@ -112,18 +120,12 @@ export function invoke<T>(fn: (call: CallContext) => Promise<T>, call: CallConte
   }
 }
 
-/** Adds a span event to the execution's annotations (rare paths only: retries, rejections). */
-export function addEvent(e: Execution, name: string, attributes: Attributes, time: number): void {
-  ;(e.annotations.events ??= []).push({ name, attributes, time })
+/** Sets an attribute on the execution's span (the OTel SDK's span never throws here). */
+export function annotate(e: Execution, key: string, value: AttributeValue): void {
+  e.span?.setAttribute(key, value)
 }
 
-function annotate(a: Annotations): void {
-  try {
-    const span = trace.getSpan(context.active())
-    if (!span?.isRecording()) return
-    span.setAttributes(a.attributes)
-    for (const ev of a.events ?? []) span.addEvent(ev.name, ev.attributes, ev.time)
-  } catch {
-    // Instrumentation never changes a call's outcome.
-  }
+/** Adds a span event (rare paths only: retries, state changes). */
+export function addEvent(e: Execution, name: string, attributes: Attributes, time: number): void {
+  e.span?.addEvent(name, attributes, time)
 }

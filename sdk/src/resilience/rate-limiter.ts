@@ -1,6 +1,7 @@
 import { sleep, systemClock, type Clock } from '../clock.js'
 import { RateLimitedError } from './errors.js'
 import {
+  annotate,
   executeOne,
   type CallContext,
   type ExecuteOptions,
@@ -151,20 +152,19 @@ export class RateLimiter implements Policy {
   }
 
   run<T>(next: Next<T>, e: Execution): Promise<T> {
-    const attrs = e.annotations.attributes
-    attrs['ratelimiter.name'] = this.name
+    annotate(e, 'ratelimiter.name', this.name)
     const wait = this.strategy.reserve(this.clock.now(), this.maxWaitMs)
     if (wait === 0) {
-      attrs['ratelimiter.result'] = 'allowed'
+      annotate(e, 'ratelimiter.result', 'allowed')
       return next(e)
     }
     if (wait < 0) {
       this.rejected++
-      attrs['ratelimiter.result'] = 'rejected'
+      annotate(e, 'ratelimiter.result', 'rejected')
       return Promise.reject(new RateLimitedError(this.name, -wait))
     }
-    attrs['ratelimiter.result'] = 'waited'
-    attrs['ratelimiter.wait_ms'] = wait
+    annotate(e, 'ratelimiter.result', 'waited')
+    annotate(e, 'ratelimiter.wait_ms', wait)
     this.waiting++
     return sleep(this.clock, wait, e.signal).then(
       () => {

@@ -4,6 +4,7 @@ import { ATTEMPT_KEY } from '../flow/context-keys.js'
 import { BreakerOpenError, BulkheadFullError, RateLimitedError, TimeoutError } from './errors.js'
 import {
   addEvent,
+  annotate,
   executeOne,
   type CallContext,
   type ExecuteOptions,
@@ -11,6 +12,7 @@ import {
   type Next,
   type Policy,
 } from './policy.js'
+import { guarded, type Guard, type GuardedRunner } from './guard.js'
 import { registerPolicy } from './registry.js'
 import type { RetryBudget } from './retry-budget.js'
 
@@ -109,7 +111,7 @@ export function retryAfterOf(err: unknown, nowMs: number): number | undefined {
 }
 
 /** Retries a call with exponential backoff and jitter, within an optional retry budget. */
-export class Retry implements Policy {
+export class Retry implements Policy, GuardedRunner {
   readonly kind = 'retry'
   readonly name: string
   private readonly totals: RetryTotals = {
@@ -170,44 +172,68 @@ export class Retry implements Policy {
     return executeOne(this, fn, options)
   }
 
-  async run<T>(next: Next<T>, e: Execution): Promise<T> {
+  run<T>(next: Next<T>, e: Execution): Promise<T> {
+    annotate(e, 'retry.attempt', 1)
+    // The first attempt without an async frame: most calls succeed, and each promise
+    // costs more under an active context manager.
+    return next(e).then(this.firstAttemptSucceeded as (r: T) => T, (err: unknown) =>
+      this.retryAfter(err, next, e),
+    )
+  }
+
+  /** The usual pair, retry around a breaker: one promise reaction for both. */
+  runGuarded<T>(guards: readonly Guard[], inner: Next<T>, e: Execution): Promise<T> {
+    annotate(e, 'retry.attempt', 1)
+    return guarded(guards, inner, e, this.firstAttemptSucceeded as (r: T) => T, (err: unknown) =>
+      this.retryAfter(err, (x) => guarded(guards, inner, x), e),
+    )
+  }
+
+  /** Created once: the happy path allocates no closure for it. */
+  private readonly firstAttemptSucceeded = (result: unknown): unknown => {
+    this.budget?.onSuccess()
+    this.totals.successfulWithoutRetry++
+    return result
+  }
+
+  private async retryAfter<T>(firstError: unknown, next: Next<T>, e: Execution): Promise<T> {
+    let err = firstError
     let previous = this.o.initialDelayMs
-    const attrs = e.annotations.attributes
     for (let attempt = 1; ; attempt++) {
-      attrs['retry.attempt'] = attempt
+      const delayMs = this.retryDelay(err, attempt, previous, e.signal)
+      if (delayMs === undefined) {
+        if (attempt === 1) this.totals.failedWithoutRetry++
+        else this.totals.failedWithRetry++
+        throw err
+      }
+      previous = Math.max(delayMs, this.o.initialDelayMs)
+      addEvent(
+        e,
+        'retry',
+        { 'retry.attempt': attempt + 1, 'retry.delay_ms': delayMs, 'error.type': errorType(err) },
+        this.clock.now(),
+      )
       try {
-        const result = await (attempt === 1 ? next(e) : this.retryAttempt(next, e, attempt))
+        this.onRetry?.({ retry: this.name, attempt: attempt + 1, delayMs, error: err })
+      } catch {
+        // Instrumentation must not change the call's outcome.
+      }
+      await sleep(this.clock, delayMs, e.signal)
+      annotate(e, 'retry.attempt', attempt + 1)
+      try {
+        const result = await this.retryAttempt(next, e, attempt + 1)
         this.budget?.onSuccess()
-        if (attempt === 1) this.totals.successfulWithoutRetry++
-        else this.totals.successfulWithRetry++
+        this.totals.successfulWithRetry++
         return result
-      } catch (err) {
-        const delayMs = this.retryDelay(err, attempt, previous, e.signal)
-        if (delayMs === undefined) {
-          if (attempt === 1) this.totals.failedWithoutRetry++
-          else this.totals.failedWithRetry++
-          throw err
-        }
-        previous = Math.max(delayMs, this.o.initialDelayMs)
-        addEvent(
-          e,
-          'retry',
-          { 'retry.attempt': attempt + 1, 'retry.delay_ms': delayMs, 'error.type': errorType(err) },
-          this.clock.now(),
-        )
-        try {
-          this.onRetry?.({ retry: this.name, attempt: attempt + 1, delayMs, error: err })
-        } catch {
-          // Instrumentation must not change the call's outcome.
-        }
-        await sleep(this.clock, delayMs, e.signal)
+      } catch (next) {
+        err = next
       }
     }
   }
 
   /** A retry runs with its attempt number in context, so the spans it starts carry it. */
   private retryAttempt<T>(next: Next<T>, e: Execution, attempt: number): Promise<T> {
-    const child: Execution = { signal: e.signal, attempt, annotations: e.annotations }
+    const child: Execution = { signal: e.signal, attempt, span: e.span }
     return context.with(context.active().setValue(ATTEMPT_KEY, attempt), next, undefined, child)
   }
 

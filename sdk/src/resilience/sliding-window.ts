@@ -19,11 +19,13 @@ export interface WindowSnapshot {
 }
 
 export interface SlidingWindow {
-  record(outcome: CallOutcome, nowMs: number): void
+  record(failed: boolean, slow: boolean, nowMs: number): void
   snapshot(nowMs: number, minimumCalls: number): WindowSnapshot
+  /** The running totals, without copying (the hot path reads them after every call). */
+  totals(nowMs: number): Readonly<Totals>
 }
 
-interface Totals {
+export interface Totals {
   calls: number
   failed: number
   slow: number
@@ -40,40 +42,49 @@ function snapshotOf(t: Totals, minimumCalls: number): WindowSnapshot {
   }
 }
 
-/** The last `size` calls, in a ring. */
+const RECORDED = 1
+const FAILED = 2
+const SLOW = 4
+
+/** The last `size` calls, in a ring of flag bytes. */
 export class CountWindow implements SlidingWindow {
-  private readonly ring: (CallOutcome | undefined)[]
+  private readonly ring: Uint8Array
   private next = 0
-  private readonly totals: Totals = { calls: 0, failed: 0, slow: 0 }
+  private readonly sums: Totals = { calls: 0, failed: 0, slow: 0 }
 
   constructor(size: number) {
     if (!Number.isInteger(size) || size < 1) throw new RangeError('window size must be ≥ 1')
-    this.ring = new Array<CallOutcome | undefined>(size)
+    this.ring = new Uint8Array(size)
   }
 
-  record(outcome: CallOutcome): void {
-    const evicted = this.ring[this.next]
-    if (evicted) {
-      this.totals.calls--
-      if (evicted.failed) this.totals.failed--
-      if (evicted.slow) this.totals.slow--
+  record(failed: boolean, slow: boolean): void {
+    const sums = this.sums
+    const evicted = this.ring[this.next]!
+    if (evicted & RECORDED) {
+      sums.calls--
+      if (evicted & FAILED) sums.failed--
+      if (evicted & SLOW) sums.slow--
     }
-    this.ring[this.next] = outcome
-    this.next = (this.next + 1) % this.ring.length
-    this.totals.calls++
-    if (outcome.failed) this.totals.failed++
-    if (outcome.slow) this.totals.slow++
+    this.ring[this.next] = RECORDED | (failed ? FAILED : 0) | (slow ? SLOW : 0)
+    this.next = this.next + 1 === this.ring.length ? 0 : this.next + 1
+    sums.calls++
+    if (failed) sums.failed++
+    if (slow) sums.slow++
+  }
+
+  totals(): Readonly<Totals> {
+    return this.sums
   }
 
   snapshot(_nowMs: number, minimumCalls: number): WindowSnapshot {
-    return snapshotOf(this.totals, minimumCalls)
+    return snapshotOf(this.sums, minimumCalls)
   }
 }
 
 /** The calls of the last `seconds` seconds, one bucket per epoch second. */
 export class TimeWindow implements SlidingWindow {
   private readonly buckets: (Totals & { second: number })[]
-  private readonly totals: Totals = { calls: 0, failed: 0, slow: 0 }
+  private readonly sums: Totals = { calls: 0, failed: 0, slow: 0 }
   private checkedSecond = -1
 
   constructor(seconds: number) {
@@ -86,23 +97,27 @@ export class TimeWindow implements SlidingWindow {
     }))
   }
 
-  record(outcome: CallOutcome, nowMs: number): void {
+  record(failed: boolean, slow: boolean, nowMs: number): void {
     const bucket = this.bucketFor(nowMs)
     bucket.calls++
-    this.totals.calls++
-    if (outcome.failed) {
+    this.sums.calls++
+    if (failed) {
       bucket.failed++
-      this.totals.failed++
+      this.sums.failed++
     }
-    if (outcome.slow) {
+    if (slow) {
       bucket.slow++
-      this.totals.slow++
+      this.sums.slow++
     }
   }
 
-  snapshot(nowMs: number, minimumCalls: number): WindowSnapshot {
+  totals(nowMs: number): Readonly<Totals> {
     this.expire(Math.floor(nowMs / 1000))
-    return snapshotOf(this.totals, minimumCalls)
+    return this.sums
+  }
+
+  snapshot(nowMs: number, minimumCalls: number): WindowSnapshot {
+    return snapshotOf(this.totals(nowMs), minimumCalls)
   }
 
   private bucketFor(nowMs: number): Totals & { second: number } {
@@ -123,9 +138,9 @@ export class TimeWindow implements SlidingWindow {
     const oldest = second - this.buckets.length + 1
     for (const b of this.buckets) {
       if (b.second === -1 || (b.second >= oldest && b.second <= second)) continue
-      this.totals.calls -= b.calls
-      this.totals.failed -= b.failed
-      this.totals.slow -= b.slow
+      this.sums.calls -= b.calls
+      this.sums.failed -= b.failed
+      this.sums.slow -= b.slow
       b.second = -1
       b.calls = b.failed = b.slow = 0
     }

@@ -1,6 +1,7 @@
 import { systemClock, type Clock } from '../clock.js'
 import { TimeoutError } from './errors.js'
 import {
+  annotate,
   executeOne,
   type CallContext,
   type ExecuteOptions,
@@ -60,7 +61,7 @@ export class Timeout implements Policy {
       const onParentAbort = (): void => stop(parent?.reason)
       const timer = this.clock.setTimeout(() => {
         this.timeouts++
-        e.annotations.attributes['timeout.triggered'] = true
+        annotate(e, 'timeout.triggered', true)
         stop(new TimeoutError(this.name, this.timeoutMs))
       }, this.timeoutMs)
       const done = (): void => {
@@ -71,7 +72,7 @@ export class Timeout implements Policy {
       const inner: Execution = {
         signal: controller.signal,
         attempt: e.attempt,
-        annotations: e.annotations,
+        span: e.span,
       }
       next(inner).then(
         (result) => {

@@ -109,6 +109,19 @@ describe('flows', () => {
     expect(new Set(finished.map((s) => s.spanContext().traceId)).size).toBe(1)
   })
 
+  it('stamps the spans already open when the flow starts (a server span around the handler)', () => {
+    tracer().startActiveSpan('POST /orders', (server) => {
+      tracer().startActiveSpan('handler', (handler) => {
+        const id = startFlow((flowId) => flowId)
+        handler.end()
+        server.end()
+        const [h, s] = spans.getFinishedSpans()
+        expect(h?.attributes['reckon.flow.id']).toBe(id)
+        expect(s?.attributes['reckon.flow.id']).toBe(id)
+      })
+    })
+  })
+
   it('takes a business key as the flow ID, and ignores an invalid one without failing', () => {
     expect(withFlow('ORD-2026-000123', () => currentFlowId())).toBe('ORD-2026-000123')
     expect(withFlow('bad id with spaces', () => currentFlowId() ?? 'none')).toBe('none')

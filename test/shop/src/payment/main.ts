@@ -1,0 +1,3 @@
+import { runService } from '../common/service.js'
+
+await runService('payment', async () => (await import('./app.js')).paymentApp())
