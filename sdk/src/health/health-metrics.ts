@@ -22,29 +22,25 @@ export function reportHealth(meter: Meter): () => void {
   delay.enable()
   let lastCpu = process.cpuUsage()
   let lastWall = process.hrtime.bigint()
-  const up = meter.createObservableGauge(HEALTH_METRICS.up, {
-    description: '1 while the instance runs; its arrival is the heartbeat',
-  })
-  const p99 = meter.createObservableGauge(HEALTH_METRICS.eventLoopDelayP99, {
-    description: 'Event-loop delay, 99th percentile since the last export',
-    unit: 'ms',
-  })
-  const max = meter.createObservableGauge(HEALTH_METRICS.eventLoopDelayMax, {
-    description: 'Longest event-loop delay since the last export',
-    unit: 'ms',
-  })
-  const heap = meter.createObservableGauge(HEALTH_METRICS.heapUsed, {
-    description: 'V8 heap in use',
-    unit: 'By',
-  })
-  const rss = meter.createObservableGauge(HEALTH_METRICS.rss, {
-    description: 'Resident set size',
-    unit: 'By',
-  })
-  const cpu = meter.createObservableGauge(HEALTH_METRICS.cpu, {
-    description: 'CPU time per wall time since the last export (1 = one core busy)',
-    unit: '1',
-  })
+  const gauge = (name: string, description: string, unit = '1') =>
+    meter.createObservableGauge(name, { description, unit })
+  const up = gauge(HEALTH_METRICS.up, '1 while the instance runs; its arrival is the heartbeat')
+  const p99 = gauge(
+    HEALTH_METRICS.eventLoopDelayP99,
+    'Event-loop delay, 99th percentile since the last export',
+    'ms',
+  )
+  const max = gauge(
+    HEALTH_METRICS.eventLoopDelayMax,
+    'Longest event-loop delay since the last export',
+    'ms',
+  )
+  const heap = gauge(HEALTH_METRICS.heapUsed, 'V8 heap in use', 'By')
+  const rss = gauge(HEALTH_METRICS.rss, 'Resident set size', 'By')
+  const cpu = gauge(
+    HEALTH_METRICS.cpu,
+    'CPU time per wall time since the last export (1 = one core busy)',
+  )
   const instruments = [up, p99, max, heap, rss, cpu]
   const callback: Parameters<Meter['addBatchObservableCallback']>[0] = (r) => {
     const mem = process.memoryUsage()

@@ -1,14 +1,6 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock.js'
 import { BulkheadFullError } from './errors.js'
-import {
-  annotate,
-  executeOne,
-  type CallContext,
-  type ExecuteOptions,
-  type Execution,
-  type Next,
-  type Policy,
-} from './policy.js'
+import { annotate, BasePolicy, type Execution, type Next } from './policy.js'
 import { registerPolicy } from './registry.js'
 
 export interface BulkheadOptions {
@@ -39,7 +31,7 @@ interface Waiter {
  * wait (first come, first served), so one slow dependency cannot take every socket and
  * event-loop turn of the service (seed 000 §5).
  */
-export class Bulkhead implements Policy {
+export class Bulkhead extends BasePolicy {
   readonly kind = 'bulkhead'
   readonly name: string
   private readonly maxConcurrent: number
@@ -54,6 +46,7 @@ export class Bulkhead implements Policy {
   private rejected = 0
 
   constructor(name: string, options: BulkheadOptions) {
+    super()
     this.name = name
     this.maxConcurrent = options.maxConcurrent
     this.maxQueue = options.maxQueue ?? 0
@@ -66,10 +59,6 @@ export class Bulkhead implements Policy {
     }
     this.clock = options.clock ?? systemClock
     registerPolicy(this)
-  }
-
-  execute<T>(fn: (call: CallContext) => Promise<T>, options?: ExecuteOptions): Promise<T> {
-    return executeOne(this, fn, options)
   }
 
   metrics(): BulkheadMetrics {

@@ -1,13 +1,6 @@
 import { systemClock, type Clock, type TimerHandle } from '../clock.js'
 import { BreakerOpenError } from './errors.js'
-import {
-  executeOne,
-  type CallContext,
-  type ExecuteOptions,
-  type Execution,
-  type Next,
-  type Policy,
-} from './policy.js'
+import { BasePolicy, type Execution, type Next } from './policy.js'
 import { guarded, type Guard } from './guard.js'
 import { registerPolicy } from './registry.js'
 import {
@@ -93,7 +86,7 @@ interface AdmittedCall {
   started: number
 }
 
-export class CircuitBreaker implements Policy, Guard {
+export class CircuitBreaker extends BasePolicy implements Guard {
   readonly kind = 'circuit_breaker'
   readonly name: string
   private readonly o: Required<Omit<BreakerOptions, 'clock' | 'waitInOpenMs' | 'slidingWindow'>>
@@ -112,6 +105,7 @@ export class CircuitBreaker implements Policy, Guard {
   private readonly listeners = new Set<(t: StateTransition) => void>()
 
   constructor(name: string, options: BreakerOptions = {}) {
+    super()
     this.name = name
     this.clock = options.clock ?? systemClock
     this.o = {
@@ -146,11 +140,6 @@ export class CircuitBreaker implements Policy, Guard {
     // A lazy breaker (no timer) becomes half-open when asked after its wait.
     if (this.current === 'OPEN' && this.clock.now() >= this.openUntil) this.toHalfOpen()
     return this.current
-  }
-
-  /** Runs `fn` if the breaker permits it and records how it went. */
-  execute<T>(fn: (call: CallContext) => Promise<T>, options?: ExecuteOptions): Promise<T> {
-    return executeOne(this, fn, options)
   }
 
   run<T>(next: Next<T>, e: Execution): Promise<T> {

@@ -1,13 +1,5 @@
 import { BreakerOpenError, BulkheadFullError, RateLimitedError, TimeoutError } from './errors.js'
-import {
-  annotate,
-  executeOne,
-  type CallContext,
-  type ExecuteOptions,
-  type Execution,
-  type Next,
-  type Policy,
-} from './policy.js'
+import { annotate, BasePolicy, type CallContext, type Execution, type Next } from './policy.js'
 import { registerPolicy } from './registry.js'
 import { isTransient } from './retry.js'
 
@@ -33,7 +25,7 @@ export function isDegradable(err: unknown): boolean {
 }
 
 /** Answers with a degraded result when the call (or a policy inside) fails. */
-export class Fallback<F> implements Policy<F> {
+export class Fallback<F> extends BasePolicy<F> {
   readonly kind = 'fallback'
   readonly name: string
   readonly degrade: (err: unknown, call: CallContext) => F | Promise<F>
@@ -41,14 +33,11 @@ export class Fallback<F> implements Policy<F> {
   private used = 0
 
   constructor(name: string, options: FallbackOptions<F>) {
+    super()
     this.name = name
     this.degrade = options.degrade
     this.when = options.when ?? isDegradable
     registerPolicy(this)
-  }
-
-  execute<T>(fn: (call: CallContext) => Promise<T>, options?: ExecuteOptions): Promise<T | F> {
-    return executeOne(this, fn, options)
   }
 
   metrics(): { used: number } {

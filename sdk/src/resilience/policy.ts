@@ -102,13 +102,16 @@ export function policy<const P extends readonly Policy<unknown>[]>(
   return new Pipeline(policies)
 }
 
-/** Runs a single policy as a pipeline of one (what each policy's `execute` does). */
-export function executeOne<T, F>(
-  p: Policy<F>,
-  fn: (call: CallContext) => Promise<T>,
-  options?: ExecuteOptions,
-): Promise<T | F> {
-  return new Pipeline<F>([p]).execute(fn, options)
+/** What every policy shares: `execute` runs it alone, as a pipeline of one. */
+export abstract class BasePolicy<F = never> implements Policy<F> {
+  abstract readonly kind: PolicyKind
+  abstract readonly name: string
+  abstract run<T>(next: Next<T>, e: Execution): Promise<T | F>
+
+  /** Runs `fn` under this policy alone (compose several with `policy(...)`). */
+  execute<T>(fn: (call: CallContext) => Promise<T>, options?: ExecuteOptions): Promise<T | F> {
+    return new Pipeline<F>([this]).execute(fn, options)
+  }
 }
 
 /** Calls `fn`, turning a synchronous throw into a rejection. */

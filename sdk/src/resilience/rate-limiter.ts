@@ -1,14 +1,6 @@
 import { sleep, systemClock, type Clock } from '../clock.js'
 import { RateLimitedError } from './errors.js'
-import {
-  annotate,
-  executeOne,
-  type CallContext,
-  type ExecuteOptions,
-  type Execution,
-  type Next,
-  type Policy,
-} from './policy.js'
+import { annotate, BasePolicy, type Execution, type Next } from './policy.js'
 import { registerPolicy } from './registry.js'
 
 export type RateLimiterOptions = (
@@ -100,7 +92,7 @@ class SlidingLog implements Strategy {
 }
 
 /** Limits how often a dependency is called; refuses, or waits a bounded time for a permit. */
-export class RateLimiter implements Policy {
+export class RateLimiter extends BasePolicy {
   readonly kind = 'rate_limiter'
   readonly name: string
   private readonly strategy: Strategy
@@ -110,6 +102,7 @@ export class RateLimiter implements Policy {
   private rejected = 0
 
   constructor(name: string, options: RateLimiterOptions) {
+    super()
     this.name = name
     this.clock = options.clock ?? systemClock
     this.maxWaitMs = options.maxWaitMs ?? 0
@@ -128,10 +121,6 @@ export class RateLimiter implements Policy {
       this.strategy = new SlidingLog(limit, windowMs)
     }
     registerPolicy(this)
-  }
-
-  execute<T>(fn: (call: CallContext) => Promise<T>, options?: ExecuteOptions): Promise<T> {
-    return executeOne(this, fn, options)
   }
 
   metrics(): RateLimiterMetrics {

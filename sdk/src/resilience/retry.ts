@@ -2,16 +2,7 @@ import { context } from '@opentelemetry/api'
 import { sleep, systemClock, type Clock } from '../clock.js'
 import { ATTEMPT_KEY } from '../flow/context-keys.js'
 import { BreakerOpenError, BulkheadFullError, RateLimitedError, TimeoutError } from './errors.js'
-import {
-  addEvent,
-  annotate,
-  executeOne,
-  type CallContext,
-  type ExecuteOptions,
-  type Execution,
-  type Next,
-  type Policy,
-} from './policy.js'
+import { addEvent, annotate, BasePolicy, type Execution, type Next } from './policy.js'
 import { guarded, type Guard, type GuardedRunner } from './guard.js'
 import { registerPolicy } from './registry.js'
 import type { RetryBudget } from './retry-budget.js'
@@ -111,7 +102,7 @@ export function retryAfterOf(err: unknown, nowMs: number): number | undefined {
 }
 
 /** Retries a call with exponential backoff and jitter, within an optional retry budget. */
-export class Retry implements Policy, GuardedRunner {
+export class Retry extends BasePolicy implements GuardedRunner {
   readonly kind = 'retry'
   readonly name: string
   private readonly totals: RetryTotals = {
@@ -126,6 +117,7 @@ export class Retry implements Policy, GuardedRunner {
   private readonly clock: Clock
 
   constructor(name: string, options: RetryOptions = {}) {
+    super()
     this.name = name
     this.o = {
       maxAttempts: options.maxAttempts ?? 3,
@@ -166,10 +158,6 @@ export class Retry implements Policy, GuardedRunner {
         // AWS: sleep = min(cap, random_between(base, previous * 3)).
         return Math.floor(Math.min(cap, base + r * (Math.max(base, previousMs * 3) - base)))
     }
-  }
-
-  execute<T>(fn: (call: CallContext) => Promise<T>, options?: ExecuteOptions): Promise<T> {
-    return executeOne(this, fn, options)
   }
 
   run<T>(next: Next<T>, e: Execution): Promise<T> {

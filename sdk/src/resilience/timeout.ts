@@ -1,14 +1,6 @@
 import { systemClock, type Clock } from '../clock.js'
 import { TimeoutError } from './errors.js'
-import {
-  annotate,
-  executeOne,
-  type CallContext,
-  type ExecuteOptions,
-  type Execution,
-  type Next,
-  type Policy,
-} from './policy.js'
+import { annotate, BasePolicy, type Execution, type Next } from './policy.js'
 import { registerPolicy } from './registry.js'
 
 export interface TimeoutOptions {
@@ -22,7 +14,7 @@ export interface TimeoutOptions {
  * HTTP request or query is really cancelled; a call that ignores the signal is still
  * abandoned at the deadline with a `TimeoutError`.
  */
-export class Timeout implements Policy {
+export class Timeout extends BasePolicy {
   readonly kind = 'timeout'
   readonly name: string
   readonly timeoutMs: number
@@ -30,6 +22,7 @@ export class Timeout implements Policy {
   private timeouts = 0
 
   constructor(name: string, options: TimeoutOptions) {
+    super()
     if (!(options.timeoutMs > 0)) {
       throw new RangeError(`timeoutMs must be > 0, got ${options.timeoutMs}`)
     }
@@ -37,10 +30,6 @@ export class Timeout implements Policy {
     this.timeoutMs = options.timeoutMs
     this.clock = options.clock ?? systemClock
     registerPolicy(this)
-  }
-
-  execute<T>(fn: (call: CallContext) => Promise<T>, options?: ExecuteOptions): Promise<T> {
-    return executeOne(this, fn, options)
   }
 
   metrics(): { timeouts: number } {
