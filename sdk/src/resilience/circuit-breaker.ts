@@ -1,3 +1,4 @@
+import { context, ROOT_CONTEXT } from '@opentelemetry/api'
 import { systemClock, type Clock, type TimerHandle } from '../clock.js'
 import { BreakerOpenError } from './errors.js'
 import { BasePolicy, type Execution, type Next } from './policy.js'
@@ -301,10 +302,16 @@ export class CircuitBreaker extends BasePolicy implements Guard {
     this.openUntil = this.clock.now() + wait
     this.transition('OPEN')
     if (this.o.eagerHalfOpen) {
-      this.timer = this.clock.setTimeout(() => {
-        this.timer = undefined
-        if (this.current === 'OPEN') this.toHalfOpen()
-      }, wait)
+      this.timer = this.clock.setTimeout(
+        () =>
+          // A timer inherits the context of the call that set it; this change is the
+          // timer's own, not that call's.
+          context.with(ROOT_CONTEXT, () => {
+            this.timer = undefined
+            if (this.current === 'OPEN') this.toHalfOpen()
+          }),
+        wait,
+      )
     }
   }
 
@@ -312,10 +319,14 @@ export class CircuitBreaker extends BasePolicy implements Guard {
     this.halfOpenPermits = this.o.permittedCallsInHalfOpen
     this.transition('HALF_OPEN')
     if (this.o.maxWaitInHalfOpenMs > 0) {
-      this.timer = this.clock.setTimeout(() => {
-        this.timer = undefined
-        if (this.current === 'HALF_OPEN') this.toOpen()
-      }, this.o.maxWaitInHalfOpenMs)
+      this.timer = this.clock.setTimeout(
+        () =>
+          context.with(ROOT_CONTEXT, () => {
+            this.timer = undefined
+            if (this.current === 'HALF_OPEN') this.toOpen()
+          }),
+        this.o.maxWaitInHalfOpenMs,
+      )
     }
   }
 

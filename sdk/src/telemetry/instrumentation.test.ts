@@ -246,6 +246,30 @@ describe('policy instrumentation', () => {
     const [sec, nanos] = transition!.hrTime
     expect(sec * 1000 + Math.floor(nanos / 1e6)).toBe(breaker.metrics().lastTransitionAt)
   })
+
+  it('names the tripping call as the cause, but not for the timer’s move to half-open', async () => {
+    const breaker = new CircuitBreaker('ledger', {
+      minimumCalls: 1,
+      slidingWindow: { type: 'count', size: 1 },
+      waitInOpenMs: 20,
+    })
+    let traceId = ''
+    await tracer().startActiveSpan('book', async (span) => {
+      traceId = span.spanContext().traceId
+      await breaker.execute(() => Promise.reject(new Error('503'))).catch(() => undefined)
+      span.end()
+    })
+    await new Promise((r) => setTimeout(r, 60))
+    expect(breaker.state).toBe('HALF_OPEN')
+    const causes = records
+      .getFinishedLogRecords()
+      .filter((r) => r.attributes['reckon.entity.key'] === 'ledger')
+      .map((r) => [r.attributes['reckon.status'], r.attributes['reckon.cause.trace_id']])
+    expect(causes).toEqual([
+      ['OPEN', traceId],
+      ['HALF_OPEN', undefined],
+    ])
+  })
 })
 
 describe('switches', () => {
