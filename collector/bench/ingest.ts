@@ -41,7 +41,8 @@ async function rowCount(table: string): Promise<number> {
 }
 
 // Raw: the same rows, already encoded, inserted straight into the same tables (the trace
-// index view included) by the storage module's insert path, with no HTTP or decoding.
+// index and trace-ordered copy included) by the storage module's insert path, with no HTTP
+// or decoding.
 const encoded = payloads.map((p) => convertTraces(decodeRequest.traces(p)).encoded.data)
 const rawBatches = Math.ceil((REQUESTS * SPANS_PER_REQUEST) / config.ingest.batchRows)
 const perBatch = config.ingest.batchRows / SPANS_PER_REQUEST
@@ -56,7 +57,7 @@ for (let b = 0; b < rawBatches; b++) {
 const rawSeconds = (performance.now() - t0) / 1000
 const rawRows = await rowCount('spans')
 const rawRate = rawRows / rawSeconds
-for (const table of ['spans', 'trace_index']) {
+for (const table of ['spans', 'trace_summaries', 'spans_by_trace']) {
   await storage.client.command({ query: `TRUNCATE TABLE ${storage.database}.${table}` })
 }
 

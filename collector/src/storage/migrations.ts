@@ -2,10 +2,15 @@ import {
   businessEventsTable,
   logsTable,
   metricPointsTable,
+  spansByTraceBackfill,
+  spansByTraceTable,
+  spansByTraceView,
   spansTable,
   switchChangesTable,
   traceIndexTable,
   traceIndexView,
+  traceSummariesTable,
+  traceSummariesView,
 } from './tables.js'
 
 /**
@@ -36,12 +41,39 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'degradation switches (audited changes)',
     statements: (db) => [switchChangesTable(db)],
   },
+  {
+    version: 3,
+    name: 'trace lookups: spans ordered by trace ID, finer-grained trace summaries',
+    // Run with no collector writing (reckon up and reckon migrate do): the copies below
+    // are only made while the new tables are still empty.
+    statements: (db, days) => [
+      spansByTraceTable(db, days),
+      spansByTraceView(db),
+      traceSummariesTable(db, days),
+      traceSummariesView(db),
+      `INSERT INTO ${db}.trace_summaries SELECT * FROM ${db}.trace_index
+      WHERE (SELECT count() FROM ${db}.trace_summaries) = 0`,
+      spansByTraceBackfill(db),
+      // Traces are read from spans_by_trace now: the bloom filter only cost inserts.
+      `ALTER TABLE ${db}.spans DROP INDEX IF EXISTS idx_trace_id`,
+    ],
+  },
+  {
+    version: 4,
+    // A step of its own, so a rerun of step 3 still finds the table it copies from.
+    name: 'drop the old trace index (copied into trace_summaries)',
+    statements: (db) => [
+      `DROP VIEW IF EXISTS ${db}.trace_index_mv`,
+      `DROP TABLE IF EXISTS ${db}.trace_index`,
+    ],
+  },
 ]
 
 /** Tables whose rows expire, and the column their TTL is measured from. */
 export const RETAINED_TABLES: readonly { table: string; column: string }[] = [
   { table: 'spans', column: 'timestamp' },
-  { table: 'trace_index', column: 'start' },
+  { table: 'spans_by_trace', column: 'timestamp' },
+  { table: 'trace_summaries', column: 'start' },
   { table: 'business_events', column: 'timestamp' },
   { table: 'logs', column: 'timestamp' },
   { table: 'metric_points', column: 'timestamp' },

@@ -102,23 +102,6 @@ function toView(r: SpanRow): SpanView {
   }
 }
 
-/** The time range of a trace from the trace index, or undefined when it is unknown. */
-export async function traceRange(
-  storage: Storage,
-  traceId: string,
-  timeout: number,
-): Promise<Window | undefined> {
-  const [row] = await select<{ start: string; end: string; spans: string }>(
-    storage,
-    `SELECT ${nanos('min(start)')} AS start, ${nanos('max(end)')} AS end, sum(span_count) AS spans
-     FROM ${storage.database}.trace_index WHERE trace_id = {traceId:String}`,
-    { traceId },
-    timeout,
-  )
-  if (!row || row.spans === '0') return undefined
-  return { from: row.start, to: row.end }
-}
-
 /** Every span of one trace, in start order; a span sent twice (exporter retry) appears once. */
 export async function getTrace(
   storage: Storage,
@@ -126,8 +109,6 @@ export async function getTrace(
   limit: number,
   timeout: number,
 ): Promise<TraceView | undefined> {
-  const range = await traceRange(storage, traceId, timeout)
-  if (!range) return undefined
   const rows = await select<SpanRow>(
     storage,
     `SELECT span_id, parent_span_id, service_name, span_name, span_kind,
@@ -136,21 +117,28 @@ export async function getTrace(
        scope_name, scope_version, trace_state, flow_id,
        arrayMap(t -> ${nanos('t')}, event_times) AS event_times, event_names, event_attributes,
        link_trace_ids, link_span_ids, link_trace_states, link_attributes
-     FROM ${storage.database}.spans
-     WHERE trace_id = {traceId:String} AND ${inWindow('timestamp')}
+     FROM ${storage.database}.spans_by_trace
+     WHERE trace_id = {traceId:String}
      ORDER BY timestamp, span_id
      LIMIT {limit:UInt32}`,
-    { traceId, ...range, limit: limit + 1 },
+    // Room for duplicates (a batch an exporter sent twice) beyond the limit.
+    { traceId, limit: limit * 2 + 1 },
     timeout,
   )
+  if (rows.length === 0) return undefined
   const seen = new Set<string>()
   const spans: SpanView[] = []
-  for (const r of rows.slice(0, limit)) {
+  let truncated = rows.length > limit * 2
+  for (const r of rows) {
     if (seen.has(r.span_id)) continue
     seen.add(r.span_id)
+    if (spans.length === limit) {
+      truncated = true
+      break
+    }
     spans.push(toView(r))
   }
-  return { traceId, spans, truncated: rows.length > limit }
+  return { traceId, spans, truncated }
 }
 
 export interface TraceSearch {
@@ -248,7 +236,7 @@ export async function summaries(
     `SELECT trace_id, ${nanos('min(start)')} AS start, ${nanos('max(end)')} AS end,
        sum(span_count) AS span_count, sum(error_count) AS error_count,
        arraySort(groupUniqArrayArray(services)) AS services, max(root_service) AS root_service, max(root_name) AS root_name
-     FROM ${storage.database}.trace_index WHERE trace_id IN {ids:Array(String)}
+     FROM ${storage.database}.trace_summaries WHERE trace_id IN {ids:Array(String)}
      GROUP BY trace_id`,
     { ids: traceIds },
     timeout,

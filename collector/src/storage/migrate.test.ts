@@ -1,0 +1,51 @@
+import { afterAll, describe, expect, it } from 'vitest'
+import { getTrace, summaries } from '../api/queries/traces.js'
+import { dropDatabase, hex, nanosAgo, testConfig, testStorage } from '../testing/harness.js'
+import { latestVersion, migrate } from './migrate.js'
+import { MIGRATIONS } from './migrations.js'
+
+const storage = testStorage(testConfig())
+afterAll(() => dropDatabase(storage))
+
+describe('migrate', () => {
+  it('upgrades a store from before the trace tables: old spans still open as traces', async () => {
+    await migrate(
+      storage,
+      MIGRATIONS.filter((m) => m.version <= 2),
+    )
+    const traceId = hex(16)
+    const root = hex(8)
+    const start = nanosAgo(60_000)
+    await storage.client.command({
+      query: `INSERT INTO ${storage.database}.spans
+        (timestamp, trace_id, span_id, parent_span_id, service_name, span_name, duration_ns, status_code, span_attributes)
+        VALUES
+        (fromUnixTimestamp64Nano(${start}, 'UTC'), '${traceId}', '${root}', '', 'order', 'POST /orders', 5000000, 'Unset', map('http.route', '/orders')),
+        (fromUnixTimestamp64Nano(${start + 1000n}, 'UTC'), '${traceId}', '${hex(8)}', '${root}', 'payment', 'POST /payments', 2000000, 'Error', map())`,
+    })
+
+    const report = await migrate(storage)
+    expect(report.applied.map((m) => m.version)).toEqual([3, 4])
+    expect(report.current).toBe(latestVersion())
+
+    const trace = await getTrace(storage, traceId, 100, 30)
+    expect(trace?.spans.map((s) => [s.service, s.name, s.startTimeUnixNano])).toEqual([
+      ['order', 'POST /orders', start.toString()],
+      ['payment', 'POST /payments', (start + 1000n).toString()],
+    ])
+    expect(trace?.spans[0]?.attributes).toEqual({ 'http.route': '/orders' })
+    const [summary] = await summaries(storage, [traceId], 30)
+    expect(summary).toMatchObject({ rootService: 'order', spanCount: 2, errorCount: 1 })
+    const tables = await storage.client
+      .query({
+        query: `SELECT name FROM system.tables WHERE database = {db:String} AND name LIKE 'trace%'`,
+        query_params: { db: storage.database },
+        format: 'JSONEachRow',
+      })
+      .then((r) => r.json<{ name: string }>())
+    expect(tables.map((t) => t.name).sort()).toEqual(['trace_summaries', 'trace_summaries_mv'])
+
+    // Running it again changes nothing.
+    expect((await migrate(storage)).applied).toEqual([])
+  })
+})
