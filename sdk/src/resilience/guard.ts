@@ -47,11 +47,7 @@ export function guarded<T, R = T>(
       tokens.push(g.admit(e))
     } catch (err) {
       for (let k = tokens.length - 1; k >= 0; k--) guards[k]!.release(tokens[k])
-      try {
-        return Promise.resolve(onError(err))
-      } catch (thrown) {
-        return Promise.reject(thrown)
-      }
+      return refused(onError, err)
     }
   }
   let p: Promise<T>
@@ -85,11 +81,7 @@ function guardedByOne<T, R>(
   try {
     token = guard.admit(e)
   } catch (err) {
-    try {
-      return Promise.resolve(onError(err))
-    } catch (thrown) {
-      return Promise.reject(thrown)
-    }
+    return refused(onError, err)
   }
   try {
     p = inner(e)
@@ -106,4 +98,13 @@ function guardedByOne<T, R>(
       return onError(err)
     },
   )
+}
+
+/** A guard refused: the refusal goes to `onError` (a retry decides whether to wait). */
+function refused<R>(onError: (err: unknown) => R | Promise<R>, err: unknown): Promise<R> {
+  try {
+    return Promise.resolve(onError(err))
+  } catch (thrown) {
+    return Promise.reject(thrown)
+  }
 }
