@@ -26,14 +26,17 @@ const nowNs = BigInt(Date.now()) * 1_000_000n
 const stepNs = (86_400_000_000_000n / BigInt(SPANS)).toString()
 
 const t0 = performance.now()
-const [{ n: already } = { n: '0' }] = await storage.client
+const [{ n } = { n: 0 }] = await storage.client
   .query({ query: `SELECT count() AS n FROM ${db}.spans`, format: 'JSONEachRow' })
-  .then((r) => r.json<{ n: string }>())
-for (let offset = Number(already) === SPANS ? SPANS : 0; offset < SPANS; offset += CHUNK) {
-  if (offset === 0 && already !== '0')
-    for (const t of ['spans', 'trace_summaries', 'spans_by_trace']) {
-      await storage.client.command({ query: `TRUNCATE TABLE ${db}.${t}` })
-    }
+  .then((r) => r.json<{ n: number | string }>())
+const already = Number(n)
+if (already !== 0 && already !== SPANS) {
+  // A store from a run of another size: start again.
+  for (const t of ['spans', 'trace_summaries', 'spans_by_trace']) {
+    await storage.client.command({ query: `TRUNCATE TABLE ${db}.${t}` })
+  }
+}
+for (let offset = already === SPANS ? SPANS : 0; offset < SPANS; offset += CHUNK) {
   await storage.client.command({
     query: `INSERT INTO ${db}.spans (timestamp, trace_id, span_id, parent_span_id, service_name, span_name, span_kind,
         duration_ns, status_code, flow_id, resource_attributes, span_attributes, span_attribute_types)

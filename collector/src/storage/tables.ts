@@ -18,15 +18,8 @@ const Settings = `SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`
 const POINT_LOOKUP_SETTINGS = `SETTINGS index_granularity = 256, ttl_only_drop_parts = 1,
   min_compress_block_size = 4096, max_compress_block_size = 16384`
 
-export function spansTable(db: string, days: number): string {
-  return `CREATE TABLE IF NOT EXISTS ${db}.spans (
-  timestamp ${Ts},
-  trace_id String CODEC(ZSTD(1)),
-  span_id String CODEC(ZSTD(1)),
-  parent_span_id String CODEC(ZSTD(1)),
-  trace_state String CODEC(ZSTD(1)),
-  flags UInt32 CODEC(ZSTD(1)),
-  service_name LowCardinality(String) CODEC(ZSTD(1)),
+/** What a span says, after its IDs: the columns `spans` and `spans_by_trace` both hold. */
+const SPAN_BODY_COLUMNS = `  service_name LowCardinality(String) CODEC(ZSTD(1)),
   span_name LowCardinality(String) CODEC(ZSTD(1)),
   span_kind LowCardinality(String) CODEC(ZSTD(1)),
   duration_ns UInt64 CODEC(ZSTD(1)),
@@ -45,7 +38,17 @@ export function spansTable(db: string, days: number): string {
   link_trace_ids Array(String) CODEC(ZSTD(1)),
   link_span_ids Array(String) CODEC(ZSTD(1)),
   link_trace_states Array(String) CODEC(ZSTD(1)),
-  link_attributes Array(String) CODEC(ZSTD(1)),
+  link_attributes Array(String) CODEC(ZSTD(1))`
+
+export function spansTable(db: string, days: number): string {
+  return `CREATE TABLE IF NOT EXISTS ${db}.spans (
+  timestamp ${Ts},
+  trace_id String CODEC(ZSTD(1)),
+  span_id String CODEC(ZSTD(1)),
+  parent_span_id String CODEC(ZSTD(1)),
+  trace_state String CODEC(ZSTD(1)),
+  flags UInt32 CODEC(ZSTD(1)),
+${SPAN_BODY_COLUMNS},
   dropped_attributes UInt32 CODEC(ZSTD(1)),
   dropped_events UInt32 CODEC(ZSTD(1)),
   dropped_links UInt32 CODEC(ZSTD(1)),
@@ -243,26 +246,7 @@ export function spansByTraceTable(db: string, days: number): string {
   span_id String CODEC(ZSTD(1)),
   parent_span_id String CODEC(ZSTD(1)),
   trace_state String CODEC(ZSTD(1)),
-  service_name LowCardinality(String) CODEC(ZSTD(1)),
-  span_name LowCardinality(String) CODEC(ZSTD(1)),
-  span_kind LowCardinality(String) CODEC(ZSTD(1)),
-  duration_ns UInt64 CODEC(ZSTD(1)),
-  status_code LowCardinality(String) CODEC(ZSTD(1)),
-  status_message String CODEC(ZSTD(1)),
-  flow_id String CODEC(ZSTD(1)),
-  scope_name LowCardinality(String) CODEC(ZSTD(1)),
-  scope_version LowCardinality(String) CODEC(ZSTD(1)),
-  resource_attributes ${Attrs},
-  resource_attribute_types ${Types},
-  span_attributes ${Attrs},
-  span_attribute_types ${Types},
-  event_times Array(DateTime64(9, 'UTC')) CODEC(ZSTD(1)),
-  event_names Array(LowCardinality(String)) CODEC(ZSTD(1)),
-  event_attributes Array(String) CODEC(ZSTD(1)),
-  link_trace_ids Array(String) CODEC(ZSTD(1)),
-  link_span_ids Array(String) CODEC(ZSTD(1)),
-  link_trace_states Array(String) CODEC(ZSTD(1)),
-  link_attributes Array(String) CODEC(ZSTD(1))
+${SPAN_BODY_COLUMNS}
 ) ENGINE = MergeTree
 PARTITION BY toDate(timestamp)
 ORDER BY trace_id

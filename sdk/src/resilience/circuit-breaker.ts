@@ -161,8 +161,8 @@ export class CircuitBreaker extends BasePolicy implements Guard {
   settle(token: unknown, ok: boolean, error: unknown): void {
     const call = token as AdmittedCall
     const now = this.clock.now()
-    if (ok) this.onResult(call.state, false, now - call.started >= this.o.slowCallDurationMs, now)
-    else this.onError(call.state, now - call.started, error)
+    if (ok) this.onSuccess(call.state, now - call.started, now)
+    else this.onError(call.state, now - call.started, error, now)
   }
 
   release(token: unknown): void {
@@ -186,10 +186,10 @@ export class CircuitBreaker extends BasePolicy implements Guard {
     }
     return {
       success: (ms) => {
-        if (settle()) this.onSuccess(grantedIn, ms)
+        if (settle()) this.onSuccess(grantedIn, ms, this.clock.now())
       },
       error: (ms, err) => {
-        if (settle()) this.onError(grantedIn, ms, err)
+        if (settle()) this.onError(grantedIn, ms, err, this.clock.now())
       },
       release: () => {
         if (settle()) this.giveBack(grantedIn)
@@ -213,21 +213,16 @@ export class CircuitBreaker extends BasePolicy implements Guard {
     throw new BreakerOpenError(this.name, state)
   }
 
-  private onSuccess(grantedIn: BreakerState, ms: number): void {
-    this.onResult(grantedIn, false, ms >= this.o.slowCallDurationMs, this.clock.now())
+  private onSuccess(grantedIn: BreakerState, ms: number, now: number): void {
+    this.onResult(grantedIn, false, ms >= this.o.slowCallDurationMs, now)
   }
 
-  private onError(grantedIn: BreakerState, ms: number, err: unknown): void {
+  private onError(grantedIn: BreakerState, ms: number, err: unknown, now: number): void {
     if (this.o.isIgnored(err)) {
       this.totals.ignored++
       return this.giveBack(grantedIn)
     }
-    this.onResult(
-      grantedIn,
-      this.o.isFailure(err),
-      ms >= this.o.slowCallDurationMs,
-      this.clock.now(),
-    )
+    this.onResult(grantedIn, this.o.isFailure(err), ms >= this.o.slowCallDurationMs, now)
   }
 
   private giveBack(grantedIn: BreakerState): void {

@@ -161,15 +161,13 @@ export class Retry extends BasePolicy implements GuardedRunner {
   }
 
   run<T>(next: Next<T>, e: Execution): Promise<T> {
-    annotate(e, 'retry.attempt', 1)
-    // The first attempt without an async frame: most calls succeed, and each promise
-    // costs more under an active context manager.
-    return next(e).then(this.firstAttemptSucceeded as (r: T) => T, (err: unknown) =>
-      this.retryAfter(err, next, e),
-    )
+    return this.runGuarded([], next, e)
   }
 
-  /** The usual pair, retry around a breaker: one promise reaction for both. */
+  /**
+   * The first attempt without an async frame (most calls succeed, and each promise costs
+   * more under an active context manager), sharing its one reaction with the guards inside.
+   */
   runGuarded<T>(guards: readonly Guard[], inner: Next<T>, e: Execution): Promise<T> {
     annotate(e, 'retry.attempt', 1)
     return guarded(guards, inner, e, this.firstAttemptSucceeded as (r: T) => T, (err: unknown) =>
