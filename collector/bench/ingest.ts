@@ -87,6 +87,8 @@ function send(body: Buffer): Promise<number> {
 let next = 0
 let refused = 0
 t0 = performance.now()
+// CPU of the whole process (JS and engine threads): how close the run is to the machine's cores.
+const cpu0 = process.cpuUsage()
 await Promise.all(
   Array.from({ length: CONCURRENCY }, async () => {
     while (next < REQUESTS) {
@@ -102,12 +104,14 @@ await Promise.all(
 )
 await reckon.context.pipeline.flush()
 const ingestSeconds = (performance.now() - t0) / 1000
+const cpu = process.cpuUsage(cpu0)
 const stored = await rowCount('spans')
 const ingestRate = stored / ingestSeconds
 agent.destroy()
 await reckon.close()
 
 console.log(`raw insert: ${rawRows} rows in ${rawSeconds.toFixed(2)} s`)
+console.log(`ingest used ${((cpu.user + cpu.system) / 1e6 / ingestSeconds).toFixed(2)} CPU cores`)
 console.log(
   `ingest: ${stored} spans in ${ingestSeconds.toFixed(2)} s over HTTP (${refused} requests told to retry)`,
 )

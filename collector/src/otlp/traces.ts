@@ -1,4 +1,15 @@
-import { NativeBlock, type NativeColumn } from '../storage/native.js'
+import {
+  LowCardinalityColumn,
+  MapColumn,
+  type PreparedEntries,
+} from '../storage/native-dictionary.js'
+import {
+  ArrayColumn,
+  encodeBlock,
+  PlainColumn,
+  type Bytes,
+  type ColumnWriter,
+} from '../storage/native.js'
 import type { EncodedRows } from '../storage/writer.js'
 import {
   ATTR_FLOW_ID,
@@ -12,13 +23,16 @@ import {
 import type { Span, TracesRequest } from './types.js'
 import {
   attributesToJson,
+  checkId,
   enumValue,
   flattenAttributes,
-  hexId,
   InvalidField,
   str,
+  halvesToBigInt,
+  timeHalves,
+  timeNanos,
   uint32,
-  uint64Big,
+  visitAttributes,
 } from './values.js'
 
 export interface SpanConversion {
@@ -28,126 +42,251 @@ export interface SpanConversion {
 }
 
 const MAX_ERRORS = 5
+const TIME = "DateTime64(9, 'UTC')"
 
-/** The `spans` columns in the order `encodeSpan` produces them. */
-const SPAN_COLUMNS = [
-  { name: 'timestamp', type: 'DateTime64' },
-  { name: 'trace_id', type: 'String' },
-  { name: 'span_id', type: 'String' },
-  { name: 'parent_span_id', type: 'String' },
-  { name: 'trace_state', type: 'String' },
-  { name: 'flags', type: 'UInt32' },
-  { name: 'service_name', type: 'String' },
-  { name: 'span_name', type: 'String' },
-  { name: 'span_kind', type: 'String' },
-  { name: 'duration_ns', type: 'UInt64' },
-  { name: 'status_code', type: 'String' },
-  { name: 'status_message', type: 'String' },
-  { name: 'flow_id', type: 'String' },
-  { name: 'scope_name', type: 'String' },
-  { name: 'scope_version', type: 'String' },
-  { name: 'resource_attributes', type: 'Map(String, String)' },
-  { name: 'resource_attribute_types', type: 'Map(String, String)' },
-  { name: 'span_attributes', type: 'Map(String, String)' },
-  { name: 'span_attribute_types', type: 'Map(String, String)' },
-  { name: 'event_times', type: 'Array(DateTime64)' },
-  { name: 'event_names', type: 'Array(String)' },
-  { name: 'event_attributes', type: 'Array(String)' },
-  { name: 'link_trace_ids', type: 'Array(String)' },
-  { name: 'link_span_ids', type: 'Array(String)' },
-  { name: 'link_trace_states', type: 'Array(String)' },
-  { name: 'link_attributes', type: 'Array(String)' },
-  { name: 'dropped_attributes', type: 'UInt32' },
-  { name: 'dropped_events', type: 'UInt32' },
-  { name: 'dropped_links', type: 'UInt32' },
-] as const satisfies readonly NativeColumn[]
+/** The `spans` columns, filled span by span. */
+class SpanColumns {
+  readonly timestamp = new PlainColumn(TIME)
+  readonly traceId = new PlainColumn('String')
+  readonly spanId = new PlainColumn('String')
+  readonly parentSpanId = new PlainColumn('String')
+  readonly traceState = new PlainColumn('String')
+  readonly flags = new PlainColumn('UInt32')
+  readonly service = new LowCardinalityColumn()
+  readonly name = new LowCardinalityColumn()
+  readonly kind = new LowCardinalityColumn()
+  readonly duration = new PlainColumn('UInt64')
+  readonly statusCode = new LowCardinalityColumn()
+  readonly statusMessage = new PlainColumn('String')
+  readonly flowId = new PlainColumn('String')
+  readonly scopeName = new LowCardinalityColumn()
+  readonly scopeVersion = new LowCardinalityColumn()
+  readonly resourceAttributes = new MapColumn('String')
+  readonly resourceAttributeTypes = new MapColumn('LowCardinality(String)')
+  readonly attributes = new MapColumn('String')
+  readonly attributeTypes = new MapColumn('LowCardinality(String)')
+  readonly eventTimes = new ArrayColumn(TIME)
+  readonly eventNames = new ArrayColumn('String')
+  readonly eventAttributes = new ArrayColumn('String')
+  readonly linkTraceIds = new ArrayColumn('String')
+  readonly linkSpanIds = new ArrayColumn('String')
+  readonly linkTraceStates = new ArrayColumn('String')
+  readonly linkAttributes = new ArrayColumn('String')
+  readonly droppedAttributes = new PlainColumn('UInt32')
+  readonly droppedEvents = new PlainColumn('UInt32')
+  readonly droppedLinks = new PlainColumn('UInt32')
+  rows = 0
 
-type SpanBlock = NativeBlock<typeof SPAN_COLUMNS>
+  encode(): Buffer {
+    const named: [string, ColumnWriter][] = [
+      ['timestamp', this.timestamp],
+      ['trace_id', this.traceId],
+      ['span_id', this.spanId],
+      ['parent_span_id', this.parentSpanId],
+      ['trace_state', this.traceState],
+      ['flags', this.flags],
+      ['service_name', this.service],
+      ['span_name', this.name],
+      ['span_kind', this.kind],
+      ['duration_ns', this.duration],
+      ['status_code', this.statusCode],
+      ['status_message', this.statusMessage],
+      ['flow_id', this.flowId],
+      ['scope_name', this.scopeName],
+      ['scope_version', this.scopeVersion],
+      ['resource_attributes', this.resourceAttributes],
+      ['resource_attribute_types', this.resourceAttributeTypes],
+      ['span_attributes', this.attributes],
+      ['span_attribute_types', this.attributeTypes],
+      ['event_times', this.eventTimes],
+      ['event_names', this.eventNames],
+      ['event_attributes', this.eventAttributes],
+      ['link_trace_ids', this.linkTraceIds],
+      ['link_span_ids', this.linkSpanIds],
+      ['link_trace_states', this.linkTraceStates],
+      ['link_attributes', this.linkAttributes],
+      ['dropped_attributes', this.droppedAttributes],
+      ['dropped_events', this.droppedEvents],
+      ['dropped_links', this.droppedLinks],
+    ]
+    return encodeBlock(named, this.rows)
+  }
+}
 
-interface SpanResource {
+/** What every span of one resource and scope shares, checked once. */
+interface SpanScope {
   service: string
-  attributes: Record<string, string>
-  types: Record<string, string>
+  attributes: PreparedEntries
+  types: PreparedEntries
   scopeName: string
   scopeVersion: string
 }
 
 /** Turns an ExportTraceServiceRequest into `spans` rows; bad spans are counted, not stored. */
 export function convertTraces(req: TracesRequest): SpanConversion {
-  const block: SpanBlock = new NativeBlock(SPAN_COLUMNS)
+  const columns = new SpanColumns()
   let rejected = 0
   const errors: string[] = []
   for (const rs of req.resourceSpans ?? []) {
     const resource = flattenAttributes(rs.resource?.attributes, 'resource.attributes')
-    const service = resource.values[SERVICE_NAME] || UNKNOWN_SERVICE
     for (const ss of rs.scopeSpans ?? []) {
-      const context: SpanResource = {
-        service,
-        attributes: resource.values,
-        types: resource.types,
+      const scope: SpanScope = {
+        service: resource.values[SERVICE_NAME] || UNKNOWN_SERVICE,
+        attributes: columns.resourceAttributes.prepare(Object.entries(resource.values)),
+        types: columns.resourceAttributeTypes.prepare(Object.entries(resource.types)),
         scopeName: str(ss.scope?.name, 'scope.name'),
         scopeVersion: str(ss.scope?.version, 'scope.version'),
       }
       for (const span of ss.spans ?? []) {
         try {
-          encodeSpan(block, span, context)
+          writeSpan(columns, span, scope)
         } catch (err) {
           if (!(err instanceof InvalidField)) throw err
           rejected++
           if (errors.length < MAX_ERRORS) {
-            errors.push(`span ${block.rows + rejected - 1}: ${err.message}`)
+            errors.push(`span ${columns.rows + rejected - 1}: ${err.message}`)
           }
         }
       }
     }
   }
-  return { encoded: { data: block.encode(), rows: block.rows }, rejected, errors }
+  return { encoded: { data: columns.encode(), rows: columns.rows }, rejected, errors }
 }
 
-/** Checks every field first, then appends the row whole. */
-function encodeSpan(block: SpanBlock, span: Span, r: SpanResource): void {
-  const traceId = hexId(span.traceId, 16, 'traceId')
-  const spanId = hexId(span.spanId, 8, 'spanId')
+function writeId(out: Bytes, id: Uint8Array | string): void {
+  if (typeof id === 'string') out.string(id)
+  else out.hex(id)
+}
+
+/**
+ * Checks every field before the first column is written, except the attributes: those are
+ * written as they are checked, and taken back if one of them is refused.
+ */
+function writeSpan(c: SpanColumns, span: Span, scope: SpanScope): void {
+  const traceId = checkId(span.traceId, 16, 'traceId')
+  const spanId = checkId(span.spanId, 8, 'spanId')
   if (!traceId) throw new InvalidField('traceId is missing')
   if (!spanId) throw new InvalidField('spanId is missing')
-  const start = uint64Big(span.startTimeUnixNano, 'startTimeUnixNano')
-  const end = uint64Big(span.endTimeUnixNano, 'endTimeUnixNano')
-  if (start === 0n) throw new InvalidField('startTimeUnixNano is missing')
-  if (end < start) throw new InvalidField('endTimeUnixNano is before startTimeUnixNano')
-  const attrs = flattenAttributes(span.attributes, 'attributes')
-  const kind = enumValue(span.kind, SPAN_KIND_ENUM, 'kind')
-  const status = enumValue(span.status?.code, STATUS_CODE_ENUM, 'status.code')
-  const events = span.events ?? []
-  const links = span.links ?? []
-  block.append([
-    start,
-    traceId,
-    spanId,
-    hexId(span.parentSpanId, 8, 'parentSpanId'),
-    str(span.traceState, 'traceState'),
-    uint32(span.flags, 'flags'),
-    r.service,
-    str(span.name, 'name'),
-    SPAN_KINDS[kind] ?? 'Unspecified',
-    end - start,
-    STATUS_CODES[status] ?? 'Unset',
-    str(span.status?.message, 'status.message'),
-    attrs.values[ATTR_FLOW_ID] ?? '',
-    r.scopeName,
-    r.scopeVersion,
-    r.attributes,
-    r.types,
-    attrs.values,
-    attrs.types,
-    events.map((e, i) => uint64Big(e.timeUnixNano, `events[${i}].timeUnixNano`)),
-    events.map((e, i) => str(e.name, `events[${i}].name`)),
-    events.map((e, i) => JSON.stringify(attributesToJson(e.attributes, `events[${i}].attributes`))),
-    links.map((l, i) => hexId(l.traceId, 16, `links[${i}].traceId`)),
-    links.map((l, i) => hexId(l.spanId, 8, `links[${i}].spanId`)),
-    links.map((l, i) => str(l.traceState, `links[${i}].traceState`)),
-    links.map((l, i) => JSON.stringify(attributesToJson(l.attributes, `links[${i}].attributes`))),
+  const parentSpanId = checkId(span.parentSpanId, 8, 'parentSpanId')
+  const start = timeHalves(span.startTimeUnixNano, 'startTimeUnixNano')
+  const end = timeHalves(span.endTimeUnixNano, 'endTimeUnixNano')
+  if (start.low === 0 && start.high === 0) throw new InvalidField('startTimeUnixNano is missing')
+  // Exact while below 2^53 ns (104 days); longer spans take the BigInt path.
+  let duration: number | bigint =
+    ((end.high >>> 0) - (start.high >>> 0)) * 0x100000000 + ((end.low >>> 0) - (start.low >>> 0))
+  if (!Number.isSafeInteger(duration)) duration = halvesToBigInt(end) - halvesToBigInt(start)
+  if (duration < 0) throw new InvalidField('endTimeUnixNano is before startTimeUnixNano')
+  const kind = SPAN_KINDS[enumValue(span.kind, SPAN_KIND_ENUM, 'kind')] ?? 'Unspecified'
+  const status =
+    STATUS_CODES[enumValue(span.status?.code, STATUS_CODE_ENUM, 'status.code')] ?? 'Unset'
+  const statusMessage = str(span.status?.message, 'status.message')
+  const traceState = str(span.traceState, 'traceState')
+  const name = str(span.name, 'name')
+  const flags = uint32(span.flags, 'flags')
+  const dropped = [
     uint32(span.droppedAttributesCount, 'droppedAttributesCount'),
     uint32(span.droppedEventsCount, 'droppedEventsCount'),
     uint32(span.droppedLinksCount, 'droppedLinksCount'),
-  ])
+  ] as const
+  const events = span.events?.length ? checkEvents(span) : undefined
+  const links = span.links?.length ? checkLinks(span) : undefined
+
+  let flowId = ''
+  c.attributes.beginRow()
+  c.attributeTypes.beginRow()
+  try {
+    visitAttributes(span.attributes, 'attributes', (key, text, type) => {
+      // A repeated key keeps its first value, and that value's type.
+      if (!c.attributes.set(key, text)) return
+      if (type) c.attributeTypes.set(key, type)
+      if (key === ATTR_FLOW_ID) flowId = text
+    })
+  } catch (err) {
+    c.attributes.abortRow()
+    c.attributeTypes.abortRow()
+    throw err
+  }
+  c.attributes.endRow()
+  c.attributeTypes.endRow()
+
+  c.timestamp.data.halves(start.low, start.high)
+  writeId(c.traceId.data, traceId)
+  writeId(c.spanId.data, spanId)
+  writeId(c.parentSpanId.data, parentSpanId)
+  c.traceState.data.string(traceState)
+  c.flags.data.uint32(flags)
+  c.service.add(scope.service)
+  c.name.add(name)
+  c.kind.add(kind)
+  if (typeof duration === 'number') c.duration.data.uint64n(duration)
+  else c.duration.data.uint64(duration)
+  c.statusCode.add(status)
+  c.statusMessage.data.string(statusMessage)
+  c.flowId.data.string(flowId)
+  c.scopeName.add(scope.scopeName)
+  c.scopeVersion.add(scope.scopeVersion)
+  c.resourceAttributes.addRow(scope.attributes)
+  c.resourceAttributeTypes.addRow(scope.types)
+  writeEvents(c, events)
+  writeLinks(c, links)
+  c.droppedAttributes.data.uint32(dropped[0])
+  c.droppedEvents.data.uint32(dropped[1])
+  c.droppedLinks.data.uint32(dropped[2])
+  c.rows++
+}
+
+interface CheckedEvent {
+  time: bigint
+  name: string
+  attributes: string
+}
+
+function checkEvents(span: Span): CheckedEvent[] {
+  return (span.events ?? []).map((e, i) => ({
+    time: timeNanos(e.timeUnixNano, `events[${i}].timeUnixNano`),
+    name: str(e.name, `events[${i}].name`),
+    attributes: JSON.stringify(attributesToJson(e.attributes, `events[${i}].attributes`)),
+  }))
+}
+
+function writeEvents(c: SpanColumns, events: CheckedEvent[] | undefined): void {
+  for (const e of events ?? []) {
+    c.eventTimes.elements.data.int64(e.time)
+    c.eventNames.elements.data.string(e.name)
+    c.eventAttributes.elements.data.string(e.attributes)
+  }
+  const n = events?.length ?? 0
+  c.eventTimes.endRow(n)
+  c.eventNames.endRow(n)
+  c.eventAttributes.endRow(n)
+}
+
+interface CheckedLink {
+  traceId: Uint8Array | string
+  spanId: Uint8Array | string
+  traceState: string
+  attributes: string
+}
+
+function checkLinks(span: Span): CheckedLink[] {
+  return (span.links ?? []).map((l, i) => ({
+    traceId: checkId(l.traceId, 16, `links[${i}].traceId`),
+    spanId: checkId(l.spanId, 8, `links[${i}].spanId`),
+    traceState: str(l.traceState, `links[${i}].traceState`),
+    attributes: JSON.stringify(attributesToJson(l.attributes, `links[${i}].attributes`)),
+  }))
+}
+
+function writeLinks(c: SpanColumns, links: CheckedLink[] | undefined): void {
+  for (const l of links ?? []) {
+    writeId(c.linkTraceIds.elements.data, l.traceId)
+    writeId(c.linkSpanIds.elements.data, l.spanId)
+    c.linkTraceStates.elements.data.string(l.traceState)
+    c.linkAttributes.elements.data.string(l.attributes)
+  }
+  const n = links?.length ?? 0
+  c.linkTraceIds.endRow(n)
+  c.linkSpanIds.endRow(n)
+  c.linkTraceStates.endRow(n)
+  c.linkAttributes.endRow(n)
 }

@@ -9,33 +9,40 @@ const HEX = '0123456789abcdef'
 const HEX_TABLE = Array.from({ length: 256 }, (_, i) => HEX[i >> 4]! + HEX[i & 15]!)
 
 /**
- * A trace or span ID as lowercase hex, '' when absent. Bytes of the wrong length,
- * non-hex text or an all-zero ID (invalid per W3C trace context) are refused.
+ * A trace or span ID, checked: raw bytes as they came (protobuf), lowercase hex text
+ * (OTLP/JSON), or '' when absent. Bytes of the wrong length, non-hex text or an all-zero ID
+ * (invalid per W3C trace context) are refused.
  */
-export function hexId(id: Id | null | undefined, bytes: 16 | 8, field: string): string {
+export function checkId(
+  id: Id | null | undefined,
+  bytes: 16 | 8,
+  field: string,
+): Uint8Array | string {
   if (id === null || id === undefined || id.length === 0) return ''
-  let hex: string
-  let zero = true
   if (typeof id === 'string') {
     if (id.length !== bytes * 2 || !/^[0-9a-fA-F]+$/.test(id)) {
       throw new InvalidField(
         `${field} must be ${bytes * 2} hex characters, got ${JSON.stringify(id)}`,
       )
     }
-    hex = id.toLowerCase()
-    zero = /^0+$/.test(hex)
-  } else {
-    if (id.length !== bytes) {
-      throw new InvalidField(`${field} must be ${bytes} bytes, got ${id.length}`)
-    }
-    hex = ''
-    for (let i = 0; i < id.length; i++) {
-      const b = id[i]!
-      if (b !== 0) zero = false
-      hex += HEX_TABLE[b]
-    }
+    if (/^0+$/.test(id)) throw new InvalidField(`${field} must not be all zeroes`)
+    return id.toLowerCase()
   }
+  if (id.length !== bytes) {
+    throw new InvalidField(`${field} must be ${bytes} bytes, got ${id.length}`)
+  }
+  let zero = true
+  for (let i = 0; i < id.length && zero; i++) zero = id[i] === 0
   if (zero) throw new InvalidField(`${field} must not be all zeroes`)
+  return id
+}
+
+/** A trace or span ID as lowercase hex, '' when absent (see `checkId`). */
+export function hexId(id: Id | null | undefined, bytes: 16 | 8, field: string): string {
+  const checked = checkId(id, bytes, field)
+  if (typeof checked === 'string') return checked
+  let hex = ''
+  for (let i = 0; i < checked.length; i++) hex += HEX_TABLE[checked[i]!]
   return hex
 }
 
@@ -67,10 +74,46 @@ export function uint64Big(v: Int64 | null | undefined, field: string): bigint {
   return BigInt(uint64(v, field))
 }
 
+/** A 64-bit integer as protobufjs decodes it: two 32-bit halves. */
+export interface Halves {
+  low: number
+  high: number
+}
+
+const LATEST_TIME = 'is later than 2262-04-11, the latest time Reckon stores'
+
+/**
+ * Unix nanoseconds as halves, for binary columns without BigInt arithmetic: protobuf's Long
+ * passes through, OTLP/JSON text is converted. Times past DateTime64's range are refused.
+ */
+export function timeHalves(v: Int64 | null | undefined, field: string): Halves {
+  let h: Halves
+  if (typeof v === 'object' && v !== null) h = v
+  else {
+    const n = uint64Big(v, field)
+    h = { low: Number(n & 0xffffffffn), high: Number(n >> 32n) }
+  }
+  if (h.high >>> 0 > 0x7fffffff) throw new InvalidField(`${field} ${LATEST_TIME}`)
+  return h
+}
+
+export const halvesToBigInt = (h: Halves): bigint =>
+  (BigInt(h.high >>> 0) << 32n) | BigInt(h.low >>> 0)
+
+/** Unix nanoseconds as a bigint within DateTime64's range. */
+export function timeNanos(v: Int64 | null | undefined, field: string): bigint {
+  const n = uint64Big(v, field)
+  if (n > MAX_DATETIME64_NS) throw new InvalidField(`${field} ${LATEST_TIME}`)
+  return n
+}
+
 /** A signed 64-bit integer as a decimal string. */
 export function int64(v: Int64 | null | undefined, field: string): string {
   if (v === null || v === undefined) return '0'
   if (typeof v === 'object') {
+    // Most integers fit in 32 bits: no BigInt needed.
+    if (v.high === 0 && v.low >= 0) return String(v.low)
+    if (v.high === -1 && v.low < 0 && !v.unsigned) return String(v.low)
     const unsigned = BigInt(v.high >>> 0) * TWO_32 + BigInt(v.low >>> 0)
     const signed = !v.unsigned && v.high < 0 ? unsigned - 2n ** 64n : unsigned
     return signed.toString()
@@ -152,46 +195,65 @@ export function attributesToJson(
   return out
 }
 
+/**
+ * Calls `emit` with each attribute as text plus its original type (undefined for strings,
+ * the common case). Entries without a key are skipped.
+ */
+export function visitAttributes(
+  kvs: KeyValue[] | null | undefined,
+  field: string,
+  emit: (key: string, text: string, type: AttributeType | undefined) => void,
+): void {
+  if (!kvs) return
+  for (const kv of kvs) {
+    const key = kv?.key
+    if (key === undefined || key === null || key === '') continue
+    if (typeof key !== 'string') throw new InvalidField(`${field} key must be a string`)
+    const v = kv.value
+    // Strings and small integers first, without building a field name for an error message.
+    const s = v?.stringValue
+    if (typeof s === 'string') {
+      emit(key, s, undefined)
+      continue
+    }
+    const i = v?.intValue
+    if (typeof i === 'object' && i !== null && i.high === 0 && i.low >= 0) {
+      emit(key, String(i.low), 'int')
+      continue
+    }
+    if (!v) emit(key, '', 'empty')
+    else if (v.stringValue !== undefined && v.stringValue !== null) {
+      emit(key, str(v.stringValue, `${field}.${key}`), undefined)
+    } else if (v.intValue !== undefined && v.intValue !== null) {
+      emit(key, int64(v.intValue, `${field}.${key}`), 'int')
+    } else if (v.boolValue !== undefined && v.boolValue !== null) {
+      emit(key, v.boolValue === true ? 'true' : 'false', 'bool')
+    } else if (v.doubleValue !== undefined && v.doubleValue !== null) {
+      emit(key, String(double(v.doubleValue, `${field}.${key}`)), 'double')
+    } else if (v.bytesValue !== undefined && v.bytesValue !== null) {
+      emit(key, bytesToBase64(v.bytesValue), 'bytes')
+    } else if (v.arrayValue) {
+      emit(key, JSON.stringify(anyValueToJson(v, `${field}.${key}`)), 'array')
+    } else if (v.kvlistValue) {
+      emit(key, JSON.stringify(anyValueToJson(v, `${field}.${key}`)), 'kvlist')
+    } else emit(key, '', 'empty')
+  }
+}
+
 /** Key/values flattened to a string map plus a map of the non-string types. */
 export function flattenAttributes(
   kvs: KeyValue[] | null | undefined,
   field = 'attributes',
 ): FlatAttributes {
-  const values: Record<string, string> = {}
-  const types: Record<string, AttributeType> = {}
-  if (!kvs) return { values, types }
-  for (const kv of kvs) {
-    const key = str(kv?.key, `${field} key`)
-    if (!key) continue
-    const v = kv.value
-    if (!v) {
-      values[key] = ''
-      types[key] = 'empty'
-    } else if (v.stringValue !== undefined && v.stringValue !== null) {
-      values[key] = str(v.stringValue, `${field}.${key}`)
-    } else if (v.intValue !== undefined && v.intValue !== null) {
-      values[key] = int64(v.intValue, `${field}.${key}`)
-      types[key] = 'int'
-    } else if (v.boolValue !== undefined && v.boolValue !== null) {
-      values[key] = v.boolValue === true ? 'true' : 'false'
-      types[key] = 'bool'
-    } else if (v.doubleValue !== undefined && v.doubleValue !== null) {
-      values[key] = String(double(v.doubleValue, `${field}.${key}`))
-      types[key] = 'double'
-    } else if (v.bytesValue !== undefined && v.bytesValue !== null) {
-      values[key] = bytesToBase64(v.bytesValue)
-      types[key] = 'bytes'
-    } else if (v.arrayValue) {
-      values[key] = JSON.stringify(anyValueToJson(v, `${field}.${key}`))
-      types[key] = 'array'
-    } else if (v.kvlistValue) {
-      values[key] = JSON.stringify(anyValueToJson(v, `${field}.${key}`))
-      types[key] = 'kvlist'
-    } else {
-      values[key] = ''
-      types[key] = 'empty'
-    }
-  }
+  // No prototype: a key such as `__proto__` or `constructor` is just a key.
+  const values = Object.create(null) as Record<string, string>
+  const types = Object.create(null) as Record<string, AttributeType>
+  // OTLP keys are unique; of a repeated one the first is kept, as in stored spans.
+  visitAttributes(kvs, field, (key, text, type) => {
+    if (Object.hasOwn(values, key)) return
+    values[key] = text
+    if (type) types[key] = type
+  })
   return { values, types }
 }
 
@@ -277,7 +339,7 @@ const MAX_DATETIME64_NS = 9223372036854775807n
  */
 export function dateTime64Text(nanos: string, field: string): string {
   if (nanos.length > 19 || (nanos.length === 19 && BigInt(nanos) > MAX_DATETIME64_NS)) {
-    throw new InvalidField(`${field} is later than 2262-04-11, the latest time Reckon stores`)
+    throw new InvalidField(`${field} ${LATEST_TIME}`)
   }
   return nanos.padStart(19, '0')
 }

@@ -25,7 +25,7 @@ describe('migrate', () => {
     })
 
     const report = await migrate(storage)
-    expect(report.applied.map((m) => m.version)).toEqual([3, 4])
+    expect(report.applied.map((m) => m.version)).toEqual([3, 4, 5])
     expect(report.current).toBe(latestVersion())
 
     const trace = await getTrace(storage, traceId, 100, 30)
@@ -44,6 +44,17 @@ describe('migrate', () => {
       })
       .then((r) => r.json<{ name: string }>())
     expect(tables.map((t) => t.name).sort()).toEqual(['trace_summaries', 'trace_summaries_mv'])
+
+    // Step 5: the copy is written with the cheaper codec from now on.
+    const codecs = await storage.client
+      .query({
+        query: `SELECT DISTINCT compression_codec AS codec FROM system.columns
+                WHERE database = {db:String} AND table = 'spans_by_trace' AND name != 'timestamp'`,
+        query_params: { db: storage.database },
+        format: 'JSONEachRow',
+      })
+      .then((r) => r.json<{ codec: string }>())
+    expect(codecs).toEqual([{ codec: 'CODEC(LZ4)' }])
 
     // Running it again changes nothing.
     expect((await migrate(storage)).applied).toEqual([])

@@ -3,6 +3,7 @@ import {
   logsTable,
   metricPointsTable,
   spansByTraceBackfill,
+  spansByTraceCheaper,
   spansByTraceTable,
   spansByTraceView,
   spansTable,
@@ -66,6 +67,11 @@ export const MIGRATIONS: readonly Migration[] = [
       `DROP VIEW IF EXISTS ${db}.trace_index_mv`,
       `DROP TABLE IF EXISTS ${db}.trace_index`,
     ],
+  },
+  {
+    version: 5,
+    name: 'a cheaper trace-ordered copy (LZ4, wide parts)',
+    statements: (db) => spansByTraceCheaper(db),
   },
 ]
 

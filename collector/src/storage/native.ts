@@ -1,55 +1,21 @@
 // ClickHouse's Native format is columnar: the engine copies columns instead of parsing text,
-// which makes an insert several times cheaper than JSONEachRow (see bench:ingest). Blocks
-// can be concatenated, so each request encodes its own and a batch is their concatenation.
+// which makes an insert several times cheaper than JSONEachRow (see bench:ingest). Columns
+// are written as rows arrive, straight into their byte buffers, so encoding a span allocates
+// no intermediate objects. Blocks can be concatenated: each request encodes its own and a
+// batch is their concatenation.
 
-/** The column types Reckon writes; the engine converts String to LowCardinality on insert. */
-export type NativeType =
-  | 'String'
-  | 'UInt32'
-  | 'UInt64'
-  | 'DateTime64'
-  | 'Array(String)'
-  | 'Array(DateTime64)'
-  | 'Map(String, String)'
-
-/** A value for each column type, in the same order as `NativeType`. */
-export interface NativeValue {
-  String: string
-  UInt32: number
-  UInt64: bigint
-  DateTime64: bigint
-  'Array(String)': readonly string[]
-  'Array(DateTime64)': readonly bigint[]
-  'Map(String, String)': Readonly<Record<string, string>>
-}
-
-export interface NativeColumn {
-  name: string
-  type: NativeType
-}
-
-/** The type name as written in the block header. */
-function headerType(type: NativeType): string {
-  switch (type) {
-    case 'DateTime64':
-      return "DateTime64(9, 'UTC')"
-    case 'Array(DateTime64)':
-      return "Array(DateTime64(9, 'UTC'))"
-    default:
-      return type
-  }
-}
+const HEX_CODES = Array.from('0123456789abcdef', (c) => c.charCodeAt(0))
 
 /** A growable byte buffer with the primitive encodings Native uses. */
-class Bytes {
+export class Bytes {
   buf: Buffer
   length = 0
 
-  constructor(capacity: number) {
+  constructor(capacity = 1024) {
     this.buf = Buffer.allocUnsafe(capacity)
   }
 
-  private reserve(n: number): void {
+  reserve(n: number): void {
     if (this.length + n <= this.buf.length) return
     const next = Buffer.allocUnsafe(Math.max(this.buf.length * 2, this.length + n))
     this.buf.copy(next, 0, 0, this.length)
@@ -98,22 +64,41 @@ class Bytes {
     this.length = start + prefix + n
   }
 
-  /** Array column offsets: each list's cumulative end, as UInt64 (always within 32 bits here). */
-  offsets(lists: readonly { length: number }[]): void {
-    this.reserve(8 * lists.length)
-    let end = 0
-    for (const list of lists) {
-      end += list.length
-      this.buf.writeUInt32LE(end, this.length)
-      this.buf.writeUInt32LE(0, this.length + 4)
-      this.length += 8
+  /** Raw bytes as a length-prefixed lowercase hex string (trace and span IDs). */
+  hex(bytes: Uint8Array): void {
+    const n = bytes.length * 2
+    this.reserve(1 + n)
+    const buf = this.buf
+    let at = this.length
+    buf[at++] = n // IDs are at most 16 bytes: a one-byte prefix
+    for (let i = 0; i < bytes.length; i++) {
+      const b = bytes[i]!
+      buf[at++] = HEX_CODES[b >> 4]!
+      buf[at++] = HEX_CODES[b & 15]!
     }
+    this.length = at
   }
 
   uint32(n: number): void {
     this.reserve(4)
     this.buf.writeUInt32LE(n, this.length)
     this.length += 4
+  }
+
+  /** A UInt64 that fits in 53 bits (counts, array offsets). */
+  uint64n(n: number): void {
+    this.reserve(8)
+    this.buf.writeUInt32LE(n % 0x100000000, this.length)
+    this.buf.writeUInt32LE(Math.floor(n / 0x100000000), this.length + 4)
+    this.length += 8
+  }
+
+  /** A 64-bit integer given as its 32-bit halves (as protobuf decodes it). */
+  halves(low: number, high: number): void {
+    this.reserve(8)
+    this.buf.writeUInt32LE(low >>> 0, this.length)
+    this.buf.writeUInt32LE(high >>> 0, this.length + 4)
+    this.length += 8
   }
 
   uint64(n: bigint): void {
@@ -128,6 +113,12 @@ class Bytes {
     this.length += 8
   }
 
+  append(other: Bytes): void {
+    this.reserve(other.length)
+    other.buf.copy(this.buf, this.length, 0, other.length)
+    this.length += other.length
+  }
+
   /** The bytes written; copied out when most of the buffer is slack, as it sits in a queue. */
   result(): Buffer {
     const used = this.buf.subarray(0, this.length)
@@ -135,77 +126,101 @@ class Bytes {
   }
 }
 
-/**
- * Rows collected column by column, encoded as one Native block. Values are checked by the
- * converters before `append`, so a row is either added whole or not at all.
- */
-export class NativeBlock<const C extends readonly NativeColumn[]> {
-  private readonly columns: C
-  private readonly values: unknown[][]
-  rows = 0
+/** A column being filled row by row. */
+export interface ColumnWriter {
+  /** The type as the block header names it. */
+  readonly type: string
+  /** Serialization state written before any data (LowCardinality's keys version). */
+  writePrefix(out: Bytes): void
+  writeData(out: Bytes): void
+  /** At most how many bytes prefix and data take, so a block is allocated once. */
+  byteLength(): number
+}
 
-  constructor(columns: C) {
-    this.columns = columns
-    this.values = columns.map(() => [])
+/** String, UInt32, UInt64 or DateTime64(9): values appended to one buffer as they come. */
+export class PlainColumn implements ColumnWriter {
+  readonly data = new Bytes()
+  constructor(readonly type: 'String' | 'UInt32' | 'UInt64' | "DateTime64(9, 'UTC')") {}
+  writePrefix(): void {}
+  writeData(out: Bytes): void {
+    out.append(this.data)
   }
-
-  append(row: { [K in keyof C]: NativeValue[C[K]['type']] }): void {
-    for (let i = 0; i < this.columns.length; i++) this.values[i]!.push(row[i])
-    this.rows++
-  }
-
-  encode(): Buffer {
-    const out = new Bytes(1024 + this.rows * 768)
-    out.varUInt(this.columns.length)
-    out.varUInt(this.rows)
-    for (let i = 0; i < this.columns.length; i++) {
-      const { name, type } = this.columns[i]!
-      out.string(name)
-      out.string(headerType(type))
-      writeColumn(out, type, this.values[i]!)
-    }
-    return out.result()
+  byteLength(): number {
+    return this.data.length
   }
 }
 
-function writeColumn(out: Bytes, type: NativeType, values: unknown[]): void {
-  switch (type) {
-    case 'String':
-      for (const v of values as string[]) out.string(v)
-      return
-    case 'UInt32':
-      for (const v of values as number[]) out.uint32(v)
-      return
-    case 'UInt64':
-      for (const v of values as bigint[]) out.uint64(v)
-      return
-    case 'DateTime64':
-      for (const v of values as bigint[]) out.int64(v)
-      return
-    case 'Array(String)': {
-      // Arrays are offsets, then every element of every row.
-      const arrays = values as string[][]
-      out.offsets(arrays)
-      for (const a of arrays) for (const v of a) out.string(v)
-      return
+/** Cumulative element counts per row, kept as the UInt64 words they are written as. */
+export class Offsets {
+  private words = new Uint32Array(2048)
+  rows = 0
+  count = 0
+
+  endRow(): void {
+    if (this.rows * 2 === this.words.length) {
+      const next = new Uint32Array(this.words.length * 2)
+      next.set(this.words)
+      this.words = next
     }
-    case 'Array(DateTime64)': {
-      const arrays = values as bigint[][]
-      out.offsets(arrays)
-      for (const a of arrays) for (const v of a) out.int64(v)
-      return
-    }
-    case 'Map(String, String)': {
-      // A map is Array(Tuple(key, value)): offsets, then all keys, then all values.
-      const maps = values as Record<string, string>[]
-      const keys = maps.map((m) => Object.keys(m))
-      out.offsets(keys)
-      for (const k of keys) for (const key of k) out.string(key)
-      for (let i = 0; i < maps.length; i++) {
-        const m = maps[i]!
-        for (const key of keys[i]!) out.string(m[key]!)
-      }
-      return
-    }
+    // Low word only (no block holds 2^32 elements); the words are little-endian, as Native.
+    this.words[this.rows * 2] = this.count
+    this.rows++
   }
+  write(out: Bytes): void {
+    const n = this.rows * 8
+    out.reserve(n)
+    out.buf.set(new Uint8Array(this.words.buffer, 0, n), out.length)
+    out.length += n
+  }
+  byteLength(): number {
+    return this.rows * 8
+  }
+}
+
+/** Array(String) or Array(DateTime64(9)): offsets, then every element of every row. */
+export class ArrayColumn implements ColumnWriter {
+  readonly type: string
+  readonly elements: PlainColumn
+  private readonly offsets = new Offsets()
+
+  constructor(element: 'String' | "DateTime64(9, 'UTC')") {
+    this.type = `Array(${element})`
+    this.elements = new PlainColumn(element)
+  }
+
+  /** Closes a row whose `n` elements were just written to `elements`. */
+  endRow(n: number): void {
+    this.offsets.count += n
+    this.offsets.endRow()
+  }
+
+  writePrefix(): void {}
+  writeData(out: Bytes): void {
+    this.offsets.write(out)
+    out.append(this.elements.data)
+  }
+  byteLength(): number {
+    return this.offsets.byteLength() + this.elements.byteLength()
+  }
+}
+
+/** One Native block: column count, row count, then each column's name, type and data. */
+export function encodeBlock(
+  columns: readonly (readonly [string, ColumnWriter])[],
+  rows: number,
+): Buffer {
+  let size = 32
+  for (const [name, column] of columns) size += 2 * (name.length + 10) + column.byteLength()
+  const out = new Bytes(size)
+  out.varUInt(columns.length)
+  out.varUInt(rows)
+  for (const [name, column] of columns) {
+    out.string(name)
+    out.string(column.type)
+    // An empty column is no bytes at all, as the engine writes it.
+    if (rows === 0) continue
+    column.writePrefix(out)
+    column.writeData(out)
+  }
+  return out.result()
 }
