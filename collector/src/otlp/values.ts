@@ -5,9 +5,6 @@ export class InvalidField extends Error {
   override name = 'InvalidField'
 }
 
-const HEX = '0123456789abcdef'
-const HEX_TABLE = Array.from({ length: 256 }, (_, i) => HEX[i >> 4]! + HEX[i & 15]!)
-
 /**
  * A trace or span ID, checked: raw bytes as they came (protobuf), lowercase hex text
  * (OTLP/JSON), or '' when absent. Bytes of the wrong length, non-hex text or an all-zero ID
@@ -41,9 +38,7 @@ export function checkId(
 export function hexId(id: Id | null | undefined, bytes: 16 | 8, field: string): string {
   const checked = checkId(id, bytes, field)
   if (typeof checked === 'string') return checked
-  let hex = ''
-  for (let i = 0; i < checked.length; i++) hex += HEX_TABLE[checked[i]!]
-  return hex
+  return Buffer.from(checked.buffer, checked.byteOffset, checked.byteLength).toString('hex')
 }
 
 const TWO_32 = 4294967296n
@@ -210,15 +205,15 @@ export function visitAttributes(
     if (key === undefined || key === null || key === '') continue
     if (typeof key !== 'string') throw new InvalidField(`${field} key must be a string`)
     const v = kv.value
-    // Strings and small integers first, without building a field name for an error message.
+    // Strings and protobuf integers first, without building a field name for an error message.
     const s = v?.stringValue
     if (typeof s === 'string') {
       emit(key, s, undefined)
       continue
     }
     const i = v?.intValue
-    if (typeof i === 'object' && i !== null && i.high === 0 && i.low >= 0) {
-      emit(key, String(i.low), 'int')
+    if (typeof i === 'object' && i !== null) {
+      emit(key, int64(i, field), 'int') // a decoded Long is always valid
       continue
     }
     if (!v) emit(key, '', 'empty')

@@ -1,6 +1,6 @@
 // LowCardinality columns and the maps keyed by them, in ClickHouse's Native layout: a
 // dictionary of distinct values written with each block, then one index per value.
-import { Bytes, Offsets, type ColumnWriter } from './native.js'
+import { Bytes, Offsets, roomFor, type ColumnWriter } from './native.js'
 
 // LowCardinality serialization flags: UInt8/16/32 indexes, keys that come with the block.
 const HAS_ADDITIONAL_KEYS = 1 << 9
@@ -40,11 +40,7 @@ export class LowCardinalityColumn implements ColumnWriter {
   }
 
   addIndex(index: number): void {
-    if (this.rows === this.indexes.length) {
-      const next = new Uint32Array(this.rows * 2)
-      next.set(this.indexes)
-      this.indexes = next
-    }
+    this.indexes = roomFor(this.indexes, this.rows)
     this.indexes[this.rows++] = index
   }
 
@@ -117,11 +113,7 @@ export class MapColumn implements ColumnWriter {
   /** Adds an entry unless the row already has the key (the first one wins); true if added. */
   set(key: string, value: string): boolean {
     const index = this.keys.indexOf(key)
-    if (index >= this.keyRow.length) {
-      const next = new Uint32Array(Math.max(index + 1, this.keyRow.length * 2))
-      next.set(this.keyRow)
-      this.keyRow = next
-    }
+    this.keyRow = roomFor(this.keyRow, index)
     if (this.keyRow[index] === this.row) return false
     this.keyRow[index] = this.row
     this.keys.addIndex(index)

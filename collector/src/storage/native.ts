@@ -126,6 +126,14 @@ export class Bytes {
   }
 }
 
+/** `array`, or a copy at least twice as long when it has no room at `index`. */
+export function roomFor(array: Uint32Array<ArrayBuffer>, index: number): Uint32Array<ArrayBuffer> {
+  if (index < array.length) return array
+  const next = new Uint32Array(Math.max(index + 1, array.length * 2))
+  next.set(array)
+  return next
+}
+
 /** A column being filled row by row. */
 export interface ColumnWriter {
   /** The type as the block header names it. */
@@ -157,11 +165,7 @@ export class Offsets {
   count = 0
 
   endRow(): void {
-    if (this.rows * 2 === this.words.length) {
-      const next = new Uint32Array(this.words.length * 2)
-      next.set(this.words)
-      this.words = next
-    }
+    this.words = roomFor(this.words, this.rows * 2 + 1)
     // Low word only (no block holds 2^32 elements); the words are little-endian, as Native.
     this.words[this.rows * 2] = this.count
     this.rows++

@@ -64,20 +64,23 @@ ${ttl('timestamp', days)}
 ${Settings}`
 }
 
-/**
- * Trace-ID lookup (migration 1; replaced by `trace_summaries` in migration 3): one row per
- * trace and insert block, merged by key.
- */
-export function traceIndexTable(db: string, days: number): string {
-  return `CREATE TABLE IF NOT EXISTS ${db}.trace_index (
-  trace_id String CODEC(ZSTD(1)),
+/** Per trace, merged by key: what `trace_index` and `trace_summaries` both hold. */
+const TRACE_SUMMARY_COLUMNS = `  trace_id String CODEC(ZSTD(1)),
   start SimpleAggregateFunction(min, DateTime64(9, 'UTC')),
   end SimpleAggregateFunction(max, DateTime64(9, 'UTC')),
   span_count SimpleAggregateFunction(sum, UInt64),
   error_count SimpleAggregateFunction(sum, UInt64),
   services SimpleAggregateFunction(groupUniqArrayArray, Array(String)),
   root_service SimpleAggregateFunction(max, String),
-  root_name SimpleAggregateFunction(max, String)
+  root_name SimpleAggregateFunction(max, String)`
+
+/**
+ * Trace-ID lookup (migration 1; replaced by `trace_summaries` in migration 3): one row per
+ * trace and insert block, merged by key.
+ */
+export function traceIndexTable(db: string, days: number): string {
+  return `CREATE TABLE IF NOT EXISTS ${db}.trace_index (
+${TRACE_SUMMARY_COLUMNS}
 ) ENGINE = AggregatingMergeTree
 PARTITION BY toDate(start)
 ORDER BY trace_id
@@ -97,14 +100,7 @@ ${TRACE_SUMMARY_SELECT(db)}`
  */
 export function traceSummariesTable(db: string, days: number): string {
   return `CREATE TABLE IF NOT EXISTS ${db}.trace_summaries (
-  trace_id String CODEC(ZSTD(1)),
-  start SimpleAggregateFunction(min, DateTime64(9, 'UTC')),
-  end SimpleAggregateFunction(max, DateTime64(9, 'UTC')),
-  span_count SimpleAggregateFunction(sum, UInt64),
-  error_count SimpleAggregateFunction(sum, UInt64),
-  services SimpleAggregateFunction(groupUniqArrayArray, Array(String)),
-  root_service SimpleAggregateFunction(max, String),
-  root_name SimpleAggregateFunction(max, String)
+${TRACE_SUMMARY_COLUMNS}
 ) ENGINE = AggregatingMergeTree
 PARTITION BY toDate(start)
 ORDER BY trace_id
@@ -262,32 +258,9 @@ ${POINT_LOOKUP_SETTINGS},
  * before keep their codec until they are merged.
  */
 export function spansByTraceCheaper(db: string): string[] {
-  const columns = [
-    'trace_id',
-    'span_id',
-    'parent_span_id',
-    'trace_state',
-    'service_name',
-    'span_name',
-    'span_kind',
-    'duration_ns',
-    'status_code',
-    'status_message',
-    'flow_id',
-    'scope_name',
-    'scope_version',
-    'resource_attributes',
-    'resource_attribute_types',
-    'span_attributes',
-    'span_attribute_types',
-    'event_times',
-    'event_names',
-    'event_attributes',
-    'link_trace_ids',
-    'link_span_ids',
-    'link_trace_states',
-    'link_attributes',
-  ]
+  const columns = TRACE_VIEW_COLUMNS.split(',')
+    .map((c) => c.trim())
+    .filter((c) => c !== 'timestamp')
   return [
     `ALTER TABLE ${db}.spans_by_trace RESET SETTING min_bytes_for_wide_part,
       min_rows_for_wide_part, min_compress_block_size, max_compress_block_size`,
