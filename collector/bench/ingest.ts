@@ -40,24 +40,34 @@ async function rowCount(table: string): Promise<number> {
   return Number((await rs.json<{ n: string }>())[0]?.n)
 }
 
-// Raw: the same rows, already encoded, inserted straight into the same tables (the trace
-// index and trace-ordered copy included) by the storage module's insert path, with no HTTP
-// or decoding.
-const encoded = payloads.map((p) => convertTraces(decodeRequest.traces(p)).encoded.data)
+// Raw: the same rows, already encoded, inserted straight into the same tables (`spans` with
+// the trace summaries it feeds, and `trace_spans`) by the storage module's insert path,
+// with no HTTP or decoding.
+const converted = payloads.map((p) => convertTraces(decodeRequest.traces(p)))
 const rawBatches = Math.ceil((REQUESTS * SPANS_PER_REQUEST) / config.ingest.batchRows)
 const perBatch = config.ingest.batchRows / SPANS_PER_REQUEST
 let t0 = performance.now()
 for (let b = 0; b < rawBatches; b++) {
   const parts = Array.from(
     { length: perBatch },
-    (_, i) => encoded[(b * perBatch + i) % encoded.length]!,
+    (_, i) => converted[(b * perBatch + i) % converted.length]!,
   )
-  await storage.insertRows(`${storage.database}.spans`, 'Native', parts)
+  const db = storage.database
+  await storage.insertRows(
+    `${db}.spans`,
+    'Native',
+    parts.map((c) => c.encoded.data),
+  )
+  await storage.insertRows(
+    `${db}.trace_spans`,
+    'Native',
+    parts.map((c) => c.traceSpans.data),
+  )
 }
 const rawSeconds = (performance.now() - t0) / 1000
 const rawRows = await rowCount('spans')
 const rawRate = rawRows / rawSeconds
-for (const table of ['spans', 'trace_summaries', 'spans_by_trace']) {
+for (const table of ['spans', 'trace_summaries', 'trace_spans']) {
   await storage.client.command({ query: `TRUNCATE TABLE ${storage.database}.${table}` })
 }
 

@@ -1,6 +1,6 @@
 // npm run bench:query — trace-by-ID and search latency over a large span table (10M spans by
-// default, BENCH_SPANS to change), loaded with SQL so loading does not dominate the run.
-import { createHash } from 'node:crypto'
+// default, BENCH_SPANS to change), loaded straight into storage (no HTTP) by the collector's
+// own conversion.
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -8,9 +8,13 @@ import { getTrace, searchTraces } from '../src/api/queries/traces.js'
 import { DEFAULTS, type Config } from '../src/config/index.js'
 import { openStorage } from '../src/storage/client.js'
 import { migrate } from '../src/storage/migrate.js'
+import { decodeRequest } from '../src/otlp/proto.js'
+import { convertTraces } from '../src/otlp/traces.js'
+import { spanBatch } from './spans.js'
 
 const SPANS = Number(process.env.BENCH_SPANS ?? 10_000_000)
-const CHUNK = 2_000_000
+const PER_REQUEST = 1000
+const BATCH_REQUESTS = 100
 const SAMPLES = 200
 const config: Config = {
   ...DEFAULTS,
@@ -22,46 +26,40 @@ const storage = openStorage(config)
 await migrate(storage)
 const db = storage.database
 const nowNs = BigInt(Date.now()) * 1_000_000n
-// Spread over the last 24 hours: 10 spans per trace, 5 services, 7 operations, 1 in 20 failed.
-const stepNs = (86_400_000_000_000n / BigInt(SPANS)).toString()
+// Export requests of 1000 spans (traces of 10 across 5 services, 7 operations, 1 in 20
+// failed; see spans.ts) spread over the last 24 hours, stored by the collector's own
+// conversion into the same tables ingest writes.
+const requests = SPANS / PER_REQUEST
+const stepNs = 86_400_000_000_000n / BigInt(requests)
 
 const t0 = performance.now()
-const [{ n } = { n: 0 }] = await storage.client
-  .query({ query: `SELECT count() AS n FROM ${db}.spans`, format: 'JSONEachRow' })
-  .then((r) => r.json<{ n: number | string }>())
-const already = Number(n)
-if (already !== 0 && already !== SPANS) {
-  // A store from a run of another size: start again.
-  for (const t of ['spans', 'trace_summaries', 'spans_by_trace']) {
+const count = async (table: string): Promise<number> => {
+  const [row] = await storage.client
+    .query({ query: `SELECT count() AS n FROM ${db}.${table}`, format: 'JSONEachRow' })
+    .then((r) => r.json<{ n: number | string }>())
+  return Number(row?.n)
+}
+const already = await count('spans')
+if (already !== SPANS || (await count('trace_spans')) !== SPANS) {
+  // A store from a run of another size or an older layout: start again.
+  for (const t of ['spans', 'trace_summaries', 'trace_spans']) {
     await storage.client.command({ query: `TRUNCATE TABLE ${db}.${t}` })
   }
-}
-for (let offset = already === SPANS ? SPANS : 0; offset < SPANS; offset += CHUNK) {
-  await storage.client.command({
-    query: `INSERT INTO ${db}.spans (timestamp, trace_id, span_id, parent_span_id, service_name, span_name, span_kind,
-        duration_ns, status_code, flow_id, resource_attributes, span_attributes, span_attribute_types)
-      SELECT
-        fromUnixTimestamp64Nano(toInt64({now:Int64}) - toInt64(intDiv(n, 10) * 10) * {step:Int64} + toInt64(n % 10) * 1000, 'UTC'),
-        lower(hex(MD5(toString(intDiv(n, 10))))),
-        lower(hex(substring(MD5(toString(n)), 1, 8))),
-        if(n % 10 = 0, '', lower(hex(substring(MD5(toString(n - 1)), 1, 8)))),
-        ['order', 'payment', 'inventory', 'shipping', 'gateway'][n % 5 + 1],
-        ['GET /orders/:id', 'POST /orders', 'POST /charge', 'POST /reserve', 'GET /stock', 'SELECT orders', 'INSERT payments'][n % 7 + 1],
-        if(n % 10 = 0, 'Server', 'Client'),
-        1000000 + (n * 7919) % 50000000,
-        if(n % 20 = 7, 'Error', 'Unset'),
-        toString(1000000000 + intDiv(n, 10)),
-        map('service.version', '1.8.0', 'host.name', 'bench-host-1'),
-        map('http.route', '/orders/:id', 'http.response.status_code', if(n % 20 = 7, '503', '200'), 'url.full', concat('https://shop.example/orders/', toString(n))),
-        map('http.response.status_code', 'int')
-      FROM (SELECT number + {offset:UInt64} AS n FROM numbers({count:UInt64}))`,
-    query_params: {
-      now: nowNs.toString(),
-      step: stepNs,
-      offset,
-      count: Math.min(CHUNK, SPANS - offset),
-    },
-  })
+  for (let r = 0; r < requests; r += BATCH_REQUESTS) {
+    const batch = Array.from({ length: Math.min(BATCH_REQUESTS, requests - r) }, (_, i) =>
+      convertTraces(decodeRequest.traces(spanBatch(PER_REQUEST, nowNs - BigInt(r + i) * stepNs))),
+    )
+    await storage.insertRows(
+      `${db}.spans`,
+      'Native',
+      batch.map((c) => c.encoded.data),
+    )
+    await storage.insertRows(
+      `${db}.trace_spans`,
+      'Native',
+      batch.map((c) => c.traceSpans.data),
+    )
+  }
 }
 const loadSeconds = (performance.now() - t0) / 1000
 console.log(`loaded ${SPANS} spans in ${loadSeconds.toFixed(1)} s`)
@@ -102,11 +100,15 @@ for (let i = 0; i < SAMPLES; i++)
     ),
   )
 
-const traces = SPANS / 10
+const ids = await storage.client
+  .query({
+    query: `SELECT trace_id FROM ${db}.trace_summaries ORDER BY rand() LIMIT {n:UInt32}`,
+    query_params: { n: SAMPLES },
+    format: 'JSONEachRow',
+  })
+  .then((r) => r.json<{ trace_id: string }>())
 const byId: number[] = []
-for (let i = 0; i < SAMPLES; i++) {
-  const k = Math.floor(Math.random() * traces)
-  const id = createHash('md5').update(String(k)).digest('hex')
+for (const { trace_id: id } of ids) {
   byId.push(
     await timed(async () => {
       const t = await getTrace(storage, id, 10_000, 30)

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os'
 import Type, { type Static } from 'typebox'
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535, description: '0 picks a free port' })
@@ -26,6 +27,11 @@ export const ConfigSchema = Type.Object(
         batchRows: Type.Integer({ minimum: 1 }),
         flushIntervalMs: Type.Integer({ minimum: 10 }),
         queueBytes: Type.Integer({ minimum: 1024 }),
+        decodeThreads: Type.Integer({
+          minimum: 0,
+          maximum: 64,
+          description: 'Worker threads that decode OTLP bodies; 0 decodes on the event loop.',
+        }),
       },
       { additionalProperties: false },
     ),
@@ -55,6 +61,8 @@ export const DEFAULTS: Config = {
     batchRows: 50_000,
     flushIntervalMs: 1000,
     queueBytes: 256 * 1024 * 1024,
+    // One core stays with the event loop and the engine's own threads.
+    decodeThreads: Math.max(1, Math.min(4, availableParallelism() - 1)),
   },
   query: { maxSpansPerTrace: 10_000, timeoutSeconds: 30 },
 }
@@ -72,4 +80,5 @@ export const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'intege
   CLICKHOUSE_DATABASE: { path: ['clickhouse', 'database'], type: 'string' },
   RECKON_MAX_BODY_BYTES: { path: ['ingest', 'maxBodyBytes'], type: 'integer' },
   RECKON_QUEUE_BYTES: { path: ['ingest', 'queueBytes'], type: 'integer' },
+  RECKON_DECODE_THREADS: { path: ['ingest', 'decodeThreads'], type: 'integer' },
 }

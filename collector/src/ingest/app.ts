@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { encodeStatus, RpcCode } from '../otlp/proto.js'
 import { BodyError, InFlightBudget, readBody } from './body.js'
 import { isJson, QueueFull, RETRY_AFTER_SECONDS } from './common.js'
+import { DecodePool } from './decode-pool.js'
 import { eventRoutes } from './event-routes.js'
 import { otlpRoutes } from './otlp-routes.js'
 
@@ -95,7 +96,12 @@ export async function ingestApp(app: FastifyInstance): Promise<void> {
     if (signal) app.reckon.metrics.requests.inc({ signal, status: String(reply.statusCode) })
   })
 
+  const decoder = new DecodePool(config.ingest.decodeThreads, (msg, err) =>
+    app.log.error({ err }, msg),
+  )
+  app.addHook('onClose', () => decoder.close())
+
   app.get('/healthz', async () => ({ status: 'ok' }))
-  otlpRoutes(app)
+  otlpRoutes(app, decoder)
   eventRoutes(app)
 }

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeStatus } from '../otlp/proto.js'
 import { testApps, type TestApps } from '../testing/apps.js'
 import { hex, nanosAgo } from '../testing/harness.js'
+import { protobufTraces } from '../testing/otlp.js'
 
 let t: TestApps
 beforeAll(async () => {
@@ -113,6 +114,153 @@ describe('POST /v1/traces (OTLP/JSON)', () => {
       name: string
     }[]
     expect(spans.map((s) => s.name)).toEqual(['good'])
+  })
+})
+
+describe('a span sent as OTLP/JSON or as protobuf', () => {
+  // The trace view decodes what trace_spans keeps: the protobuf as sent, or the JSON span
+  // encoded once at ingest. Both must read back alike, every value type included.
+  const start = nanosAgo(30_000)
+  const linkedSpan = hex(8)
+  function richTrace(traceId: string, spanId: string, linked: string) {
+    const value = (v: Record<string, unknown>) => v
+    return {
+      resourceSpans: [
+        {
+          resource: {
+            attributes: [
+              { key: 'service.name', value: { stringValue: 'ledger' } },
+              { key: 'host.cores', value: { intValue: '8' } },
+            ],
+          },
+          scopeSpans: [
+            {
+              scope: { name: 'ledger-scope', version: '0.9.1' },
+              spans: [
+                {
+                  traceId,
+                  spanId,
+                  traceState: 'vendor=1',
+                  name: 'POST /ledger',
+                  kind: 'SPAN_KIND_CONSUMER',
+                  startTimeUnixNano: start.toString(),
+                  endTimeUnixNano: (start + 9_007_199_254_740_993n).toString(),
+                  attributes: [
+                    { key: 's', value: value({ stringValue: 'text' }) },
+                    { key: 'i', value: value({ intValue: '-9007199254740993' }) },
+                    { key: 'd', value: value({ doubleValue: 0.25 }) },
+                    { key: 'b', value: value({ boolValue: true }) },
+                    { key: 'raw', value: value({ bytesValue: 'AAEC/w==' }) },
+                    {
+                      key: 'list',
+                      value: value({
+                        arrayValue: { values: [{ intValue: 1 }, { stringValue: 'x' }] },
+                      }),
+                    },
+                    {
+                      key: 'kv',
+                      value: value({
+                        kvlistValue: { values: [{ key: 'k', value: { boolValue: false } }] },
+                      }),
+                    },
+                    { key: 'none', value: value({}) },
+                    { key: 'reckon.flow.id', value: value({ stringValue: '77' }) },
+                    { key: 's', value: value({ stringValue: 'repeated' }) },
+                  ],
+                  events: [
+                    {
+                      timeUnixNano: (start + 5n).toString(),
+                      name: 'retry',
+                      attributes: [{ key: 'attempt', value: { intValue: 2 } }],
+                    },
+                  ],
+                  links: [
+                    {
+                      traceId: linked,
+                      spanId: linkedSpan,
+                      traceState: 'l=2',
+                      attributes: [{ key: 'why', value: { stringValue: 'batch' } }],
+                    },
+                  ],
+                  status: { code: 'STATUS_CODE_ERROR', message: 'ledger closed' },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    }
+  }
+
+  it('reads back the same span: every attribute type, events, links, status, exact times', async () => {
+    const [viaJson, viaProto, linked] = [hex(16), hex(16), hex(16)]
+    const spanId = hex(8)
+    const json = richTrace(viaJson, spanId, linked)
+    expect((await postJson('/v1/traces', json)).json()).toEqual({})
+    // The same request as protobuf, IDs as bytes.
+    const proto = richTrace(viaProto, spanId, linked)
+    const span = proto.resourceSpans[0]!.scopeSpans[0]!.spans[0]!
+    const fromHex = (h: string) => Buffer.from(h, 'hex')
+    const encoded = protobufTraces({
+      resourceSpans: [
+        {
+          ...proto.resourceSpans[0],
+          scopeSpans: [
+            {
+              ...proto.resourceSpans[0]!.scopeSpans[0],
+              spans: [
+                {
+                  ...span,
+                  traceId: fromHex(viaProto),
+                  spanId: fromHex(spanId),
+                  links: span.links.map((l) => ({
+                    ...l,
+                    traceId: fromHex(l.traceId),
+                    spanId: fromHex(l.spanId),
+                  })),
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    })
+    const res = await t.ingest.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      payload: encoded,
+      headers: { 'content-type': 'application/x-protobuf' },
+    })
+    expect(res.statusCode).toBe(200)
+    await t.flush()
+    const read = async (id: string) =>
+      (await t.api.inject({ url: `/api/traces/${id}` })).json<{ spans: unknown[] }>()
+    const [a, b] = [await read(viaJson), await read(viaProto)]
+    expect(a.spans).toEqual(b.spans)
+    expect(a.spans[0]).toMatchObject({
+      spanId,
+      service: 'ledger',
+      kind: 'Consumer',
+      traceState: 'vendor=1',
+      durationNano: '9007199254740993',
+      status: { code: 'Error', message: 'ledger closed' },
+      resource: { 'service.name': 'ledger', 'host.cores': 8 },
+      scope: { name: 'ledger-scope', version: '0.9.1' },
+      flowId: '77',
+      attributes: {
+        s: 'text',
+        i: '-9007199254740993',
+        d: 0.25,
+        b: true,
+        raw: 'AAEC/w==',
+        list: [1, 'x'],
+        kv: { k: false },
+        none: null,
+        'reckon.flow.id': '77',
+      },
+      events: [{ name: 'retry', attributes: { attempt: 2 } }],
+      links: [{ traceId: linked, traceState: 'l=2', attributes: { why: 'batch' } }],
+    })
   })
 })
 

@@ -1,6 +1,14 @@
 import { createRequire } from 'node:module'
 import protobuf from 'protobufjs'
-import type { LogsRequest, MetricsRequest, TracesRequest } from './types.js'
+import {
+  SPAN_BYTES,
+  type LogsRequest,
+  type MetricsRequest,
+  type Resource,
+  type Scope,
+  type Span,
+  type TracesRequest,
+} from './types.js'
 
 // The OTLP messages, compiled ahead of time from opentelemetry-proto by the OpenTelemetry JS
 // project (the last @opentelemetry/otlp-transformer release that shipped them, aliased).
@@ -10,10 +18,16 @@ const root = require('otlp-proto-definitions/build/src/generated/root.js') as Pr
 interface Codec<T> {
   decode(buf: Uint8Array): T
   encode(msg: unknown): { finish(): Uint8Array }
+  fromObject(obj: object): T
 }
+/** protobufjs' generated decoder, as called for a nested message: its length is known. */
+type NestedDecode = (reader: { buf: Uint8Array; pos: number } | Uint8Array, length?: number) => Span
 interface ProtoRoot {
   opentelemetry: {
     proto: {
+      common: { v1: { InstrumentationScope: Codec<Scope> } }
+      resource: { v1: { Resource: Codec<Resource> } }
+      trace: { v1: { Span: Codec<Span> } }
       collector: {
         trace: {
           v1: {
@@ -39,6 +53,23 @@ interface ProtoRoot {
 }
 
 const collector = root.opentelemetry.proto.collector
+
+/** The OTLP messages a stored span is kept as (see `trace_spans`). */
+export const SpanCodec = root.opentelemetry.proto.trace.v1.Span
+export const ResourceCodec = root.opentelemetry.proto.resource.v1.Resource
+export const ScopeCodec = root.opentelemetry.proto.common.v1.InstrumentationScope
+
+// The trace-ordered table stores each span exactly as it was sent. Rather than encode it
+// again, the generated decoder is wrapped to note where each span's bytes lie in the
+// request (a view, not a copy). Only nested decodes, whose length is known, are marked.
+const decodeSpan = SpanCodec.decode.bind(SpanCodec) as NestedDecode
+;(SpanCodec as unknown as { decode: NestedDecode }).decode = (reader, length) => {
+  if (length === undefined || reader instanceof Uint8Array) return decodeSpan(reader, length)
+  const start = reader.pos
+  const span = decodeSpan(reader, length)
+  span[SPAN_BYTES] = reader.buf.subarray(start, start + length)
+  return span
+}
 
 export type Signal = 'traces' | 'logs' | 'metrics'
 

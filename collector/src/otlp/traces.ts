@@ -3,13 +3,7 @@ import {
   MapColumn,
   type PreparedEntries,
 } from '../storage/native-dictionary.js'
-import {
-  ArrayColumn,
-  encodeBlock,
-  PlainColumn,
-  type Bytes,
-  type ColumnWriter,
-} from '../storage/native.js'
+import { ArrayColumn, encodeBlock, PlainColumn, type ColumnWriter } from '../storage/native.js'
 import type { EncodedRows } from '../storage/writer.js'
 import {
   ATTR_FLOW_ID,
@@ -20,6 +14,13 @@ import {
   STATUS_CODES,
   UNKNOWN_SERVICE,
 } from './semconv.js'
+import {
+  resourceBytes,
+  scopeBytes,
+  spanBytes,
+  TraceSpanColumns,
+  writeTraceSpan,
+} from './span-bytes.js'
 import type { Span, TracesRequest } from './types.js'
 import {
   attributesToJson,
@@ -36,7 +37,10 @@ import {
 } from './values.js'
 
 export interface SpanConversion {
+  /** Rows for `spans`. */
   encoded: EncodedRows
+  /** The same spans for `trace_spans`. */
+  traceSpans: EncodedRows
   rejected: number
   errors: string[]
 }
@@ -115,6 +119,9 @@ class SpanColumns {
 
 /** What every span of one resource and scope shares, checked once. */
 interface SpanScope {
+  /** Dictionary indexes of the encoded resource and scope in `trace_spans`. */
+  resource: number
+  scope: number
   service: string
   attributes: PreparedEntries
   types: PreparedEntries
@@ -125,12 +132,16 @@ interface SpanScope {
 /** Turns an ExportTraceServiceRequest into `spans` rows; bad spans are counted, not stored. */
 export function convertTraces(req: TracesRequest): SpanConversion {
   const columns = new SpanColumns()
+  const byTrace = new TraceSpanColumns()
   let rejected = 0
   const errors: string[] = []
   for (const rs of req.resourceSpans ?? []) {
     const resource = flattenAttributes(rs.resource?.attributes, 'resource.attributes')
+    const resourceIndex = byTrace.resource.indexOfBytes(resourceBytes(rs.resource))
     for (const ss of rs.scopeSpans ?? []) {
       const scope: SpanScope = {
+        resource: resourceIndex,
+        scope: byTrace.scope.indexOfBytes(scopeBytes(ss.scope)),
         service: resource.values[SERVICE_NAME] || UNKNOWN_SERVICE,
         attributes: columns.resourceAttributes.prepare(Object.entries(resource.values)),
         types: columns.resourceAttributeTypes.prepare(Object.entries(resource.types)),
@@ -139,7 +150,7 @@ export function convertTraces(req: TracesRequest): SpanConversion {
       }
       for (const span of ss.spans ?? []) {
         try {
-          writeSpan(columns, span, scope)
+          writeSpan(columns, byTrace, span, scope)
         } catch (err) {
           if (!(err instanceof InvalidField)) throw err
           rejected++
@@ -150,19 +161,19 @@ export function convertTraces(req: TracesRequest): SpanConversion {
       }
     }
   }
-  return { encoded: { data: columns.encode(), rows: columns.rows }, rejected, errors }
-}
-
-function writeId(out: Bytes, id: Uint8Array | string): void {
-  if (typeof id === 'string') out.string(id)
-  else out.hex(id)
+  return {
+    encoded: { data: columns.encode(), rows: columns.rows },
+    traceSpans: byTrace.encode(),
+    rejected,
+    errors,
+  }
 }
 
 /**
  * Checks every field before the first column is written, except the attributes: those are
  * written as they are checked, and taken back if one of them is refused.
  */
-function writeSpan(c: SpanColumns, span: Span, scope: SpanScope): void {
+function writeSpan(c: SpanColumns, byTrace: TraceSpanColumns, span: Span, scope: SpanScope): void {
   const traceId = checkId(span.traceId, 16, 'traceId')
   const spanId = checkId(span.spanId, 8, 'spanId')
   if (!traceId) throw new InvalidField('traceId is missing')
@@ -190,6 +201,7 @@ function writeSpan(c: SpanColumns, span: Span, scope: SpanScope): void {
   ] as const
   const events = span.events?.length ? checkEvents(span) : undefined
   const links = span.links?.length ? checkLinks(span) : undefined
+  const bytes = spanBytes(span, { traceId, spanId, parentSpanId, links })
 
   let flowId = ''
   c.attributes.beginRow()
@@ -210,9 +222,9 @@ function writeSpan(c: SpanColumns, span: Span, scope: SpanScope): void {
   c.attributeTypes.endRow()
 
   c.timestamp.data.halves(start.low, start.high)
-  writeId(c.traceId.data, traceId)
-  writeId(c.spanId.data, spanId)
-  writeId(c.parentSpanId.data, parentSpanId)
+  c.traceId.data.id(traceId)
+  c.spanId.data.id(spanId)
+  c.parentSpanId.data.id(parentSpanId)
   c.traceState.data.string(traceState)
   c.flags.data.uint32(flags)
   c.service.add(scope.service)
@@ -233,6 +245,7 @@ function writeSpan(c: SpanColumns, span: Span, scope: SpanScope): void {
   c.droppedEvents.data.uint32(dropped[1])
   c.droppedLinks.data.uint32(dropped[2])
   c.rows++
+  writeTraceSpan(byTrace, traceId, start, scope.resource, scope.scope, bytes)
 }
 
 interface CheckedEvent {
@@ -279,8 +292,8 @@ function checkLinks(span: Span): CheckedLink[] {
 
 function writeLinks(c: SpanColumns, links: CheckedLink[] | undefined): void {
   for (const l of links ?? []) {
-    writeId(c.linkTraceIds.elements.data, l.traceId)
-    writeId(c.linkSpanIds.elements.data, l.spanId)
+    c.linkTraceIds.elements.data.id(l.traceId)
+    c.linkSpanIds.elements.data.id(l.spanId)
     c.linkTraceStates.elements.data.string(l.traceState)
     c.linkAttributes.elements.data.string(l.attributes)
   }

@@ -2,6 +2,9 @@
 // (IDs as bytes, 64-bit integers as Long) and OTLP/JSON (IDs as hex, 64-bit as strings).
 // Only the fields Reckon stores are listed; everything may be absent.
 
+/** On a span decoded from protobuf: its own encoding, as sent (a view into the request). */
+export const SPAN_BYTES = Symbol('span bytes')
+
 /** protobufjs' 64-bit integer, or what OTLP/JSON sends for one. */
 export type Int64 = { low: number; high: number; unsigned?: boolean } | string | number
 /** Raw bytes (protobuf) or hex text (OTLP/JSON). */
@@ -32,6 +35,8 @@ export interface Scope {
 }
 
 export interface Span {
+  /** The span's own protobuf encoding, when it was decoded from protobuf. */
+  [SPAN_BYTES]?: Uint8Array
   traceId?: Id | null
   spanId?: Id | null
   traceState?: string | null

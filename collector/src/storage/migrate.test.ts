@@ -25,7 +25,7 @@ describe('migrate', () => {
     })
 
     const report = await migrate(storage)
-    expect(report.applied.map((m) => m.version)).toEqual([3, 4, 5])
+    expect(report.applied.map((m) => m.version)).toEqual([3, 4, 5, 6])
     expect(report.current).toBe(latestVersion())
 
     const trace = await getTrace(storage, traceId, 100, 30)
@@ -43,7 +43,11 @@ describe('migrate', () => {
         format: 'JSONEachRow',
       })
       .then((r) => r.json<{ name: string }>())
-    expect(tables.map((t) => t.name).sort()).toEqual(['trace_summaries', 'trace_summaries_mv'])
+    expect(tables.map((t) => t.name).sort()).toEqual([
+      'trace_spans',
+      'trace_summaries',
+      'trace_summaries_mv',
+    ])
 
     // Step 5: the copy is written with the cheaper codec from now on.
     const codecs = await storage.client

@@ -8,6 +8,7 @@ import {
   spansByTraceView,
   spansTable,
   switchChangesTable,
+  traceSpansTable,
   traceIndexTable,
   traceIndexView,
   traceSummariesTable,
@@ -73,12 +74,26 @@ export const MIGRATIONS: readonly Migration[] = [
     name: 'a cheaper trace-ordered copy (LZ4, wide parts)',
     statements: (db) => spansByTraceCheaper(db),
   },
+  {
+    version: 6,
+    name: 'trace lookups from spans kept as protobuf; no bloom filter on attribute keys',
+    // spans_by_trace is no longer written; traces stored before this step are still read
+    // from it until its rows expire. The bloom filter on attribute keys cost ~3 µs of
+    // engine CPU per span (9.7 → 6.6 µs in a raw insert) and rarely skipped a granule, as
+    // the same keys occur in all of them; the value filter, for attr.KEY=VALUE, stays.
+    statements: (db, days) => [
+      traceSpansTable(db, days),
+      `DROP VIEW IF EXISTS ${db}.spans_by_trace_mv`,
+      `ALTER TABLE ${db}.spans DROP INDEX IF EXISTS idx_attr_key`,
+    ],
+  },
 ]
 
 /** Tables whose rows expire, and the column their TTL is measured from. */
 export const RETAINED_TABLES: readonly { table: string; column: string }[] = [
   { table: 'spans', column: 'timestamp' },
   { table: 'spans_by_trace', column: 'timestamp' },
+  { table: 'trace_spans', column: 'timestamp' },
   { table: 'trace_summaries', column: 'start' },
   { table: 'business_events', column: 'timestamp' },
   { table: 'logs', column: 'timestamp' },

@@ -35,6 +35,18 @@ export class LowCardinalityColumn implements ColumnWriter {
     return index
   }
 
+  /** The same for a binary value (an encoded message), keyed by its bytes. */
+  indexOfBytes(value: Uint8Array): number {
+    const key = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1')
+    let index = this.dictionary.get(key)
+    if (index === undefined) {
+      index = this.dictionary.size
+      this.dictionary.set(key, index)
+      this.keys.bytes(value)
+    }
+    return index
+  }
+
   add(value: string): void {
     this.addIndex(this.indexOf(value))
   }

@@ -64,6 +64,14 @@ export class Bytes {
     this.length = start + prefix + n
   }
 
+  /** Raw bytes as a String value: length prefix, then the bytes unchanged. */
+  bytes(bytes: Uint8Array): void {
+    this.varUInt(bytes.length)
+    this.reserve(bytes.length)
+    this.buf.set(bytes, this.length)
+    this.length += bytes.length
+  }
+
   /** Raw bytes as a length-prefixed lowercase hex string (trace and span IDs). */
   hex(bytes: Uint8Array): void {
     const n = bytes.length * 2
@@ -77,6 +85,12 @@ export class Bytes {
       buf[at++] = HEX_CODES[b & 15]!
     }
     this.length = at
+  }
+
+  /** A checked trace or span ID: raw bytes as hex, hex text (OTLP/JSON) as it is. */
+  id(id: Uint8Array | string): void {
+    if (typeof id === 'string') this.string(id)
+    else this.hex(id)
   }
 
   uint32(n: number): void {

@@ -4,12 +4,13 @@ import type { Storage } from './client.js'
 import type { InsertFormat } from './insert.js'
 import { TableWriter, type EncodedRows } from './writer.js'
 
-export const TABLES = ['spans', 'logs', 'business_events', 'metric_points'] as const
+export const TABLES = ['spans', 'trace_spans', 'logs', 'business_events', 'metric_points'] as const
 export type Table = (typeof TABLES)[number]
 
 /** Spans, the bulk of the volume, go in Native; the rest as JSON lines. */
 const FORMATS: Record<Table, InsertFormat> = {
   spans: 'Native',
+  trace_spans: 'Native',
   logs: 'JSONEachRow',
   business_events: 'JSONEachRow',
   metric_points: 'JSONEachRow',
@@ -48,6 +49,7 @@ export class WritePipeline {
       })
     this.writers = {
       spans: make('spans'),
+      trace_spans: make('trace_spans'),
       logs: make('logs'),
       business_events: make('business_events'),
       metric_points: make('metric_points'),

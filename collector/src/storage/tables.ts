@@ -282,6 +282,27 @@ WHERE (SELECT count() FROM ${db}.spans_by_trace) = 0`
 }
 
 /**
+ * Each span as OTLP protobuf (span, resource, scope), ordered by trace ID: what a trace view
+ * reads. Written by the collector beside `spans` (a view cannot encode protobuf). Replaces
+ * the columnar `spans_by_trace`, which cost the engine twice as much per span under steady
+ * ingest and made a lookup open 25 column files per part instead of 5. Resource and scope
+ * repeat across a request's spans: LowCardinality stores each distinct one once per part.
+ */
+export function traceSpansTable(db: string, days: number): string {
+  return `CREATE TABLE IF NOT EXISTS ${db}.trace_spans (
+  trace_id String CODEC(ZSTD(1)),
+  timestamp ${Ts},
+  resource LowCardinality(String) CODEC(ZSTD(1)),
+  scope LowCardinality(String) CODEC(ZSTD(1)),
+  span String CODEC(ZSTD(1))
+) ENGINE = MergeTree
+PARTITION BY toDate(timestamp)
+ORDER BY trace_id
+${ttl('timestamp', days)}
+SETTINGS index_granularity = 1024, ttl_only_drop_parts = 1`
+}
+
+/**
  * Degradation switches as an append-only audit log: every change is a row (who, why,
  * when); a switch's current value is its latest row. No TTL: the audit is kept.
  */

@@ -1,36 +1,13 @@
-import { typedAttributes } from '../../otlp/values.js'
 import type { Storage } from '../../storage/client.js'
 import { inWindow, nanos, select, type Params, type Window } from '../db.js'
-
-export interface SpanView {
-  spanId: string
-  parentSpanId: string
-  service: string
-  name: string
-  kind: string
-  startTimeUnixNano: string
-  durationNano: string
-  status: { code: string; message: string }
-  attributes: Record<string, unknown>
-  resource: Record<string, unknown>
-  scope: { name: string; version: string }
-  traceState: string
-  events: { timeUnixNano: string; name: string; attributes: Record<string, unknown> }[]
-  links: {
-    traceId: string
-    spanId: string
-    traceState: string
-    attributes: Record<string, unknown>
-  }[]
-  flowId: string
-}
-
-export interface TraceView {
-  traceId: string
-  spans: SpanView[]
-  /** True when the trace has more spans than the per-trace limit returned. */
-  truncated: boolean
-}
+import { getStoredBeforeV6 } from './legacy-trace.js'
+import {
+  distinctSpans,
+  spanOrigin,
+  spanView,
+  type SpanOrigin,
+  type TraceView,
+} from './span-view.js'
 
 export interface TraceSummary {
   traceId: string
@@ -43,65 +20,6 @@ export interface TraceSummary {
   services: string[]
 }
 
-interface SpanRow {
-  span_id: string
-  parent_span_id: string
-  service_name: string
-  span_name: string
-  span_kind: string
-  start: string
-  duration: string
-  status_code: string
-  status_message: string
-  span_attributes: Record<string, string>
-  span_attribute_types: Record<string, string>
-  resource_attributes: Record<string, string>
-  resource_attribute_types: Record<string, string>
-  scope_name: string
-  scope_version: string
-  trace_state: string
-  flow_id: string
-  event_times: string[]
-  event_names: string[]
-  event_attributes: string[]
-  link_trace_ids: string[]
-  link_span_ids: string[]
-  link_trace_states: string[]
-  link_attributes: string[]
-}
-
-const parse = (json: string | undefined): Record<string, unknown> =>
-  json ? (JSON.parse(json) as Record<string, unknown>) : {}
-
-function toView(r: SpanRow): SpanView {
-  return {
-    spanId: r.span_id,
-    parentSpanId: r.parent_span_id,
-    service: r.service_name,
-    name: r.span_name,
-    kind: r.span_kind,
-    startTimeUnixNano: r.start,
-    durationNano: r.duration,
-    status: { code: r.status_code, message: r.status_message },
-    attributes: typedAttributes(r.span_attributes, r.span_attribute_types),
-    resource: typedAttributes(r.resource_attributes, r.resource_attribute_types),
-    scope: { name: r.scope_name, version: r.scope_version },
-    traceState: r.trace_state,
-    events: r.event_names.map((name, i) => ({
-      timeUnixNano: r.event_times[i] ?? '0',
-      name,
-      attributes: parse(r.event_attributes[i]),
-    })),
-    links: r.link_trace_ids.map((traceId, i) => ({
-      traceId,
-      spanId: r.link_span_ids[i] ?? '',
-      traceState: r.link_trace_states[i] ?? '',
-      attributes: parse(r.link_attributes[i]),
-    })),
-    flowId: r.flow_id,
-  }
-}
-
 /** Every span of one trace, in start order; a span sent twice (exporter retry) appears once. */
 export async function getTrace(
   storage: Storage,
@@ -109,36 +27,43 @@ export async function getTrace(
   limit: number,
   timeout: number,
 ): Promise<TraceView | undefined> {
-  const rows = await select<SpanRow>(
+  const rows = await select<{ resource: string; scope: string; span: string }>(
     storage,
-    `SELECT span_id, parent_span_id, service_name, span_name, span_kind,
-       ${nanos('timestamp')} AS start, toString(duration_ns) AS duration, status_code, status_message,
-       span_attributes, span_attribute_types, resource_attributes, resource_attribute_types,
-       scope_name, scope_version, trace_state, flow_id,
-       arrayMap(t -> ${nanos('t')}, event_times) AS event_times, event_names, event_attributes,
-       link_trace_ids, link_span_ids, link_trace_states, link_attributes
-     FROM ${storage.database}.spans_by_trace
+    `SELECT base64Encode(resource) AS resource, base64Encode(scope) AS scope,
+       base64Encode(span) AS span
+     FROM ${storage.database}.trace_spans
      WHERE trace_id = {traceId:String}
-     ORDER BY timestamp, span_id
+     ORDER BY timestamp
      LIMIT {limit:UInt32}`,
     // Room for duplicates (a batch an exporter sent twice) beyond the limit.
     { traceId, limit: limit * 2 + 1 },
     timeout,
   )
-  if (rows.length === 0) return undefined
-  const seen = new Set<string>()
-  const spans: SpanView[] = []
-  let truncated = rows.length > limit * 2
-  for (const r of rows) {
-    if (seen.has(r.span_id)) continue
-    seen.add(r.span_id)
-    if (spans.length === limit) {
-      truncated = true
-      break
-    }
-    spans.push(toView(r))
-  }
-  return { traceId, spans, truncated }
+  if (rows.length === 0) return getStoredBeforeV6(storage, traceId, limit, timeout)
+  const origins = new Map<string, SpanOrigin>()
+  const decoded = rows.map((r) => {
+    const key = `${r.resource} ${r.scope}`
+    let origin = origins.get(key)
+    if (!origin) origins.set(key, (origin = spanOrigin(r.resource, r.scope)))
+    return spanView(r.span, origin)
+  })
+  decoded.sort((a, b) =>
+    a.start !== b.start
+      ? a.start < b.start
+        ? -1
+        : 1
+      : a.view.spanId < b.view.spanId
+        ? -1
+        : a.view.spanId > b.view.spanId
+          ? 1
+          : 0,
+  )
+  return distinctSpans(
+    traceId,
+    decoded.map((d) => d.view),
+    limit,
+    rows.length > limit * 2,
+  )
 }
 
 export interface TraceSearch {

@@ -1,0 +1,92 @@
+import { typedAttributes } from '../../otlp/values.js'
+import type { Storage } from '../../storage/client.js'
+import { nanos, select } from '../db.js'
+import { distinctSpans, type SpanView, type TraceView } from './span-view.js'
+
+interface SpanRow {
+  span_id: string
+  parent_span_id: string
+  service_name: string
+  span_name: string
+  span_kind: string
+  start: string
+  duration: string
+  status_code: string
+  status_message: string
+  span_attributes: Record<string, string>
+  span_attribute_types: Record<string, string>
+  resource_attributes: Record<string, string>
+  resource_attribute_types: Record<string, string>
+  scope_name: string
+  scope_version: string
+  trace_state: string
+  flow_id: string
+  event_times: string[]
+  event_names: string[]
+  event_attributes: string[]
+  link_trace_ids: string[]
+  link_span_ids: string[]
+  link_trace_states: string[]
+  link_attributes: string[]
+}
+
+const parse = (json: string | undefined): Record<string, unknown> =>
+  json ? (JSON.parse(json) as Record<string, unknown>) : {}
+
+function toView(r: SpanRow): SpanView {
+  return {
+    spanId: r.span_id,
+    parentSpanId: r.parent_span_id,
+    service: r.service_name,
+    name: r.span_name,
+    kind: r.span_kind,
+    startTimeUnixNano: r.start,
+    durationNano: r.duration,
+    status: { code: r.status_code, message: r.status_message },
+    attributes: typedAttributes(r.span_attributes, r.span_attribute_types),
+    resource: typedAttributes(r.resource_attributes, r.resource_attribute_types),
+    scope: { name: r.scope_name, version: r.scope_version },
+    traceState: r.trace_state,
+    events: r.event_names.map((name, i) => ({
+      timeUnixNano: r.event_times[i] ?? '0',
+      name,
+      attributes: parse(r.event_attributes[i]),
+    })),
+    links: r.link_trace_ids.map((traceId, i) => ({
+      traceId,
+      spanId: r.link_span_ids[i] ?? '',
+      traceState: r.link_trace_states[i] ?? '',
+      attributes: parse(r.link_attributes[i]),
+    })),
+    flowId: r.flow_id,
+  }
+}
+
+/**
+ * A trace stored before migration 6, from the columnar trace-ordered copy that step
+ * stopped writing (its rows expire with the retention).
+ */
+export async function getStoredBeforeV6(
+  storage: Storage,
+  traceId: string,
+  limit: number,
+  timeout: number,
+): Promise<TraceView | undefined> {
+  const rows = await select<SpanRow>(
+    storage,
+    `SELECT span_id, parent_span_id, service_name, span_name, span_kind,
+       ${nanos('timestamp')} AS start, toString(duration_ns) AS duration, status_code, status_message,
+       span_attributes, span_attribute_types, resource_attributes, resource_attribute_types,
+       scope_name, scope_version, trace_state, flow_id,
+       arrayMap(t -> ${nanos('t')}, event_times) AS event_times, event_names, event_attributes,
+       link_trace_ids, link_span_ids, link_trace_states, link_attributes
+     FROM ${storage.database}.spans_by_trace
+     WHERE trace_id = {traceId:String}
+     ORDER BY timestamp, span_id
+     LIMIT {limit:UInt32}`,
+    { traceId, limit: limit * 2 + 1 },
+    timeout,
+  )
+  if (rows.length === 0) return undefined
+  return distinctSpans(traceId, rows.map(toView), limit, rows.length > limit * 2)
+}

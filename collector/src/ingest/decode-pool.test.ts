@@ -1,0 +1,80 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { hex, nanosAgo } from '../testing/harness.js'
+import { protobufTraces } from '../testing/otlp.js'
+import { DecodePool } from './decode-pool.js'
+
+function traces(spans: number): Buffer {
+  const start = nanosAgo(1000)
+  return protobufTraces({
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'pool' } }] },
+        scopeSpans: [
+          {
+            spans: Array.from({ length: spans }, (_, i) => ({
+              traceId: Buffer.from(hex(16), 'hex'),
+              spanId: Buffer.from(hex(8), 'hex'),
+              name: `op ${i % 3}`,
+              startTimeUnixNano: start.toString(),
+              endTimeUnixNano: (start + 1000n).toString(),
+              attributes: [{ key: 'n', value: { intValue: i } }],
+            })),
+          },
+        ],
+      },
+    ],
+  })
+}
+
+const pools: DecodePool[] = []
+afterEach(async () => {
+  await Promise.all(pools.splice(0).map((p) => p.close()))
+})
+function pool(threads: number, log: (msg: string) => void = () => {}): DecodePool {
+  const p = new DecodePool(threads, log)
+  pools.push(p)
+  return p
+}
+
+describe('DecodePool', () => {
+  it('encodes a body on a worker thread exactly as on the calling thread', async () => {
+    const body = traces(300)
+    const now = nanosAgo().toString()
+    const [inline, threaded] = await Promise.all([
+      pool(0).convert('traces', Buffer.from(body), false, now),
+      pool(2).convert('traces', Buffer.from(body), false, now),
+    ])
+    expect(threaded.kind).toBe('converted')
+    if (threaded.kind !== 'converted' || inline.kind !== 'converted') return
+    expect(threaded.converted.accepted).toBe(300)
+    for (const table of ['spans', 'trace_spans'] as const) {
+      const [a, b] = [inline.converted.batches[table], threaded.converted.batches[table]]
+      expect(Buffer.isBuffer(b?.data)).toBe(true)
+      expect(b?.rows).toBe(300)
+      expect(b?.data.equals(a!.data)).toBe(true)
+    }
+  })
+
+  it('refuses an undecodable body with the reason, and leaves the caller’s small buffers intact', async () => {
+    // Two small buffers share one slab of Node's pool: sending one must not detach the other.
+    const garbage = Buffer.from([0x0a, 0xff, 0xff])
+    const neighbour = Buffer.from('still here')
+    const result = await pool(1).convert('traces', garbage, false, '0')
+    expect(result).toEqual({
+      kind: 'refused',
+      message: expect.stringMatching(/^body is not a valid protobuf ExportTraceServiceRequest/),
+    })
+    expect(neighbour.toString()).toBe('still here')
+  })
+
+  it('fails the requests of a thread that dies, and decodes the next ones on a new thread', async () => {
+    const logged: string[] = []
+    const p = pool(1, (msg) => logged.push(msg))
+    const inFlight = p.convert('traces', traces(20_000), false, '0')
+    await p['threads'][0]!.worker.terminate()
+    await expect(inFlight).rejects.toThrow(/decode thread exited/)
+    expect(logged).toEqual(['a decode thread stopped; starting another'])
+    const next = await p.convert('traces', traces(5), false, '0')
+    expect(next.kind === 'converted' && next.converted.accepted).toBe(5)
+  })
+})

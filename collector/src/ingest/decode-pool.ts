@@ -1,0 +1,130 @@
+// Decoding and encoding a 1000-span request takes ~10 ms of CPU. Done on the event loop,
+// it stalls every other request in the process (the query API too, under `reckon up`) and
+// leaves the other cores to the engine alone; on worker threads it overlaps with both.
+// Memory is bounded upstream: a body holds its share of the in-flight budget until answered.
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { Worker } from 'node:worker_threads'
+import type { Signal } from '../otlp/proto.js'
+import { convertBody, type Conversion } from './convert.js'
+
+export interface DecodeJob {
+  id: number
+  signal: Signal
+  body: Uint8Array
+  json: boolean
+  nowNanos: string
+}
+
+export type DecodeReply = { id: number; conversion: Conversion } | { id: number; error: string }
+
+/**
+ * `bytes` as a view whose ArrayBuffer is added to `transfer`, so it moves to the other thread
+ * instead of being copied. `exclusive` says nothing else uses that buffer (a block just
+ * encoded), so it may move whole, slack included. Otherwise only a view spanning its whole
+ * buffer moves; a view into a shared one (Node's pool for small buffers, a socket chunk) is
+ * copied first, since moving it would detach its neighbours.
+ */
+export function ownBuffer(bytes: Uint8Array, transfer: ArrayBuffer[], exclusive = false): Buffer {
+  const whole = bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength
+  // Pooled buffers are slices of a slab of exactly Buffer.poolSize bytes.
+  const movable = whole || (exclusive && bytes.buffer.byteLength !== Buffer.poolSize)
+  const own = movable ? bytes : new Uint8Array(bytes)
+  transfer.push(own.buffer as ArrayBuffer)
+  return Buffer.from(own.buffer, own.byteOffset, own.byteLength)
+}
+
+interface Pending {
+  resolve: (c: Conversion) => void
+  reject: (err: Error) => void
+}
+
+interface Thread {
+  worker: Worker
+  pending: Map<number, Pending>
+}
+
+/**
+ * Tests run this module from source, which a worker cannot load; they use the compiled
+ * worker, which `npm test` builds first.
+ */
+function workerFile(): URL {
+  const here = import.meta.url
+  const url = here.endsWith('.ts')
+    ? new URL('../../dist/src/ingest/decode-worker.js', here)
+    : new URL('./decode-worker.js', here)
+  if (!existsSync(fileURLToPath(url))) {
+    throw new Error(`decode worker ${fileURLToPath(url)} is missing; run npm run build first`)
+  }
+  return url
+}
+
+/** Runs `convertBody` on `threads` worker threads (0: on the calling thread). */
+export class DecodePool {
+  private readonly threads: Thread[] = []
+  private nextId = 0
+  private closed = false
+
+  constructor(
+    threads: number,
+    private readonly log: (msg: string, err?: unknown) => void,
+  ) {
+    for (let i = 0; i < threads; i++) this.threads.push(this.start())
+  }
+
+  convert(signal: Signal, body: Buffer, json: boolean, nowNanos: string): Promise<Conversion> {
+    if (this.threads.length === 0) return Promise.resolve(convertBody(signal, body, json, nowNanos))
+    if (this.closed) return Promise.reject(new Error('the decode pool is closed'))
+    // The least busy thread; ties go to the first.
+    let thread = this.threads[0]!
+    for (const t of this.threads) if (t.pending.size < thread.pending.size) thread = t
+    const id = this.nextId++
+    const transfer: ArrayBuffer[] = []
+    const job: DecodeJob = { id, signal, body: ownBuffer(body, transfer), json, nowNanos }
+    return new Promise((resolve, reject) => {
+      thread.pending.set(id, { resolve, reject })
+      thread.worker.postMessage(job, transfer)
+    })
+  }
+
+  async close(): Promise<void> {
+    this.closed = true
+    await Promise.all(this.threads.map((t) => t.worker.terminate()))
+  }
+
+  private start(): Thread {
+    const thread: Thread = { worker: new Worker(workerFile()), pending: new Map() }
+    const { worker, pending } = thread
+    worker.on('message', (reply: DecodeReply) => {
+      const p = pending.get(reply.id)
+      if (!p) return
+      pending.delete(reply.id)
+      if ('error' in reply) p.reject(new Error(`decoding failed: ${reply.error}`))
+      else p.resolve(revive(reply.conversion))
+    })
+    // A thread that dies fails its requests (senders retry them) and is replaced.
+    let failed = false
+    const fail = (err: Error): void => {
+      if (this.closed || failed) return
+      failed = true
+      this.log('a decode thread stopped; starting another', err)
+      for (const p of pending.values()) p.reject(err)
+      pending.clear()
+      const i = this.threads.indexOf(thread)
+      if (i >= 0) this.threads[i] = this.start()
+    }
+    worker.on('error', fail)
+    worker.on('exit', (code) => fail(new Error(`decode thread exited with code ${code}`)))
+    return thread
+  }
+}
+
+/** Encoded rows arrive as plain Uint8Arrays; the write path expects Buffers. */
+function revive(c: Conversion): Conversion {
+  if (c.kind === 'converted') {
+    for (const rows of Object.values(c.converted.batches)) {
+      rows.data = Buffer.from(rows.data.buffer, rows.data.byteOffset, rows.data.byteLength)
+    }
+  }
+  return c
+}

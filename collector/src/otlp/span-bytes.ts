@@ -1,0 +1,102 @@
+// `trace_spans` keeps each span as OTLP protobuf, under its trace ID: a trace view reads a
+// few rows of five columns instead of thirty, and writing it costs the engine a fraction
+// of a columnar copy (jaeger-clickhouse keeps spans as encoded blobs by trace ID too).
+import { LowCardinalityColumn } from '../storage/native-dictionary.js'
+import { encodeBlock, PlainColumn } from '../storage/native.js'
+import type { EncodedRows } from '../storage/writer.js'
+import { ResourceCodec, ScopeCodec, SpanCodec } from './proto.js'
+import { SPAN_BYTES, type Id, type Resource, type Scope, type Span } from './types.js'
+import { InvalidField } from './values.js'
+
+const TIME = "DateTime64(9, 'UTC')"
+
+/** The `trace_spans` columns, a row per accepted span. */
+export class TraceSpanColumns {
+  readonly traceId = new PlainColumn('String')
+  readonly timestamp = new PlainColumn(TIME)
+  readonly resource = new LowCardinalityColumn()
+  readonly scope = new LowCardinalityColumn()
+  readonly span = new PlainColumn('String')
+  rows = 0
+
+  encode(): EncodedRows {
+    const data = encodeBlock(
+      [
+        ['trace_id', this.traceId],
+        ['timestamp', this.timestamp],
+        ['resource', this.resource],
+        ['scope', this.scope],
+        ['span', this.span],
+      ],
+      this.rows,
+    )
+    return { data, rows: this.rows }
+  }
+}
+
+/** An OTLP/JSON value that protobufjs cannot take is refused like any bad field. */
+function encoded(field: string, encode: () => Uint8Array): Uint8Array {
+  try {
+    return encode()
+  } catch (err) {
+    if (err instanceof InvalidField) throw err
+    throw new InvalidField(`${field} cannot be encoded: ${(err as Error).message}`)
+  }
+}
+
+export const resourceBytes = (resource: Resource | null | undefined): Uint8Array =>
+  encoded('resource', () => ResourceCodec.encode(ResourceCodec.fromObject(resource ?? {})).finish())
+
+export const scopeBytes = (scope: Scope | null | undefined): Uint8Array =>
+  encoded('scope', () => ScopeCodec.encode(ScopeCodec.fromObject(scope ?? {})).finish())
+
+/** IDs as checked by the span's conversion: bytes (protobuf) or hex (OTLP/JSON). */
+export interface CheckedIds {
+  traceId: Id
+  spanId: Id
+  parentSpanId: Id
+  links: { traceId: Id; spanId: Id }[] | undefined
+}
+
+const idBytes = (id: Id): Uint8Array => (typeof id === 'string' ? Buffer.from(id, 'hex') : id)
+
+/**
+ * The span's protobuf encoding: as sent when it came as protobuf; encoded once here when
+ * it came as OTLP/JSON (whose IDs are hex, which protobufjs would read as base64).
+ */
+export function spanBytes(span: Span, ids: CheckedIds): Uint8Array {
+  const sent = span[SPAN_BYTES]
+  if (sent) return sent
+  return encoded('span', () =>
+    SpanCodec.encode(
+      SpanCodec.fromObject({
+        ...span,
+        traceId: idBytes(ids.traceId),
+        spanId: idBytes(ids.spanId),
+        parentSpanId: idBytes(ids.parentSpanId),
+        links: span.links?.map((link, i) => ({
+          ...link,
+          traceId: idBytes(ids.links?.[i]?.traceId ?? ''),
+          spanId: idBytes(ids.links?.[i]?.spanId ?? ''),
+        })),
+      }),
+    ).finish(),
+  )
+}
+
+/** Appends one row; `resource` and `scope` are dictionary indexes from `indexOfBytes`. */
+export function writeTraceSpan(
+  c: TraceSpanColumns,
+  traceId: Id,
+  start: { low: number; high: number },
+  resource: number,
+  scope: number,
+  bytes: Uint8Array,
+): void {
+  c.traceId.data.id(traceId)
+  c.timestamp.data.halves(start.low, start.high)
+  c.resource.addIndex(resource)
+  c.scope.addIndex(scope)
+  c.span.data.bytes(bytes)
+  c.rows++
+}
