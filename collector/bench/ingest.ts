@@ -8,7 +8,7 @@ import { DEFAULTS, type Config } from '../src/config/index.js'
 import { decodeRequest } from '../src/otlp/proto.js'
 import { convertTraces } from '../src/otlp/traces.js'
 import { startReckon } from '../src/server.js'
-import { spanBatch } from './spans.js'
+import { insertConverted, spanBatch } from './spans.js'
 
 const SPANS_PER_REQUEST = 1000
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400)
@@ -53,17 +53,7 @@ for (let b = 0; b < rawBatches; b++) {
     { length: perBatch },
     (_, i) => converted[(b * perBatch + i) % converted.length]!,
   )
-  const db = storage.database
-  await storage.insertRows(
-    `${db}.spans`,
-    'Native',
-    parts.map((c) => c.encoded.data),
-  )
-  await storage.insertRows(
-    `${db}.trace_spans`,
-    'Native',
-    parts.map((c) => c.traceSpans.data),
-  )
+  await insertConverted(storage, parts)
 }
 const rawSeconds = (performance.now() - t0) / 1000
 const rawCpu = process.cpuUsage(rawCpu0)

@@ -10,7 +10,7 @@ import { openStorage } from '../src/storage/client.js'
 import { migrate } from '../src/storage/migrate.js'
 import { decodeRequest } from '../src/otlp/proto.js'
 import { convertTraces } from '../src/otlp/traces.js'
-import { spanBatch } from './spans.js'
+import { insertConverted, spanBatch } from './spans.js'
 
 const SPANS = Number(process.env.BENCH_SPANS ?? 10_000_000)
 const PER_REQUEST = 1000
@@ -49,16 +49,7 @@ if (already !== SPANS || (await count('trace_spans')) !== SPANS) {
     const batch = Array.from({ length: Math.min(BATCH_REQUESTS, requests - r) }, (_, i) =>
       convertTraces(decodeRequest.traces(spanBatch(PER_REQUEST, nowNs - BigInt(r + i) * stepNs))),
     )
-    await storage.insertRows(
-      `${db}.spans`,
-      'Native',
-      batch.map((c) => c.encoded.data),
-    )
-    await storage.insertRows(
-      `${db}.trace_spans`,
-      'Native',
-      batch.map((c) => c.traceSpans.data),
-    )
+    await insertConverted(storage, batch)
   }
 }
 const loadSeconds = (performance.now() - t0) / 1000

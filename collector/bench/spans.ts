@@ -1,5 +1,7 @@
 import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
+import type { SpanConversion } from '../src/otlp/traces.js'
+import type { Storage } from '../src/storage/client.js'
 
 const require = createRequire(import.meta.url)
 interface Encoder {
@@ -94,4 +96,22 @@ export function spanBatch(spans: number, startNs: bigint): Uint8Array {
       ],
     })),
   }).finish()
+}
+
+/** Stores converted export requests straight into both span tables, as the writers do. */
+export async function insertConverted(
+  storage: Storage,
+  conversions: readonly SpanConversion[],
+): Promise<void> {
+  const db = storage.database
+  await storage.insertRows(
+    `${db}.spans`,
+    'Native',
+    conversions.map((c) => c.encoded.data),
+  )
+  await storage.insertRows(
+    `${db}.trace_spans`,
+    'Native',
+    conversions.map((c) => c.traceSpans.data),
+  )
 }

@@ -26,24 +26,20 @@ export class LowCardinalityColumn implements ColumnWriter {
 
   /** The value's place in the dictionary, added if new; no row is written. */
   indexOf(value: string): number {
-    let index = this.dictionary.get(value)
-    if (index === undefined) {
-      index = this.dictionary.size
-      this.dictionary.set(value, index)
-      this.keys.string(value)
-    }
-    return index
+    return this.dictionary.get(value) ?? this.addKey(value, value)
   }
 
   /** The same for a binary value (an encoded message), keyed by its bytes. */
   indexOfBytes(value: Uint8Array): number {
     const key = Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('latin1')
-    let index = this.dictionary.get(key)
-    if (index === undefined) {
-      index = this.dictionary.size
-      this.dictionary.set(key, index)
-      this.keys.bytes(value)
-    }
+    return this.dictionary.get(key) ?? this.addKey(key, value)
+  }
+
+  private addKey(key: string, value: string | Uint8Array): number {
+    const index = this.dictionary.size
+    this.dictionary.set(key, index)
+    if (typeof value === 'string') this.keys.string(value)
+    else this.keys.bytes(value)
     return index
   }
 
