@@ -55,10 +55,11 @@ if (already !== SPANS || (await count('trace_spans')) !== SPANS) {
 const loadSeconds = (performance.now() - t0) / 1000
 console.log(`loaded ${SPANS} spans in ${loadSeconds.toFixed(1)} s`)
 
-// Measure a settled store, not one busy merging what was just loaded: wait
-// until the background merges are done (at most 15 min), as they would be long before
-// anyone looks.
+// Measure a settled store, not one busy merging what was just loaded: wait until no merge
+// has run for 10 s in a row (at most 15 min), as would be the case long before anyone
+// looks. One idle moment is not enough: the next merge is often scheduled right after.
 const settle = performance.now()
+let idleSince: number | undefined
 for (;;) {
   const [m] = await storage.client
     .query({
@@ -67,7 +68,9 @@ for (;;) {
       format: 'JSONEachRow',
     })
     .then((r) => r.json<{ n: string }>())
-  if (Number(m?.n) === 0 || performance.now() - settle > 900_000) break
+  const now = performance.now()
+  idleSince = Number(m?.n) === 0 ? (idleSince ?? now) : undefined
+  if ((idleSince !== undefined && now - idleSince >= 10_000) || now - settle > 900_000) break
   await new Promise((r) => setTimeout(r, 1000))
 }
 console.log(`merges settled after ${((performance.now() - settle) / 1000).toFixed(1)} s`)
