@@ -55,6 +55,25 @@ describe('RateLimiter (token bucket)', () => {
     expect(l.metrics().waiting).toBe(0)
   })
 
+  it('gives back the permit of a caller that stopped waiting', async () => {
+    const { l, clock, call } = limiter({
+      algorithm: 'token-bucket',
+      permitsPerSecond: 10,
+      burst: 1,
+      maxWaitMs: 250,
+    })
+    expect(await call()).toBe(0)
+    const abort = new AbortController()
+    const gaveUp = l.execute(async () => 'ran', { signal: abort.signal }).catch((e: unknown) => e)
+    abort.abort(new Error('client went away'))
+    expect(await gaveUp).toEqual(new Error('client went away'))
+    expect(l.metrics().waiting).toBe(0)
+    // The next caller waits for the first refill only, not behind the abandoned permit.
+    const next = call()
+    await clock.advance(100)
+    expect(await next).toBe(100)
+  })
+
   it('never grants more than burst + rate × elapsed permits (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -106,6 +125,24 @@ describe('RateLimiter (sliding window)', () => {
     expect(await Promise.all(results)).toEqual([0, 0, 1000, 1000, 2000])
   })
 
+  it('frees the slot of a caller that stopped waiting', async () => {
+    const { l, clock, call } = limiter({
+      algorithm: 'sliding-window',
+      limit: 1,
+      windowMs: 1000,
+      maxWaitMs: 5000,
+    })
+    expect(await call()).toBe(0)
+    const abort = new AbortController()
+    const gaveUp = l.execute(async () => 'ran', { signal: abort.signal }).catch((e: unknown) => e)
+    abort.abort(new Error('client went away'))
+    await gaveUp
+    // Without the release this caller would wait until 2000 ms, behind the abandoned slot.
+    const next = call()
+    await clock.advance(1000)
+    expect(await next).toBe(1000)
+  })
+
   it('never has more than `limit` grants in any window (property)', async () => {
     await fc.assert(
       fc.asyncProperty(
@@ -121,6 +158,48 @@ describe('RateLimiter (sliding window)', () => {
           }
           for (let i = limit; i < grants.length; i++) {
             expect(grants[i]! - grants[i - limit]!).toBeGreaterThanOrEqual(1000)
+          }
+        },
+      ),
+    )
+  })
+
+  it('never has more than `limit` grants in any window, with waits and abandoned waits (property)', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            gap: fc.integer({ min: 0, max: 300 }),
+            abandonAfter: fc.option(fc.integer({ min: 0, max: 2000 }), { nil: undefined }),
+          }),
+          { minLength: 1, maxLength: 60 },
+        ),
+        fc.integer({ min: 1, max: 4 }),
+        async (calls, limit) => {
+          const clock = new FakeClock()
+          const l = new RateLimiter('payment', {
+            algorithm: 'sliding-window',
+            limit,
+            windowMs: 1000,
+            maxWaitMs: 3000,
+            clock,
+          })
+          const ran: number[] = []
+          const settled: Promise<unknown>[] = []
+          for (const { gap, abandonAfter } of calls) {
+            await clock.advance(gap)
+            const abort = new AbortController()
+            if (abandonAfter !== undefined) {
+              clock.setTimeout(() => abort.abort(new Error('gave up')), abandonAfter)
+            }
+            const run = async () => void ran.push(clock.now())
+            settled.push(l.execute(run, { signal: abort.signal }).catch(() => undefined))
+          }
+          await clock.advance(60_000)
+          await Promise.all(settled)
+          ran.sort((a, b) => a - b)
+          for (let i = limit; i < ran.length; i++) {
+            expect(ran[i]! - ran[i - limit]!).toBeGreaterThanOrEqual(1000)
           }
         },
       ),

@@ -32,6 +32,8 @@ export interface RateLimiterMetrics {
 interface Strategy {
   /** Reserves a permit when its wait is within `maxWaitMs`; returns the wait, or -wait if not. */
   reserve(now: number, maxWaitMs: number): number
+  /** Gives back a permit reserved for `at` whose caller stopped waiting. */
+  release(at: number): void
   available(now: number): number
 }
 
@@ -60,6 +62,9 @@ class TokenBucket implements Strategy {
     this.tokens -= 1
     return wait
   }
+  release(): void {
+    this.tokens = Math.min(this.burst, this.tokens + 1)
+  }
   available(now: number): number {
     this.refill(now)
     return Math.max(0, Math.floor(this.tokens))
@@ -69,20 +74,32 @@ class TokenBucket implements Strategy {
 class SlidingLog implements Strategy {
   /** Grant times of the last `limit` permits (future times for reserved ones). */
   private readonly grants: Float64Array
+  /** What each slot held before its latest grant, to undo a reservation. */
+  private readonly replaced: Float64Array
   private oldest = 0
   constructor(
     limit: number,
     private readonly windowMs: number,
   ) {
     this.grants = new Float64Array(limit).fill(-Infinity)
+    this.replaced = new Float64Array(limit).fill(-Infinity)
   }
   reserve(now: number, maxWaitMs: number): number {
     const at = Math.max(now, (this.grants[this.oldest] ?? -Infinity) + this.windowMs)
     const wait = at - now
     if (wait > maxWaitMs) return -Math.max(1, wait)
+    this.replaced[this.oldest] = this.grants[this.oldest]!
     this.grants[this.oldest] = at
     this.oldest = (this.oldest + 1) % this.grants.length
     return wait
+  }
+  release(at: number): void {
+    // Only the latest reservation can be undone exactly; an earlier one keeps its slot,
+    // which errs on the side of waiting longer, never of admitting early.
+    const last = (this.oldest + this.grants.length - 1) % this.grants.length
+    if (this.grants[last] !== at) return
+    this.grants[last] = this.replaced[last]!
+    this.oldest = last
   }
   available(now: number): number {
     let n = 0
@@ -155,13 +172,16 @@ export class RateLimiter extends BasePolicy {
     annotate(e, 'ratelimiter.result', 'waited')
     annotate(e, 'ratelimiter.wait_ms', wait)
     this.waiting++
+    const at = this.clock.now() + wait
     return sleep(this.clock, wait, e.signal).then(
       () => {
         this.waiting--
         return next(e)
       },
       (err: unknown) => {
+        // Aborted while waiting: the permit was never used, so the next caller may have it.
         this.waiting--
+        this.strategy.release(at)
         throw err
       },
     )
