@@ -6,7 +6,7 @@ import { encodeBlock, PlainColumn } from '../storage/native.js'
 import type { EncodedRows } from '../storage/writer.js'
 import { ResourceCodec, ScopeCodec, SpanCodec } from './proto.js'
 import { SPAN_BYTES, type Id, type Resource, type Scope, type Span } from './types.js'
-import { InvalidField } from './values.js'
+import { InvalidField, type Halves } from './values.js'
 
 const TIME = "DateTime64(9, 'UTC')"
 
@@ -50,37 +50,45 @@ export const resourceBytes = (resource: Resource | null | undefined): Uint8Array
 export const scopeBytes = (scope: Scope | null | undefined): Uint8Array =>
   encoded('scope', () => ScopeCodec.encode(ScopeCodec.fromObject(scope ?? {})).finish())
 
-/** IDs as checked by the span's conversion: bytes (protobuf) or hex (OTLP/JSON). */
-export interface CheckedIds {
+/** What the span's conversion checked and normalised: IDs, enums as numbers, times. */
+export interface CheckedSpan {
   traceId: Id
   spanId: Id
   parentSpanId: Id
   links: { traceId: Id; spanId: Id }[] | undefined
+  kind: number
+  status: number
+  start: Halves
+  end: Halves
 }
 
 const idBytes = (id: Id): Uint8Array => (typeof id === 'string' ? Buffer.from(id, 'hex') : id)
 
 /**
  * The span's protobuf encoding: as sent when it came as protobuf; encoded once here when
- * it came as OTLP/JSON (whose IDs are hex, which protobufjs would read as base64).
+ * it came as OTLP/JSON. Only the fields whose JSON form protobufjs cannot write are
+ * replaced (hex IDs, enum names, decimal times); attributes, events and the rest are
+ * written as they are, having been checked by the conversion.
  */
-export function spanBytes(span: Span, ids: CheckedIds): Uint8Array {
+export function spanBytes(span: Span, checked: CheckedSpan): Uint8Array {
   const sent = span[SPAN_BYTES]
   if (sent) return sent
   return encoded('span', () =>
-    SpanCodec.encode(
-      SpanCodec.fromObject({
-        ...span,
-        traceId: idBytes(ids.traceId),
-        spanId: idBytes(ids.spanId),
-        parentSpanId: idBytes(ids.parentSpanId),
-        links: span.links?.map((link, i) => ({
-          ...link,
-          traceId: idBytes(ids.links?.[i]?.traceId ?? ''),
-          spanId: idBytes(ids.links?.[i]?.spanId ?? ''),
-        })),
-      }),
-    ).finish(),
+    SpanCodec.encode({
+      ...span,
+      traceId: idBytes(checked.traceId),
+      spanId: idBytes(checked.spanId),
+      parentSpanId: idBytes(checked.parentSpanId),
+      kind: checked.kind,
+      startTimeUnixNano: checked.start,
+      endTimeUnixNano: checked.end,
+      status: span.status ? { ...span.status, code: checked.status } : undefined,
+      links: span.links?.map((link, i) => ({
+        ...link,
+        traceId: idBytes(checked.links?.[i]?.traceId ?? ''),
+        spanId: idBytes(checked.links?.[i]?.spanId ?? ''),
+      })),
+    }).finish(),
   )
 }
 

@@ -187,9 +187,10 @@ function writeSpan(c: SpanColumns, byTrace: TraceSpanColumns, span: Span, scope:
     ((end.high >>> 0) - (start.high >>> 0)) * 0x100000000 + ((end.low >>> 0) - (start.low >>> 0))
   if (!Number.isSafeInteger(duration)) duration = halvesToBigInt(end) - halvesToBigInt(start)
   if (duration < 0) throw new InvalidField('endTimeUnixNano is before startTimeUnixNano')
-  const kind = SPAN_KINDS[enumValue(span.kind, SPAN_KIND_ENUM, 'kind')] ?? 'Unspecified'
-  const status =
-    STATUS_CODES[enumValue(span.status?.code, STATUS_CODE_ENUM, 'status.code')] ?? 'Unset'
+  const kindValue = enumValue(span.kind, SPAN_KIND_ENUM, 'kind')
+  const kind = SPAN_KINDS[kindValue] ?? 'Unspecified'
+  const statusValue = enumValue(span.status?.code, STATUS_CODE_ENUM, 'status.code')
+  const status = STATUS_CODES[statusValue] ?? 'Unset'
   const statusMessage = str(span.status?.message, 'status.message')
   const traceState = str(span.traceState, 'traceState')
   const name = str(span.name, 'name')
@@ -201,7 +202,16 @@ function writeSpan(c: SpanColumns, byTrace: TraceSpanColumns, span: Span, scope:
   ] as const
   const events = span.events?.length ? checkEvents(span) : undefined
   const links = span.links?.length ? checkLinks(span) : undefined
-  const bytes = spanBytes(span, { traceId, spanId, parentSpanId, links })
+  const bytes = spanBytes(span, {
+    traceId,
+    spanId,
+    parentSpanId,
+    links,
+    kind: kindValue,
+    status: statusValue,
+    start,
+    end,
+  })
 
   let flowId = ''
   c.attributes.beginRow()
