@@ -74,6 +74,8 @@ async function main(argv: string[]): Promise<number> {
         console.log(
           `migrations on ${describeTarget(storage.target)}: ${what}; schema version ${report.current}`,
         )
+        if (report.retired.length > 0)
+          console.log(`dropped ${report.retired.join(', ')}: no longer written, and empty`)
         if (report.retentionChanged.length > 0)
           console.log(
             `retention set to ${config.retentionDays} days on ${report.retentionChanged.join(', ')}`,

@@ -5,7 +5,18 @@ import { latestVersion, migrate } from './migrate.js'
 import { MIGRATIONS } from './migrations.js'
 
 const storage = testStorage(testConfig())
-afterAll(() => dropDatabase(storage))
+const fresh = testStorage(testConfig())
+afterAll(() => Promise.all([dropDatabase(storage), dropDatabase(fresh)]))
+
+const tableNames = async (s: typeof storage): Promise<string[]> =>
+  s.client
+    .query({
+      query: `SELECT name FROM system.tables WHERE database = {db:String} ORDER BY name`,
+      query_params: { db: s.database },
+      format: 'JSONEachRow',
+    })
+    .then((r) => r.json<{ name: string }>())
+    .then((rows) => rows.map((r) => r.name))
 
 describe('migrate', () => {
   it('upgrades a store from before the trace tables: old spans still open as traces', async () => {
@@ -26,6 +37,8 @@ describe('migrate', () => {
 
     const report = await migrate(storage)
     expect(report.applied.map((m) => m.version)).toEqual([3, 4, 5, 6])
+    // The old copy still holds these spans: it stays until retention empties it.
+    expect(report.retired).toEqual([])
     expect(report.current).toBe(latestVersion())
 
     const trace = await getTrace(storage, traceId, 100, 30)
@@ -62,5 +75,16 @@ describe('migrate', () => {
 
     // Running it again changes nothing.
     expect((await migrate(storage)).applied).toEqual([])
+  })
+
+  it('creates a new store without the retired copy, and an unknown trace is simply not found', async () => {
+    const report = await migrate(fresh)
+    expect(report.current).toBe(latestVersion())
+    expect(report.retired).toEqual(['spans_by_trace'])
+    const tables = await tableNames(fresh)
+    expect(tables).toContain('trace_spans')
+    expect(tables).not.toContain('spans_by_trace')
+    expect(await getTrace(fresh, hex(16), 100, 30)).toBeUndefined()
+    expect((await migrate(fresh)).retired).toEqual([])
   })
 })

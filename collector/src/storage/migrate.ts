@@ -6,7 +6,12 @@ export interface MigrationReport {
   applied: { version: number; name: string }[]
   current: number
   retentionChanged: string[]
+  /** Tables no longer written, dropped once they hold nothing. */
+  retired: string[]
 }
+
+/** Tables later steps stopped writing; each goes once its rows have expired. */
+const RETIRED_WHEN_EMPTY = ['spans_by_trace'] as const
 
 async function appliedVersions(storage: Storage): Promise<Set<number>> {
   const rs = await storage.client.query({
@@ -43,8 +48,33 @@ export async function migrate(
     })
     applied.push({ version: m.version, name: m.name })
   }
+  const retired = await dropEmptyRetiredTables(storage)
   const retentionChanged = await applyRetention(storage)
-  return { applied, current: latestVersion(migrations), retentionChanged }
+  return { applied, current: latestVersion(migrations), retentionChanged, retired }
+}
+
+/**
+ * Migration 6 stopped writing `spans_by_trace`; its traces are still read until retention
+ * empties it, and then it goes. A new store, where it never held a row, drops it at once.
+ * No step can do this: the SQL has no conditional DROP.
+ */
+async function dropEmptyRetiredTables(storage: Storage): Promise<string[]> {
+  const { client, database: db } = storage
+  const dropped: string[] = []
+  for (const table of RETIRED_WHEN_EMPTY) {
+    const [row] = await client
+      .query({
+        query: `SELECT total_rows AS n FROM system.tables
+                WHERE database = {db:String} AND name = {table:String}`,
+        query_params: { db, table },
+        format: 'JSONEachRow',
+      })
+      .then((r) => r.json<{ n: string | number | null }>())
+    if (row === undefined || Number(row.n) !== 0) continue
+    await client.command({ query: `DROP TABLE IF EXISTS ${db}.${table}` })
+    dropped.push(table)
+  }
+  return dropped
 }
 
 export function latestVersion(migrations: readonly Migration[] = MIGRATIONS): number {

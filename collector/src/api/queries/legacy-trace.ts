@@ -64,7 +64,7 @@ function toView(r: SpanRow): SpanView {
 
 /**
  * A trace stored before migration 6, from the columnar trace-ordered copy that step
- * stopped writing (its rows expire with the retention).
+ * stopped writing (dropped once retention has emptied it; see migrate.ts).
  */
 export async function getStoredBeforeV6(
   storage: Storage,
@@ -72,9 +72,11 @@ export async function getStoredBeforeV6(
   limit: number,
   timeout: number,
 ): Promise<TraceView | undefined> {
-  const rows = await select<SpanRow>(
-    storage,
-    `SELECT span_id, parent_span_id, service_name, span_name, span_kind,
+  let rows: SpanRow[]
+  try {
+    rows = await select<SpanRow>(
+      storage,
+      `SELECT span_id, parent_span_id, service_name, span_name, span_kind,
        ${nanos('timestamp')} AS start, toString(duration_ns) AS duration, status_code, status_message,
        span_attributes, span_attribute_types, resource_attributes, resource_attribute_types,
        scope_name, scope_version, trace_state, flow_id,
@@ -84,9 +86,21 @@ export async function getStoredBeforeV6(
      WHERE trace_id = {traceId:String}
      ORDER BY timestamp, span_id
      LIMIT {limit:UInt32}`,
-    { traceId, limit: limit * 2 + 1 },
-    timeout,
-  )
+      { traceId, limit: limit * 2 + 1 },
+      timeout,
+    )
+  } catch (err) {
+    // Dropped once empty: no trace is stored there any more.
+    if (isUnknownTable(err)) return undefined
+    throw err
+  }
   if (rows.length === 0) return undefined
   return distinctSpans(traceId, rows.map(toView), limit, rows.length > limit * 2)
+}
+
+/** ClickHouse error 60, as a server (code, type) or the embedded engine (clickhouseCode) says it. */
+function isUnknownTable(err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  const e = err as Error & { code?: unknown; type?: unknown; clickhouseCode?: unknown }
+  return e.type === 'UNKNOWN_TABLE' || e.code === '60' || e.clickhouseCode === 60
 }
