@@ -76,5 +76,11 @@ describe('DecodePool', () => {
     expect(logged).toEqual(['a decode thread stopped; starting another'])
     const next = await p.convert('traces', traces(5), false, '0')
     expect(next.kind === 'converted' && next.converted.accepted).toBe(5)
+    // The replacement dying young too is taken as a broken thread: no restart loop, and
+    // requests are refused (senders retry) until the next one starts a second later.
+    await p['threads'][0]!.worker.terminate()
+    await expect(p.convert('traces', traces(5), false, '0')).rejects.toThrow(
+      /no decode thread is running/,
+    )
   })
 })

@@ -42,6 +42,8 @@ interface Pending {
 interface Thread {
   worker: Worker
   pending: Map<number, Pending>
+  startedAt: number
+  alive: boolean
 }
 
 /**
@@ -64,6 +66,8 @@ export class DecodePool {
   private readonly threads: Thread[] = []
   private nextId = 0
   private closed = false
+  /** Threads in a row that died within a second of starting (a broken build, say). */
+  private quickDeaths = 0
 
   constructor(
     threads: number,
@@ -75,15 +79,19 @@ export class DecodePool {
   convert(signal: Signal, body: Buffer, json: boolean, nowNanos: string): Promise<Conversion> {
     if (this.threads.length === 0) return Promise.resolve(convertBody(signal, body, json, nowNanos))
     if (this.closed) return Promise.reject(new Error('the decode pool is closed'))
-    // The least busy thread; ties go to the first.
-    let thread = this.threads[0]!
-    for (const t of this.threads) if (t.pending.size < thread.pending.size) thread = t
+    // The least busy live thread; ties go to the first.
+    let thread: Thread | undefined
+    for (const t of this.threads) {
+      if (t.alive && (!thread || t.pending.size < thread.pending.size)) thread = t
+    }
+    if (!thread) return Promise.reject(new Error('no decode thread is running'))
+    const chosen = thread
     const id = this.nextId++
     const transfer: ArrayBuffer[] = []
     const job: DecodeJob = { id, signal, body: ownBuffer(body, transfer), json, nowNanos }
     return new Promise((resolve, reject) => {
-      thread.pending.set(id, { resolve, reject })
-      thread.worker.postMessage(job, transfer)
+      chosen.pending.set(id, { resolve, reject })
+      chosen.worker.postMessage(job, transfer)
     })
   }
 
@@ -99,7 +107,7 @@ export class DecodePool {
     const worker = new Worker(workerFile(), {
       resourceLimits: { maxYoungGenerationSizeMb: 96 },
     })
-    const thread: Thread = { worker, pending: new Map() }
+    const thread: Thread = { worker, pending: new Map(), startedAt: performance.now(), alive: true }
     const { pending } = thread
     worker.on('message', (reply: DecodeReply) => {
       const p = pending.get(reply.id)
@@ -108,16 +116,22 @@ export class DecodePool {
       if ('error' in reply) p.reject(new Error(`decoding failed: ${reply.error}`))
       else p.resolve(revive(reply.conversion))
     })
-    // A thread that dies fails its requests (senders retry them) and is replaced.
-    let failed = false
+    // A thread that dies fails its requests (senders retry them) and is replaced: at once
+    // the first time, then after 1, 2, 4… s (at most 30) while replacements keep dying young.
     const fail = (err: Error): void => {
-      if (this.closed || failed) return
-      failed = true
+      if (this.closed || !thread.alive) return
+      thread.alive = false
+      this.quickDeaths = performance.now() - thread.startedAt < 1000 ? this.quickDeaths + 1 : 1
+      const delay = this.quickDeaths <= 1 ? 0 : Math.min(30_000, 1000 * 2 ** (this.quickDeaths - 2))
       this.log('a decode thread stopped; starting another', err)
       for (const p of pending.values()) p.reject(err)
       pending.clear()
-      const i = this.threads.indexOf(thread)
-      if (i >= 0) this.threads[i] = this.start()
+      const replace = (): void => {
+        const i = this.threads.indexOf(thread)
+        if (!this.closed && i >= 0) this.threads[i] = this.start()
+      }
+      if (delay === 0) replace()
+      else setTimeout(replace, delay).unref()
     }
     worker.on('error', fail)
     worker.on('exit', (code) => fail(new Error(`decode thread exited with code ${code}`)))
