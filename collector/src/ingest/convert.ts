@@ -25,7 +25,7 @@ const signalName = (s: Signal): string =>
 /** A body refused whole, with the message the sender gets. */
 class Refused extends Error {}
 
-function decode(signal: Signal, body: Uint8Array, json: boolean): unknown {
+function decode(signal: Signal, body: Buffer, json: boolean): unknown {
   const type = `Export${signalName(signal)}ServiceRequest`
   if (!json) {
     try {
@@ -36,7 +36,7 @@ function decode(signal: Signal, body: Uint8Array, json: boolean): unknown {
   }
   let parsed: unknown
   try {
-    parsed = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.length).toString('utf8'))
+    parsed = JSON.parse(body.toString('utf8'))
   } catch (err) {
     throw new Refused(`body is not valid JSON: ${(err as Error).message}`)
   }
@@ -81,7 +81,7 @@ function convert(signal: Signal, req: unknown, nowNanos: string): Converted {
 /** Decodes and converts one Export*ServiceRequest body; bad input is refused, not thrown. */
 export function convertBody(
   signal: Signal,
-  body: Uint8Array,
+  body: Buffer,
   json: boolean,
   nowNanos: string,
 ): Conversion {

@@ -2,13 +2,11 @@
 // few rows of five columns instead of thirty, and writing it costs the engine a fraction
 // of a columnar copy (jaeger-clickhouse keeps spans as encoded blobs by trace ID too).
 import { LowCardinalityColumn } from '../storage/native-dictionary.js'
-import { encodeBlock, PlainColumn } from '../storage/native.js'
+import { encodeBlock, PlainColumn, TIME } from '../storage/native.js'
 import type { EncodedRows } from '../storage/writer.js'
 import { ResourceCodec, ScopeCodec, SpanCodec } from './proto.js'
 import { SPAN_BYTES, type Id, type Resource, type Scope, type Span } from './types.js'
 import { InvalidField, type Halves } from './values.js'
-
-const TIME = "DateTime64(9, 'UTC')"
 
 /** The `trace_spans` columns, a row per accepted span. */
 export class TraceSpanColumns {
@@ -96,7 +94,7 @@ export function spanBytes(span: Span, checked: CheckedSpan): Uint8Array {
 export function writeTraceSpan(
   c: TraceSpanColumns,
   traceId: Id,
-  start: { low: number; high: number },
+  start: Halves,
   resource: number,
   scope: number,
   bytes: Uint8Array,

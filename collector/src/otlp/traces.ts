@@ -3,7 +3,13 @@ import {
   MapColumn,
   type PreparedEntries,
 } from '../storage/native-dictionary.js'
-import { ArrayColumn, encodeBlock, PlainColumn, type ColumnWriter } from '../storage/native.js'
+import {
+  ArrayColumn,
+  encodeBlock,
+  PlainColumn,
+  TIME,
+  type ColumnWriter,
+} from '../storage/native.js'
 import type { EncodedRows } from '../storage/writer.js'
 import {
   ATTR_FLOW_ID,
@@ -46,7 +52,6 @@ export interface SpanConversion {
 }
 
 const MAX_ERRORS = 5
-const TIME = "DateTime64(9, 'UTC')"
 
 /** The `spans` columns, filled span by span. */
 class SpanColumns {

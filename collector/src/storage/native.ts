@@ -159,10 +159,13 @@ export interface ColumnWriter {
   byteLength(): number
 }
 
+/** The column type of every nanosecond timestamp. */
+export const TIME = "DateTime64(9, 'UTC')"
+
 /** String, UInt32, UInt64 or DateTime64(9): values appended to one buffer as they come. */
 export class PlainColumn implements ColumnWriter {
   readonly data = new Bytes()
-  constructor(readonly type: 'String' | 'UInt32' | 'UInt64' | "DateTime64(9, 'UTC')") {}
+  constructor(readonly type: 'String' | 'UInt32' | 'UInt64' | typeof TIME) {}
   writePrefix(): void {}
   writeData(out: Bytes): void {
     out.append(this.data)
@@ -201,7 +204,7 @@ export class ArrayColumn implements ColumnWriter {
   readonly elements: PlainColumn
   private readonly offsets = new Offsets()
 
-  constructor(element: 'String' | "DateTime64(9, 'UTC')") {
+  constructor(element: 'String' | typeof TIME) {
     this.type = `Array(${element})`
     this.elements = new PlainColumn(element)
   }
