@@ -3,7 +3,8 @@
 import { convertLogs } from '../otlp/logs.js'
 import { convertMetrics } from '../otlp/metrics.js'
 import { decodeRequest, type Signal } from '../otlp/proto.js'
-import { convertTraces } from '../otlp/traces.js'
+import { streamTraces } from '../otlp/trace-stream.js'
+import { convertTraces, SpanConverter, type SpanConversion } from '../otlp/traces.js'
 import type { LogsRequest, MetricsRequest, TracesRequest } from '../otlp/types.js'
 import type { Table } from '../storage/pipeline.js'
 import type { EncodedRows } from '../storage/writer.js'
@@ -46,17 +47,17 @@ function decode(signal: Signal, body: Buffer, json: boolean): unknown {
   return parsed
 }
 
+const tracesConverted = (c: SpanConversion): Converted => ({
+  batches: { spans: c.encoded, trace_spans: c.traceSpans },
+  accepted: c.encoded.rows,
+  rejected: c.rejected,
+  errors: c.errors,
+})
+
 function convert(signal: Signal, req: unknown, nowNanos: string): Converted {
   switch (signal) {
-    case 'traces': {
-      const c = convertTraces(req as TracesRequest)
-      return {
-        batches: { spans: c.encoded, trace_spans: c.traceSpans },
-        accepted: c.encoded.rows,
-        rejected: c.rejected,
-        errors: c.errors,
-      }
-    }
+    case 'traces':
+      return tracesConverted(convertTraces(req as TracesRequest))
     case 'logs': {
       const c = convertLogs(req as LogsRequest, nowNanos)
       return {
@@ -85,6 +86,17 @@ export function convertBody(
   json: boolean,
   nowNanos: string,
 ): Conversion {
+  if (signal === 'traces' && !json) {
+    // Span by span as it decodes, so a large request never lives as objects all at once.
+    const converter = new SpanConverter()
+    try {
+      streamTraces(body, converter)
+    } catch (err) {
+      const message = `body is not a valid protobuf ExportTraceServiceRequest: ${(err as Error).message}`
+      return { kind: 'refused', message }
+    }
+    return { kind: 'converted', converted: tracesConverted(converter.finish()) }
+  }
   let req: unknown
   try {
     req = decode(signal, body, json)

@@ -27,7 +27,7 @@ import {
   TraceSpanColumns,
   writeTraceSpan,
 } from './span-bytes.js'
-import type { Span, TracesRequest } from './types.js'
+import type { Resource, Scope, Span, TracesRequest } from './types.js'
 import {
   attributesToJson,
   checkId,
@@ -134,44 +134,86 @@ interface SpanScope {
   scopeVersion: string
 }
 
-/** Turns an ExportTraceServiceRequest into `spans` rows; bad spans are counted, not stored. */
-export function convertTraces(req: TracesRequest): SpanConversion {
-  const columns = new SpanColumns()
-  const byTrace = new TraceSpanColumns()
-  let rejected = 0
-  const errors: string[] = []
-  for (const rs of req.resourceSpans ?? []) {
-    const resource = flattenAttributes(rs.resource?.attributes, 'resource.attributes')
-    const resourceIndex = byTrace.resource.indexOfBytes(resourceBytes(rs.resource))
-    for (const ss of rs.scopeSpans ?? []) {
-      const scope: SpanScope = {
-        resource: resourceIndex,
-        scope: byTrace.scope.indexOfBytes(scopeBytes(ss.scope)),
-        service: resource.values[SERVICE_NAME] || UNKNOWN_SERVICE,
-        attributes: columns.resourceAttributes.prepare(Object.entries(resource.values)),
-        types: columns.resourceAttributeTypes.prepare(Object.entries(resource.types)),
-        scopeName: str(ss.scope?.name, 'scope.name'),
-        scopeVersion: str(ss.scope?.version, 'scope.version'),
-      }
-      for (const span of ss.spans ?? []) {
-        try {
-          writeSpan(columns, byTrace, span, scope)
-        } catch (err) {
-          if (!(err instanceof InvalidField)) throw err
-          rejected++
-          if (errors.length < MAX_ERRORS) {
-            errors.push(`span ${columns.rows + rejected - 1}: ${err.message}`)
-          }
-        }
+/**
+ * Turns spans into `spans` and `trace_spans` rows, one resource and scope at a time: bad
+ * spans are counted, not stored. Fed either from a decoded request (`convertTraces`) or
+ * span by span while the request is still being decoded (`streamTraces`).
+ */
+export class SpanConverter {
+  private readonly columns = new SpanColumns()
+  private readonly byTrace = new TraceSpanColumns()
+  private rejected = 0
+  private readonly errors: string[] = []
+  private resource:
+    | { index: number; service: string; attributes: PreparedEntries; types: PreparedEntries }
+    | undefined
+  private scope: SpanScope | undefined
+
+  /** The resource of the spans that follow, until the next call. */
+  beginResource(resource: Resource | null | undefined): void {
+    const flat = flattenAttributes(resource?.attributes, 'resource.attributes')
+    this.resource = {
+      index: this.byTrace.resource.indexOfBytes(resourceBytes(resource)),
+      service: flat.values[SERVICE_NAME] || UNKNOWN_SERVICE,
+      attributes: this.columns.resourceAttributes.prepare(Object.entries(flat.values)),
+      types: this.columns.resourceAttributeTypes.prepare(Object.entries(flat.types)),
+    }
+    this.scope = undefined
+  }
+
+  /** The instrumentation scope of the spans that follow, within the current resource. */
+  beginScope(scope: Scope | null | undefined): void {
+    const resource = this.resource ?? this.beginDefaultResource()
+    this.scope = {
+      resource: resource.index,
+      scope: this.byTrace.scope.indexOfBytes(scopeBytes(scope)),
+      service: resource.service,
+      attributes: resource.attributes,
+      types: resource.types,
+      scopeName: str(scope?.name, 'scope.name'),
+      scopeVersion: str(scope?.version, 'scope.version'),
+    }
+  }
+
+  add(span: Span): void {
+    const scope = this.scope ?? (this.beginScope(undefined), this.scope)
+    try {
+      writeSpan(this.columns, this.byTrace, span, scope as SpanScope)
+    } catch (err) {
+      if (!(err instanceof InvalidField)) throw err
+      this.rejected++
+      if (this.errors.length < MAX_ERRORS) {
+        this.errors.push(`span ${this.columns.rows + this.rejected - 1}: ${err.message}`)
       }
     }
   }
-  return {
-    encoded: { data: columns.encode(), rows: columns.rows },
-    traceSpans: byTrace.encode(),
-    rejected,
-    errors,
+
+  finish(): SpanConversion {
+    return {
+      encoded: { data: this.columns.encode(), rows: this.columns.rows },
+      traceSpans: this.byTrace.encode(),
+      rejected: this.rejected,
+      errors: this.errors,
+    }
   }
+
+  private beginDefaultResource(): NonNullable<SpanConverter['resource']> {
+    this.beginResource(undefined)
+    return this.resource as NonNullable<SpanConverter['resource']>
+  }
+}
+
+/** Turns a decoded ExportTraceServiceRequest into `spans` and `trace_spans` rows. */
+export function convertTraces(req: TracesRequest): SpanConversion {
+  const converter = new SpanConverter()
+  for (const rs of req.resourceSpans ?? []) {
+    converter.beginResource(rs.resource)
+    for (const ss of rs.scopeSpans ?? []) {
+      converter.beginScope(ss.scope)
+      for (const span of ss.spans ?? []) converter.add(span)
+    }
+  }
+  return converter.finish()
 }
 
 /**
