@@ -1,9 +1,9 @@
 // Turning an OTLP request body into encoded rows: the CPU-heavy part of ingest, run on the
 // decode threads (decode-pool.ts). Nothing here touches the network or storage.
-import { convertLogs } from '../otlp/logs.js'
-import { convertMetrics } from '../otlp/metrics.js'
-import { decodeRequest, type Signal } from '../otlp/proto.js'
-import { streamTraces } from '../otlp/trace-stream.js'
+import { convertLogs, LogConverter, type LogConversion } from '../otlp/logs.js'
+import { convertMetrics, MetricConverter, type MetricConversion } from '../otlp/metrics.js'
+import { LogRecordCodec, MetricCodec, SpanCodec, type Signal } from '../otlp/proto.js'
+import { streamRequest } from '../otlp/request-stream.js'
 import { convertTraces, SpanConverter, type SpanConversion } from '../otlp/traces.js'
 import type { LogsRequest, MetricsRequest, TracesRequest } from '../otlp/types.js'
 import type { Table } from '../storage/pipeline.js'
@@ -26,15 +26,8 @@ const signalName = (s: Signal): string =>
 /** A body refused whole, with the message the sender gets. */
 class Refused extends Error {}
 
-function decode(signal: Signal, body: Buffer, json: boolean): unknown {
-  const type = `Export${signalName(signal)}ServiceRequest`
-  if (!json) {
-    try {
-      return decodeRequest[signal](body)
-    } catch (err) {
-      throw new Refused(`body is not a valid protobuf ${type}: ${(err as Error).message}`)
-    }
-  }
+/** OTLP/JSON: parsed whole, as JSON must be. */
+function parseJson(signal: Signal, body: Buffer): unknown {
   let parsed: unknown
   try {
     parsed = JSON.parse(body.toString('utf8'))
@@ -42,40 +35,61 @@ function decode(signal: Signal, body: Buffer, json: boolean): unknown {
     throw new Refused(`body is not valid JSON: ${(err as Error).message}`)
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    throw new Refused(`body must be an OTLP/JSON ${type} object`)
+    throw new Refused(`body must be an OTLP/JSON Export${signalName(signal)}ServiceRequest object`)
   }
   return parsed
 }
 
-const tracesConverted = (c: SpanConversion): Converted => ({
+const fromSpans = (c: SpanConversion): Converted => ({
   batches: { spans: c.encoded, trace_spans: c.traceSpans },
   accepted: c.encoded.rows,
   rejected: c.rejected,
   errors: c.errors,
 })
 
-function convert(signal: Signal, req: unknown, nowNanos: string): Converted {
+const fromLogs = (c: LogConversion): Converted => ({
+  batches: { logs: c.logs, business_events: c.events },
+  accepted: c.logs.rows + c.events.rows,
+  rejected: c.rejected,
+  errors: c.errors,
+})
+
+const fromMetrics = (c: MetricConversion): Converted => ({
+  batches: { metric_points: c.encoded },
+  accepted: c.encoded.rows,
+  rejected: c.rejected,
+  errors: c.errors,
+})
+
+/** OTLP/protobuf: item by item as it decodes, so a large request never lives as objects. */
+function convertProtobuf(signal: Signal, body: Buffer, nowNanos: string): Converted {
   switch (signal) {
-    case 'traces':
-      return tracesConverted(convertTraces(req as TracesRequest))
+    case 'traces': {
+      const converter = new SpanConverter()
+      streamRequest(body, SpanCodec, converter)
+      return fromSpans(converter.finish())
+    }
     case 'logs': {
-      const c = convertLogs(req as LogsRequest, nowNanos)
-      return {
-        batches: { logs: c.logs, business_events: c.events },
-        accepted: c.logs.rows + c.events.rows,
-        rejected: c.rejected,
-        errors: c.errors,
-      }
+      const converter = new LogConverter(nowNanos)
+      streamRequest(body, LogRecordCodec, converter)
+      return fromLogs(converter.finish())
     }
     case 'metrics': {
-      const c = convertMetrics(req as MetricsRequest)
-      return {
-        batches: { metric_points: c.encoded },
-        accepted: c.encoded.rows,
-        rejected: c.rejected,
-        errors: c.errors,
-      }
+      const converter = new MetricConverter()
+      streamRequest(body, MetricCodec, converter)
+      return fromMetrics(converter.finish())
     }
+  }
+}
+
+function convertJson(signal: Signal, req: unknown, nowNanos: string): Converted {
+  switch (signal) {
+    case 'traces':
+      return fromSpans(convertTraces(req as TracesRequest))
+    case 'logs':
+      return fromLogs(convertLogs(req as LogsRequest, nowNanos))
+    case 'metrics':
+      return fromMetrics(convertMetrics(req as MetricsRequest))
   }
 }
 
@@ -86,28 +100,27 @@ export function convertBody(
   json: boolean,
   nowNanos: string,
 ): Conversion {
-  if (signal === 'traces' && !json) {
-    // Span by span as it decodes, so a large request never lives as objects all at once.
-    const converter = new SpanConverter()
+  if (!json) {
     try {
-      streamTraces(body, converter)
+      return { kind: 'converted', converted: convertProtobuf(signal, body, nowNanos) }
     } catch (err) {
-      const message = `body is not a valid protobuf ExportTraceServiceRequest: ${(err as Error).message}`
-      return { kind: 'refused', message }
+      const type = `Export${signalName(signal)}ServiceRequest`
+      return {
+        kind: 'refused',
+        message: `body is not a valid protobuf ${type}: ${(err as Error).message}`,
+      }
     }
-    return { kind: 'converted', converted: tracesConverted(converter.finish()) }
   }
   let req: unknown
   try {
-    req = decode(signal, body, json)
+    req = parseJson(signal, body)
   } catch (err) {
     if (err instanceof Refused) return { kind: 'refused', message: err.message }
     throw err
   }
   try {
-    return { kind: 'converted', converted: convert(signal, req, nowNanos) }
+    return { kind: 'converted', converted: convertJson(signal, req, nowNanos) }
   } catch (err) {
-    // Only malformed OTLP/JSON structure gets here (protobuf decoding yields typed data).
     return {
       kind: 'refused',
       message: `body does not match the OTLP/JSON schema: ${(err as Error).message}`,

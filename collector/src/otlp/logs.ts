@@ -12,7 +12,7 @@ import {
   SERVICE_NAME,
   UNKNOWN_SERVICE,
 } from './semconv.js'
-import type { LogRecord, LogsRequest } from './types.js'
+import type { LogRecord, LogsRequest, Resource, Scope } from './types.js'
 import {
   dateTime64Text,
   anyValueToJson,
@@ -46,48 +46,84 @@ const EVENT_COLUMNS = new Set([
 ])
 
 /**
- * Splits an ExportLogsServiceRequest: records that name an event and a business entity
- * become business events, everything else is stored as a log line.
+ * Splits log records, one resource and scope at a time: records that name an event and a
+ * business entity become business events, everything else is stored as a log line. Fed
+ * from a decoded request (`convertLogs`) or record by record (request-stream.ts).
  */
-export function convertLogs(req: LogsRequest, nowNanos: string): LogConversion {
-  const logs = { text: '', rows: 0 }
-  const events = { text: '', rows: 0 }
-  let rejected = 0
-  let index = 0
-  const errors: string[] = []
-  for (const rl of req.resourceLogs ?? []) {
-    const resource = flattenAttributes(rl.resource?.attributes, 'resource.attributes')
-    const service = resource.values[SERVICE_NAME] || UNKNOWN_SERVICE
-    for (const sl of rl.scopeLogs ?? []) {
-      const scopeName = str(sl.scope?.name, 'scope.name')
-      for (const record of sl.logRecords ?? []) {
-        try {
-          const attrs = flattenAttributes(record.attributes, 'attributes')
-          const eventName =
-            str(record.eventName, 'eventName') || attrs.values[ATTR_EVENT_NAME] || ''
-          if (eventName && attrs.values[ATTR_ENTITY] !== undefined) {
-            const event = toBusinessEvent(record, attrs, eventName, service, resource, nowNanos)
-            events.text += encodeBusinessEvent(event)
-            events.rows++
-          } else {
-            logs.text += encodeLog(record, attrs, eventName, service, resource, scopeName, nowNanos)
-            logs.rows++
-          }
-        } catch (err) {
-          if (!(err instanceof InvalidField)) throw err
-          rejected++
-          if (errors.length < MAX_ERRORS) errors.push(`log record ${index}: ${err.message}`)
-        }
-        index++
+export class LogConverter {
+  private readonly logs = { text: '', rows: 0 }
+  private readonly events = { text: '', rows: 0 }
+  private rejected = 0
+  private index = 0
+  private readonly errors: string[] = []
+  private resource: FlatAttributes = flattenAttributes(undefined, 'resource.attributes')
+  private service = UNKNOWN_SERVICE
+  private scopeName = ''
+
+  constructor(private readonly nowNanos: string) {}
+
+  beginResource(resource: Resource | null | undefined): void {
+    this.resource = flattenAttributes(resource?.attributes, 'resource.attributes')
+    this.service = this.resource.values[SERVICE_NAME] || UNKNOWN_SERVICE
+    this.scopeName = ''
+  }
+
+  beginScope(scope: Scope | null | undefined): void {
+    this.scopeName = str(scope?.name, 'scope.name')
+  }
+
+  add(record: LogRecord): void {
+    const { resource, service, nowNanos } = this
+    try {
+      const attrs = flattenAttributes(record.attributes, 'attributes')
+      const eventName = str(record.eventName, 'eventName') || attrs.values[ATTR_EVENT_NAME] || ''
+      if (eventName && attrs.values[ATTR_ENTITY] !== undefined) {
+        const event = toBusinessEvent(record, attrs, eventName, service, resource, nowNanos)
+        this.events.text += encodeBusinessEvent(event)
+        this.events.rows++
+      } else {
+        this.logs.text += encodeLog(
+          record,
+          attrs,
+          eventName,
+          service,
+          resource,
+          this.scopeName,
+          nowNanos,
+        )
+        this.logs.rows++
+      }
+    } catch (err) {
+      if (!(err instanceof InvalidField)) throw err
+      this.rejected++
+      if (this.errors.length < MAX_ERRORS) {
+        this.errors.push(`log record ${this.index}: ${err.message}`)
       }
     }
+    this.index++
   }
-  return {
-    logs: jsonRows(logs.text, logs.rows),
-    events: jsonRows(events.text, events.rows),
-    rejected,
-    errors,
+
+  finish(): LogConversion {
+    return {
+      logs: jsonRows(this.logs.text, this.logs.rows),
+      events: jsonRows(this.events.text, this.events.rows),
+      rejected: this.rejected,
+      errors: this.errors,
+    }
   }
+}
+
+/** Splits a decoded ExportLogsServiceRequest (see `LogConverter`). */
+export function convertLogs(req: LogsRequest, nowNanos: string): LogConversion {
+  const converter = new LogConverter(nowNanos)
+  for (const rl of req.resourceLogs ?? []) {
+    converter.beginResource(rl.resource)
+    for (const sl of rl.scopeLogs ?? []) {
+      converter.beginScope(sl.scope)
+      for (const record of sl.logRecords ?? []) converter.add(record)
+    }
+  }
+  return converter.finish()
 }
 
 function times(record: LogRecord, nowNanos: string): { time: string; observed: string } {

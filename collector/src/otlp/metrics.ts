@@ -1,6 +1,6 @@
 import { jsonRows, type EncodedRows } from '../storage/writer.js'
 import { SERVICE_NAME, UNKNOWN_SERVICE } from './semconv.js'
-import type { Int64, KeyValue, Metric, MetricsRequest } from './types.js'
+import type { Int64, KeyValue, Metric, MetricsRequest, Resource, Scope } from './types.js'
 import {
   dateTime64Text,
   count,
@@ -43,43 +43,72 @@ interface Point {
   flags?: number | null
 }
 
-/** One row per data point; the metric's kind decides which value columns are filled. */
-export function convertMetrics(req: MetricsRequest): MetricConversion {
-  let text = ''
-  let rows = 0
-  let rejected = 0
-  const errors: string[] = []
-  const reject = (err: unknown, what: string): void => {
-    if (!(err instanceof InvalidField)) throw err
-    rejected++
-    if (errors.length < MAX_ERRORS) errors.push(`${what}: ${err.message}`)
+/**
+ * One row per data point, one resource and scope at a time; the metric's kind decides
+ * which value columns are filled. Fed from a decoded request (`convertMetrics`) or metric
+ * by metric (request-stream.ts).
+ */
+export class MetricConverter {
+  private text = ''
+  private rows = 0
+  private rejected = 0
+  private readonly errors: string[] = []
+  private resource: Record<string, string> = {}
+  private service = UNKNOWN_SERVICE
+  private scope = ''
+
+  beginResource(resource: Resource | null | undefined): void {
+    this.resource = flattenAttributes(resource?.attributes, 'resource.attributes').values
+    this.service = this.resource[SERVICE_NAME] || UNKNOWN_SERVICE
+    this.scope = ''
   }
-  for (const rm of req.resourceMetrics ?? []) {
-    const resource = flattenAttributes(rm.resource?.attributes, 'resource.attributes').values
-    const service = resource[SERVICE_NAME] || UNKNOWN_SERVICE
-    for (const sm of rm.scopeMetrics ?? []) {
-      const scope = str(sm.scope?.name, 'scope.name')
-      for (const metric of sm.metrics ?? []) {
-        const c: Common = { service, scope, resource, metric }
-        const name = typeof metric.name === 'string' ? metric.name : ''
-        const points = pointsOf(metric)
-        if (!name) {
-          for (let i = 0; i < Math.max(points.length, 1); i++)
-            reject(new InvalidField('name is missing'), 'metric')
-          continue
-        }
-        for (const [i, p] of points.entries()) {
-          try {
-            text += encodePoint(c, p) + '\n'
-            rows++
-          } catch (err) {
-            reject(err, `metric ${name} point ${i}`)
-          }
-        }
+
+  beginScope(scope: Scope | null | undefined): void {
+    this.scope = str(scope?.name, 'scope.name')
+  }
+
+  add(metric: Metric): void {
+    const c: Common = { service: this.service, scope: this.scope, resource: this.resource, metric }
+    const name = typeof metric.name === 'string' ? metric.name : ''
+    const points = pointsOf(metric)
+    if (!name) {
+      for (let i = 0; i < Math.max(points.length, 1); i++) {
+        this.reject(new InvalidField('name is missing'), 'metric')
+      }
+      return
+    }
+    for (const [i, p] of points.entries()) {
+      try {
+        this.text += encodePoint(c, p) + '\n'
+        this.rows++
+      } catch (err) {
+        this.reject(err, `metric ${name} point ${i}`)
       }
     }
   }
-  return { encoded: jsonRows(text, rows), rejected, errors }
+
+  finish(): MetricConversion {
+    return { encoded: jsonRows(this.text, this.rows), rejected: this.rejected, errors: this.errors }
+  }
+
+  private reject(err: unknown, what: string): void {
+    if (!(err instanceof InvalidField)) throw err
+    this.rejected++
+    if (this.errors.length < MAX_ERRORS) this.errors.push(`${what}: ${err.message}`)
+  }
+}
+
+/** Converts a decoded ExportMetricsServiceRequest (see `MetricConverter`). */
+export function convertMetrics(req: MetricsRequest): MetricConversion {
+  const converter = new MetricConverter()
+  for (const rm of req.resourceMetrics ?? []) {
+    converter.beginResource(rm.resource)
+    for (const sm of rm.scopeMetrics ?? []) {
+      converter.beginScope(sm.scope)
+      for (const metric of sm.metrics ?? []) converter.add(metric)
+    }
+  }
+  return converter.finish()
 }
 
 type KindPoint =

@@ -2,7 +2,9 @@ import { createRequire } from 'node:module'
 import protobuf from 'protobufjs'
 import {
   SPAN_BYTES,
+  type LogRecord,
   type LogsRequest,
+  type Metric,
   type MetricsRequest,
   type Resource,
   type Scope,
@@ -37,6 +39,8 @@ interface ProtoRoot {
       common: { v1: { InstrumentationScope: Codec<Scope> } }
       resource: { v1: { Resource: Codec<Resource> } }
       trace: { v1: { Span: Codec<Span> } }
+      logs: { v1: { LogRecord: Codec<LogRecord> } }
+      metrics: { v1: { Metric: Codec<Metric> } }
       collector: {
         trace: {
           v1: {
@@ -67,6 +71,9 @@ const collector = root.opentelemetry.proto.collector
 export const SpanCodec = root.opentelemetry.proto.trace.v1.Span
 export const ResourceCodec = root.opentelemetry.proto.resource.v1.Resource
 export const ScopeCodec = root.opentelemetry.proto.common.v1.InstrumentationScope
+/** The items of a logs and a metrics request, decoded one at a time (request-stream.ts). */
+export const LogRecordCodec = root.opentelemetry.proto.logs.v1.LogRecord
+export const MetricCodec = root.opentelemetry.proto.metrics.v1.Metric
 
 // The trace-ordered table stores each span exactly as it was sent. Rather than encode it
 // again, the generated decoder is wrapped to note where each span's bytes lie in the

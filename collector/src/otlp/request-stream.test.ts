@@ -1,7 +1,17 @@
+import { createRequire } from 'node:module'
 import { describe, expect, it } from 'vitest'
 import { protobufTraces } from '../testing/otlp.js'
-import { decodeRequest, ResourceCodec, ScopeCodec, SpanCodec } from './proto.js'
-import { streamTraces } from './trace-stream.js'
+import { convertLogs, LogConverter } from './logs.js'
+import { convertMetrics, MetricConverter } from './metrics.js'
+import {
+  decodeRequest,
+  LogRecordCodec,
+  MetricCodec,
+  ResourceCodec,
+  ScopeCodec,
+  SpanCodec,
+} from './proto.js'
+import { streamRequest } from './request-stream.js'
 import { convertTraces, SpanConverter, type SpanConversion } from './traces.js'
 
 const kv = (key: string, stringValue: string) => ({ key, value: { stringValue } })
@@ -44,7 +54,7 @@ const REQUEST = {
 
 function streamed(body: Uint8Array): SpanConversion {
   const converter = new SpanConverter()
-  streamTraces(body, converter)
+  streamRequest(body, SpanCodec, converter)
   return converter.finish()
 }
 
@@ -70,8 +80,8 @@ const unknownVarint = (field: number, value: number): Buffer =>
   Buffer.from([...varint(field << 3), ...varint(value)])
 const encodeSpan = (s: object) => SpanCodec.encode(SpanCodec.fromObject(s)).finish()
 
-describe('streamTraces', () => {
-  it('converts a request exactly as decoding it whole does', () => {
+describe('streamRequest', () => {
+  it('converts spans exactly as decoding the request whole does', () => {
     const body = protobufTraces(REQUEST)
     const whole = convertTraces(decodeRequest.traces(body))
     expect(whole.encoded.rows).toBe(5)
@@ -111,9 +121,99 @@ describe('streamTraces', () => {
     expect(() => streamed(unknownVarint(1, 5))).toThrow(/field 1 .* wire type 0, not a message/)
   })
 
+  it('converts log records and metric points exactly as decoding the request whole does', () => {
+    const now = '1700000000000000000'
+    const logsBody = logsRequest()
+    const logs = new LogConverter(now)
+    streamRequest(logsBody, LogRecordCodec, logs)
+    const wholeLogs = convertLogs(decodeRequest.logs(logsBody), now)
+    expect([wholeLogs.logs.rows, wholeLogs.events.rows, wholeLogs.rejected]).toEqual([1, 1, 1])
+    expect(logs.finish()).toEqual(wholeLogs)
+
+    const metricsBody = metricsRequest()
+    const metrics = new MetricConverter()
+    streamRequest(metricsBody, MetricCodec, metrics)
+    const wholeMetrics = convertMetrics(decodeRequest.metrics(metricsBody))
+    expect([wholeMetrics.encoded.rows, wholeMetrics.rejected]).toEqual([3, 1])
+    expect(metrics.finish()).toEqual(wholeMetrics)
+  })
+
   it('reads an empty request as no spans', () => {
     const c = streamed(new Uint8Array(0))
     expect(c.encoded.rows).toBe(0)
     expect(c.rejected).toBe(0)
   })
 })
+
+const ExportLogs = requestCodec('logs', 'ExportLogsServiceRequest')
+const ExportMetrics = requestCodec('metrics', 'ExportMetricsServiceRequest')
+
+function requestCodec(signal: string, name: string) {
+  const require = createRequire(import.meta.url)
+  const root = require('otlp-proto-definitions/build/src/generated/root.js') as {
+    opentelemetry: { proto: { collector: Record<string, { v1: Record<string, RequestCodec> }> } }
+  }
+  return root.opentelemetry.proto.collector[signal]!.v1[name]!
+}
+interface RequestCodec {
+  fromObject(o: object): unknown
+  encode(m: unknown): { finish(): Uint8Array }
+}
+const encodeRequest = (codec: RequestCodec, req: object) =>
+  codec.encode(codec.fromObject(req)).finish()
+
+/** A log line, a business event, and a record refused for its bad trace ID. */
+function logsRequest(): Uint8Array {
+  const record = (attrs: object[], extra: object = {}) => ({
+    timeUnixNano: '1700000000000000000',
+    body: { stringValue: 'order placed' },
+    attributes: attrs,
+    ...extra,
+  })
+  return encodeRequest(ExportLogs, {
+    resourceLogs: [
+      {
+        resource: resource('order'),
+        scopeLogs: [
+          {
+            scope,
+            logRecords: [
+              record([kv('http.route', '/orders')]),
+              record([
+                kv('event.name', 'order.placed'),
+                kv('reckon.entity', 'order'),
+                kv('reckon.entity.key', 'A-1'),
+                kv('reckon.system', 'shop'),
+                kv('reckon.amount', '12.50'),
+                kv('reckon.currency', 'EUR'),
+              ]),
+              record([], { traceId: id(3, 1) }),
+            ],
+          },
+        ],
+      },
+    ],
+  })
+}
+
+/** A gauge of two points, a sum of one, and a metric refused for having no name. */
+function metricsRequest(): Uint8Array {
+  const point = (asInt: number) => ({ timeUnixNano: '1700000000000000000', asInt })
+  return encodeRequest(ExportMetrics, {
+    resourceMetrics: [
+      {
+        resource: resource('order'),
+        scopeMetrics: [
+          {
+            scope,
+            metrics: [
+              { name: 'queue.depth', gauge: { dataPoints: [point(3), point(4)] } },
+              { name: 'orders', sum: { dataPoints: [point(9)], isMonotonic: true } },
+              { gauge: { dataPoints: [point(1)] } },
+            ],
+          },
+        ],
+      },
+    ],
+  })
+}
