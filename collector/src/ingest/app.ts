@@ -2,6 +2,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { encodeStatus, RpcCode } from '../otlp/proto.js'
 import { BodyError, InFlightBudget, readBody } from './body.js'
 import { isJson, QueueFull, RETRY_AFTER_SECONDS } from './common.js'
+import { spoolDir } from '../storage/insert.js'
 import { DecodePool } from './decode-pool.js'
 import { eventRoutes } from './event-routes.js'
 import { otlpRoutes } from './otlp-routes.js'
@@ -96,8 +97,12 @@ export async function ingestApp(app: FastifyInstance): Promise<void> {
     if (signal) app.reckon.metrics.requests.inc({ signal, status: String(reply.statusCode) })
   })
 
-  const decoder = new DecodePool(config.ingest.decodeThreads, (msg, err) =>
-    app.log.error({ err }, msg),
+  // Embedded, decode threads spool rows beside the engine's data for it to read (spool.ts).
+  const { target } = app.reckon.storage
+  const decoder = new DecodePool(
+    config.ingest.decodeThreads,
+    (msg, err) => app.log.error({ err }, msg),
+    target.kind === 'embedded' ? spoolDir(target.dataDir) : undefined,
   )
   app.addHook('onClose', () => decoder.close())
 

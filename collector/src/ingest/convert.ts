@@ -7,18 +7,18 @@ import { streamRequest } from '../otlp/request-stream.js'
 import { convertTraces, SpanConverter, type SpanConversion } from '../otlp/traces.js'
 import type { LogsRequest, MetricsRequest, TracesRequest } from '../otlp/types.js'
 import type { Table } from '../storage/pipeline.js'
-import type { EncodedRows } from '../storage/writer.js'
+import type { EncodedRows, QueuedRows } from '../storage/writer.js'
 
-export interface Converted {
-  batches: Partial<Record<Table, EncodedRows>>
+export interface Converted<Rows extends QueuedRows = EncodedRows> {
+  batches: Partial<Record<Table, Rows>>
   accepted: number
   rejected: number
   errors: string[]
 }
 
 /** A body is either converted (some items may be rejected) or refused whole (HTTP 400). */
-export type Conversion =
-  { kind: 'converted'; converted: Converted } | { kind: 'refused'; message: string }
+export type Conversion<Rows extends QueuedRows = EncodedRows> =
+  { kind: 'converted'; converted: Converted<Rows> } | { kind: 'refused'; message: string }
 
 const signalName = (s: Signal): string =>
   s === 'traces' ? 'Trace' : s === 'logs' ? 'Logs' : 'Metrics'

@@ -1,3 +1,6 @@
+import { mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { hex, nanosAgo } from '../testing/harness.js'
 import { protobufTraces } from '../testing/otlp.js'
@@ -30,8 +33,12 @@ const pools: DecodePool[] = []
 afterEach(async () => {
   await Promise.all(pools.splice(0).map((p) => p.close()))
 })
-function pool(threads: number, log: (msg: string) => void = () => {}): DecodePool {
-  const p = new DecodePool(threads, log)
+function pool(
+  threads: number,
+  log: (msg: string) => void = () => {},
+  spoolDir?: string,
+): DecodePool {
+  const p = new DecodePool(threads, log, spoolDir)
   pools.push(p)
   return p
 }
@@ -49,9 +56,28 @@ describe('DecodePool', () => {
     expect(threaded.converted.accepted).toBe(300)
     for (const table of ['spans', 'trace_spans'] as const) {
       const [a, b] = [inline.converted.batches[table], threaded.converted.batches[table]]
-      expect(Buffer.isBuffer(b?.data)).toBe(true)
-      expect(b?.rows).toBe(300)
-      expect(b?.data.equals(a!.data)).toBe(true)
+      if (!b || !a || !('data' in b) || !('data' in a)) throw new Error(`${table}: no rows`)
+      expect(Buffer.isBuffer(b.data)).toBe(true)
+      expect(b.rows).toBe(300)
+      expect(b.data.equals(a.data)).toBe(true)
+    }
+  })
+
+  it('writes the rows to spool files, byte for byte what the calling thread encodes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reckon-spool-'))
+    const body = traces(300)
+    const now = nanosAgo().toString()
+    const [inline, spooled] = await Promise.all([
+      pool(0).convert('traces', Buffer.from(body), false, now),
+      pool(1, () => {}, dir).convert('traces', Buffer.from(body), false, now),
+    ])
+    if (spooled.kind !== 'converted' || inline.kind !== 'converted') throw new Error('refused')
+    for (const table of ['spans', 'trace_spans'] as const) {
+      const [a, b] = [inline.converted.batches[table], spooled.converted.batches[table]]
+      if (!a || !('data' in a) || !b || !('file' in b)) throw new Error(`${table}: not spooled`)
+      expect(dirname(b.file)).toBe(dir)
+      expect([b.rows, b.bytes]).toEqual([300, a.data.length])
+      expect(readFileSync(b.file).equals(a.data)).toBe(true)
     }
   })
 

@@ -2,10 +2,15 @@
 // it stalls every other request in the process (the query API too, under `reckon up`) and
 // leaves the other cores to the engine alone; on worker threads it overlaps with both.
 // Memory is bounded upstream: a body holds its share of the in-flight budget until answered.
+import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Signal } from '../otlp/proto.js'
+import { TABLES, type Table } from '../storage/pipeline.js'
+import { unspool } from '../storage/spool.js'
+import type { QueuedRows } from '../storage/writer.js'
 import { convertBody, type Conversion } from './convert.js'
 
 export interface DecodeJob {
@@ -14,9 +19,16 @@ export interface DecodeJob {
   body: Uint8Array
   json: boolean
   nowNanos: string
+  /** Where to write the job's rows (spool.ts) instead of sending them back. */
+  spool?: { dir: string; prefix: string }
 }
 
-export type DecodeReply = { id: number; conversion: Conversion } | { id: number; error: string }
+export type DecodeReply =
+  { id: number; conversion: Conversion<QueuedRows> } | { id: number; error: string }
+
+/** The spool file of one job's rows for one table. */
+export const spoolName = (prefix: string, id: number, table: Table): string =>
+  `${prefix}-${id}-${table}.rows`
 
 /**
  * `bytes` as a view whose ArrayBuffer is added to `transfer`, so it moves to the other thread
@@ -35,7 +47,7 @@ export function ownBuffer(bytes: Uint8Array, transfer: ArrayBuffer[], exclusive 
 }
 
 interface Pending {
-  resolve: (c: Conversion) => void
+  resolve: (c: Conversion<QueuedRows>) => void
   reject: (err: Error) => void
 }
 
@@ -69,14 +81,24 @@ export class DecodePool {
   /** Threads in a row that died within a second of starting (a broken build, say). */
   private quickDeaths = 0
 
+  /** Names this pool's spool files apart from any other's. */
+  private readonly prefix = randomBytes(4).toString('hex')
+
+  /** `spoolDir`: threads write rows there (see spool.ts); unset, they send them back. */
   constructor(
     threads: number,
     private readonly log: (msg: string, err?: unknown) => void,
+    private readonly spoolDir?: string,
   ) {
     for (let i = 0; i < threads; i++) this.threads.push(this.start())
   }
 
-  convert(signal: Signal, body: Buffer, json: boolean, nowNanos: string): Promise<Conversion> {
+  convert(
+    signal: Signal,
+    body: Buffer,
+    json: boolean,
+    nowNanos: string,
+  ): Promise<Conversion<QueuedRows>> {
     if (this.threads.length === 0) return Promise.resolve(convertBody(signal, body, json, nowNanos))
     if (this.closed) return Promise.reject(new Error('the decode pool is closed'))
     // The least busy live thread; ties go to the first.
@@ -89,6 +111,7 @@ export class DecodePool {
     const id = this.nextId++
     const transfer: ArrayBuffer[] = []
     const job: DecodeJob = { id, signal, body: ownBuffer(body, transfer), json, nowNanos }
+    if (this.spoolDir) job.spool = { dir: this.spoolDir, prefix: this.prefix }
     return new Promise((resolve, reject) => {
       chosen.pending.set(id, { resolve, reject })
       chosen.worker.postMessage(job, transfer)
@@ -125,6 +148,18 @@ export class DecodePool {
       const delay = this.quickDeaths <= 1 ? 0 : Math.min(30_000, 1000 * 2 ** (this.quickDeaths - 2))
       this.log('a decode thread stopped; starting another', err)
       for (const p of pending.values()) p.reject(err)
+      // A job may have written some of its files before the thread died.
+      if (this.spoolDir) {
+        const dir = this.spoolDir
+        const files = [...pending.keys()].flatMap((id) =>
+          TABLES.map((t) => ({
+            file: join(dir, spoolName(this.prefix, id, t)),
+            bytes: 0,
+            rows: 0,
+          })),
+        )
+        unspool(files).catch((e: unknown) => this.log('removing spool files failed', e))
+      }
       pending.clear()
       const replace = (): void => {
         const i = this.threads.indexOf(thread)
@@ -140,10 +175,12 @@ export class DecodePool {
 }
 
 /** Encoded rows arrive as plain Uint8Arrays; the write path expects Buffers. */
-function revive(c: Conversion): Conversion {
+function revive(c: Conversion<QueuedRows>): Conversion<QueuedRows> {
   if (c.kind === 'converted') {
     for (const rows of Object.values(c.converted.batches)) {
-      rows.data = Buffer.from(rows.data.buffer, rows.data.byteOffset, rows.data.byteLength)
+      if ('data' in rows) {
+        rows.data = Buffer.from(rows.data.buffer, rows.data.byteOffset, rows.data.byteLength)
+      }
     }
   }
   return c

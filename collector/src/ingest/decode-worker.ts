@@ -1,11 +1,44 @@
 // A decode thread: converts request bodies to encoded rows off the event loop that serves
 // HTTP (see decode-pool.ts).
+import { rmSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
-import { convertBody } from './convert.js'
-import { ownBuffer, type DecodeJob, type DecodeReply } from './decode-pool.js'
+import type { Table } from '../storage/pipeline.js'
+import { spool, type SpooledRows } from '../storage/spool.js'
+import type { QueuedRows } from '../storage/writer.js'
+import { convertBody, type Converted } from './convert.js'
+import { ownBuffer, spoolName, type DecodeJob, type DecodeReply } from './decode-pool.js'
 
 const port = parentPort
 if (!port) throw new Error('decode-worker runs as a worker thread')
+
+/**
+ * Moves each table's rows out of this thread: into a spool file when the job names a
+ * spool, otherwise transferred with the reply.
+ */
+function handOver(
+  job: DecodeJob,
+  batches: Converted<QueuedRows>['batches'],
+  transfer: ArrayBuffer[],
+): void {
+  const spooled: SpooledRows[] = []
+  try {
+    for (const [table, rows] of Object.entries(batches) as [Table, QueuedRows][]) {
+      if (!('data' in rows) || rows.rows === 0) continue
+      if (job.spool) {
+        const name = spoolName(job.spool.prefix, job.id, table)
+        const file = spool(job.spool.dir, name, [rows.data], rows.rows)
+        spooled.push(file)
+        batches[table] = file
+      } else {
+        batches[table] = { data: ownBuffer(rows.data, transfer, true), rows: rows.rows }
+      }
+    }
+  } catch (err) {
+    // A disk that fills half-way: the request fails whole, and leaves no file behind.
+    for (const f of spooled) rmSync(f.file, { force: true })
+    throw err
+  }
+}
 
 port.on('message', (job: DecodeJob) => {
   const transfer: ArrayBuffer[] = []
@@ -14,11 +47,7 @@ port.on('message', (job: DecodeJob) => {
     // It arrives as a plain Uint8Array; as a Buffer, protobufjs reads strings natively.
     const body = Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength)
     const conversion = convertBody(job.signal, body, job.json, job.nowNanos)
-    if (conversion.kind === 'converted') {
-      for (const rows of Object.values(conversion.converted.batches)) {
-        rows.data = ownBuffer(rows.data, transfer, true)
-      }
-    }
+    if (conversion.kind === 'converted') handOver(job, conversion.converted.batches, transfer)
     reply = { id: job.id, conversion }
   } catch (err) {
     reply = { id: job.id, error: err instanceof Error ? err.message : String(err) }

@@ -1,6 +1,8 @@
 import { gzipSync } from 'node:zlib'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { readdirSync } from 'node:fs'
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { decodeStatus } from '../otlp/proto.js'
+import { spoolDir } from '../storage/insert.js'
 import { testApps, type TestApps } from '../testing/apps.js'
 import { hex, nanosAgo } from '../testing/harness.js'
 import { protobufTraces } from '../testing/otlp.js'
@@ -389,6 +391,9 @@ describe('bad bodies', () => {
       await tiny.flush()
       const got = await tiny.api.inject({ url: `/api/traces/${first}` })
       expect(got.json().spans.map((s: { name: string }) => s.name)).toEqual(['kept'])
+      // Neither the stored rows nor the refused ones leave a spool file behind.
+      const spooled = spoolDir(tiny.config.dataDir)
+      await vi.waitFor(() => expect(readdirSync(spooled)).toEqual([]))
     } finally {
       await tiny.close()
     }

@@ -1,57 +1,87 @@
 import { randomBytes } from 'node:crypto'
-import { mkdirSync, rmSync } from 'node:fs'
-import { open, rm } from 'node:fs/promises'
-import { join } from 'node:path'
+import { createReadStream, mkdirSync, rmSync } from 'node:fs'
+import { access, open, rm } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import type { ClickHouseClient } from '@clickhouse/client'
+import type { SpooledRows } from './spool.js'
 
 export type InsertFormat = 'JSONEachRow' | 'Native'
+
+/** Encoded rows in memory, or in a spool file (see spool.ts). Both concatenate. */
+export type RowSource = Buffer | SpooledRows
 
 /** Writes encoded rows into a fully qualified table. */
 export type RowInserter = (
   table: string,
   format: InsertFormat,
-  chunks: readonly Buffer[],
+  chunks: readonly RowSource[],
 ) => Promise<void>
+
+async function* bytesOf(chunks: readonly RowSource[]): AsyncGenerator<Buffer> {
+  for (const chunk of chunks) {
+    if (Buffer.isBuffer(chunk)) yield chunk
+    else for await (const part of createReadStream(chunk.file)) yield part as Buffer
+  }
+}
 
 /** Server: the rows are the HTTP request body, streamed unchanged. */
 export function streamingInserter(client: ClickHouseClient): RowInserter {
   return async (table, format, chunks) => {
     const result = await client.exec({
       query: `INSERT INTO ${table} FORMAT ${format}`,
-      values: Readable.from(chunks, { objectMode: false }),
+      values: Readable.from(bytesOf(chunks), { objectMode: false }),
     })
     result.stream.resume()
     await finished(result.stream)
   }
 }
 
+/** Where the embedded engine's inserts are spooled, under its data directory. */
+export const spoolDir = (dataDir: string): string => join(dataDir, 'inserts')
+
 /**
  * Embedded: chDB takes inline data only as SQL text (no binary formats) and parses it on
- * one thread, but reads a file with its parallel parser. So each batch goes through a file
- * under the data directory that is removed once the insert settles.
+ * one thread, but reads files with its parallel parser. So a batch is a set of files in
+ * the spool directory: those the decode threads wrote, plus one for rows held in memory,
+ * removed once the insert settles. Spooled files are the write queue's to remove.
  */
 export function fileInserter(client: ClickHouseClient, dataDir: string): RowInserter {
-  const dir = join(dataDir, 'inserts')
-  // Files left by a crash were never acknowledged as stored; senders retried them.
+  const dir = spoolDir(dataDir)
+  // Files left by a crash: rows acknowledged but maybe already stored; not replayed.
   rmSync(dir, { recursive: true, force: true })
   mkdirSync(dir, { recursive: true })
   return async (table, format, chunks) => {
-    const path = join(dir, `${randomBytes(8).toString('hex')}.${format}`)
+    const buffers = chunks.filter((c) => Buffer.isBuffer(c))
+    const names: string[] = []
+    for (const chunk of chunks) {
+      if (Buffer.isBuffer(chunk)) continue
+      if (dirname(chunk.file) !== dir) throw new Error(`${chunk.file} is not in ${dir}`)
+      // A glob that matches nothing inserts nothing, without an error.
+      await access(chunk.file)
+      names.push(basename(chunk.file))
+    }
+    const own = buffers.length > 0 ? `${randomBytes(8).toString('hex')}.${format}` : undefined
     try {
-      // One writev: a busy event loop must not stretch the write over many turns.
-      const file = await open(path, 'wx')
-      try {
-        await file.writev(chunks)
-      } finally {
-        await file.close()
+      if (own) {
+        // One writev: a busy event loop must not stretch the write over many turns.
+        const file = await open(join(dir, own), 'wx')
+        try {
+          await file.writev(buffers)
+        } finally {
+          await file.close()
+        }
+        names.push(own)
       }
+      if (names.length === 0) return
+      // Names are ours ([0-9a-z_.-]): safe inside the engine's {a,b,…} file glob.
+      const files = join(dir, names.length === 1 ? names[0]! : `{${names.join(',')}}`)
       await client.command({
-        query: `INSERT INTO ${table} FROM INFILE ${sqlString(path)} FORMAT ${format}`,
+        query: `INSERT INTO ${table} FROM INFILE ${sqlString(files)} FORMAT ${format}`,
       })
     } finally {
-      await rm(path, { force: true })
+      if (own) await rm(join(dir, own), { force: true })
     }
   }
 }

@@ -2,7 +2,8 @@ import type { Config } from '../config/index.js'
 import type { SelfMetrics } from '../telemetry/self-metrics.js'
 import type { Storage } from './client.js'
 import type { InsertFormat } from './insert.js'
-import { TableWriter, type EncodedRows } from './writer.js'
+import { unspool } from './spool.js'
+import { isSpooled, queuedBytes, TableWriter, type QueuedRows } from './writer.js'
 
 export const TABLES = ['spans', 'trace_spans', 'logs', 'business_events', 'metric_points'] as const
 export type Table = (typeof TABLES)[number]
@@ -24,7 +25,7 @@ export class WritePipeline {
     storage: Storage,
     config: Config,
     metrics: SelfMetrics,
-    log: (msg: string, err?: unknown) => void,
+    private readonly log: (msg: string, err?: unknown) => void,
   ) {
     const make = (table: Table): TableWriter =>
       new TableWriter({
@@ -58,12 +59,16 @@ export class WritePipeline {
   }
 
   /**
-   * Queues rows for several tables at once, or none of them when any queue is full
-   * (the sender is told to retry, and nothing is half-stored).
+   * Queues rows for several tables at once, or none of them when any queue is full (the
+   * sender is told to retry, nothing is half-stored, and refused spool files are removed).
    */
-  offer(batches: Partial<Record<Table, EncodedRows>>): boolean {
-    const entries = Object.entries(batches) as [Table, EncodedRows][]
-    if (!entries.every(([t, rows]) => this.writers[t].hasRoom(rows.data.length))) return false
+  offer(batches: Partial<Record<Table, QueuedRows>>): boolean {
+    const entries = Object.entries(batches) as [Table, QueuedRows][]
+    if (!entries.every(([t, rows]) => this.writers[t].hasRoom(queuedBytes(rows)))) {
+      const files = entries.map(([, rows]) => rows).filter(isSpooled)
+      unspool(files).catch((err: unknown) => this.log('removing refused spool files failed', err))
+      return false
+    }
     for (const [t, rows] of entries) this.writers[t].enqueue(rows)
     return true
   }

@@ -1,5 +1,6 @@
 import type { Storage } from './client.js'
 import type { InsertFormat } from './insert.js'
+import { unspool, type SpooledRows } from './spool.js'
 
 /**
  * Rows encoded in the table's insert format, held as bytes outside the JS heap. Chunks of
@@ -9,6 +10,13 @@ export interface EncodedRows {
   data: Buffer
   rows: number
 }
+
+/** What a write queue holds: rows in memory, or in a spool file a decode thread wrote. */
+export type QueuedRows = EncodedRows | SpooledRows
+
+export const isSpooled = (rows: QueuedRows): rows is SpooledRows => 'file' in rows
+export const queuedBytes = (rows: QueuedRows): number =>
+  isSpooled(rows) ? rows.bytes : rows.data.length
 
 /** Text rows for the tables that take JSON, as bytes. */
 export const jsonRows = (text: string, rows: number): EncodedRows => ({
@@ -48,7 +56,7 @@ const MAX_BACKOFF_MS = 5000
 export class TableWriter {
   readonly table: string
   private readonly opts: WriterOptions
-  private chunks: EncodedRows[] = []
+  private chunks: QueuedRows[] = []
   private queuedRows = 0
   private queuedBytes = 0
   private timer: NodeJS.Timeout | undefined
@@ -70,11 +78,11 @@ export class TableWriter {
   }
 
   /** Queue rows; the caller has checked `hasRoom` (all-or-nothing across tables). */
-  enqueue(rows: EncodedRows): void {
+  enqueue(rows: QueuedRows): void {
     if (rows.rows === 0) return
     this.chunks.push(rows)
     this.queuedRows += rows.rows
-    this.queuedBytes += rows.data.length
+    this.queuedBytes += queuedBytes(rows)
     this.schedule()
   }
 
@@ -128,7 +136,7 @@ export class TableWriter {
 
   /** Takes up to a batch from the front, writes it, and handles failure. Never throws. */
   private async flushOnce(): Promise<void> {
-    const batch: EncodedRows[] = []
+    const batch: QueuedRows[] = []
     let rows = 0
     for (const chunk of this.chunks) {
       if (batch.length > 0 && rows + chunk.rows > this.opts.batchRows) break
@@ -142,9 +150,9 @@ export class TableWriter {
       await storage.insertRows(
         `${storage.database}.${this.table}`,
         this.opts.format,
-        batch.map((c) => c.data),
+        batch.map((c) => (isSpooled(c) ? c : c.data)),
       )
-      this.release(batch.length, rows, batch)
+      await this.release(batch.length, rows, batch)
       this.attempts = 0
       this.opts.onFlush?.({ kind: 'written', rows, seconds: (performance.now() - started) / 1000 })
     } catch (err) {
@@ -152,7 +160,7 @@ export class TableWriter {
       const error = err instanceof Error ? err.message : String(err)
       const permanent = !isConnectionError(err) && this.attempts >= PERMANENT_ATTEMPTS
       if (permanent || (this.closed && this.attempts >= PERMANENT_ATTEMPTS * 2)) {
-        this.release(batch.length, rows, batch)
+        await this.release(batch.length, rows, batch)
         this.attempts = 0
         this.opts.onFlush?.({ kind: 'dropped', rows, error })
         this.opts.log?.(`dropped ${rows} rows for ${this.table} after repeated failures`, err)
@@ -165,10 +173,14 @@ export class TableWriter {
     }
   }
 
-  private release(count: number, rows: number, batch: EncodedRows[]): void {
+  /** Takes a written or dropped batch off the queue, and removes its spool files. */
+  private async release(count: number, rows: number, batch: QueuedRows[]): Promise<void> {
     this.chunks.splice(0, count)
     this.queuedRows -= rows
-    for (const c of batch) this.queuedBytes -= c.data.length
+    for (const c of batch) this.queuedBytes -= queuedBytes(c)
+    await unspool(batch.filter(isSpooled)).catch((err: unknown) =>
+      this.opts.log?.(`removing spool files of ${this.table} failed`, err),
+    )
   }
 }
 

@@ -1,0 +1,78 @@
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { dropDatabase, hex, testConfig, testStorage } from '../testing/harness.js'
+import type { Storage } from './client.js'
+import { spoolDir } from './insert.js'
+import { spool } from './spool.js'
+import { jsonRows, TableWriter, type FlushOutcome } from './writer.js'
+
+let storage: Storage
+let dir: string
+beforeAll(async () => {
+  storage = testStorage(testConfig())
+  if (storage.target.kind !== 'embedded') throw new Error('spooling is for the embedded engine')
+  dir = spoolDir(storage.target.dataDir)
+  await storage.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${storage.database}` })
+})
+afterAll(() => dropDatabase(storage))
+
+/** A fresh table per test: order IDs and amounts, as JSON lines. */
+async function table(): Promise<string> {
+  const name = `orders_${hex(4)}`
+  await storage.client.command({
+    query: `CREATE TABLE ${storage.database}.${name} (id String, cents UInt64) ENGINE = MergeTree ORDER BY id`,
+  })
+  return name
+}
+
+const lines = (ids: string[]): Buffer =>
+  Buffer.from(ids.map((id, i) => JSON.stringify({ id, cents: 100 + i }) + '\n').join(''))
+
+async function stored(name: string): Promise<string[]> {
+  const rs = await storage.client.query({
+    query: `SELECT id FROM ${storage.database}.${name} ORDER BY id`,
+    format: 'JSONEachRow',
+  })
+  return (await rs.json<{ id: string }>()).map((r) => r.id)
+}
+
+describe('spooled rows', () => {
+  it('are stored with the rows held in memory, and their files removed once written', async () => {
+    const name = await table()
+    const outcomes: FlushOutcome[] = []
+    const writer = new TableWriter({
+      storage,
+      table: name,
+      format: 'JSONEachRow',
+      batchRows: 1_000,
+      flushIntervalMs: 60_000,
+      maxQueueBytes: 1 << 20,
+      onFlush: (o) => outcomes.push(o),
+    })
+    // Written in two parts, as a decode thread writes a block it holds in pieces.
+    const a = spool(dir, `${hex(4)}-a.rows`, [lines(['A-1']), lines(['A-2', 'A-3'])], 3)
+    const b = spool(dir, `${hex(4)}-b.rows`, [lines(['B-1'])], 1)
+    writer.enqueue(a)
+    writer.enqueue(jsonRows(lines(['M-1']).toString(), 1))
+    writer.enqueue(b)
+    expect(writer.depth).toEqual({ rows: 5, bytes: a.bytes + b.bytes + lines(['M-1']).length })
+    await writer.flush()
+    expect(await stored(name)).toEqual(['A-1', 'A-2', 'A-3', 'B-1', 'M-1'])
+    expect(outcomes.map((o) => o.kind)).toEqual(['written'])
+    expect([existsSync(a.file), existsSync(b.file)]).toEqual([false, false])
+    expect(writer.depth).toEqual({ rows: 0, bytes: 0 })
+  })
+
+  it('fail the insert when a file has gone missing, rather than store nothing silently', async () => {
+    const name = await table()
+    const gone = { file: join(dir, `${hex(4)}-gone.rows`), bytes: 10, rows: 1 }
+    const kept = spool(dir, `${hex(4)}-kept.rows`, [lines(['K-1'])], 1)
+    await expect(
+      storage.insertRows(`${storage.database}.${name}`, 'JSONEachRow', [kept, gone]),
+    ).rejects.toThrow(/no such file/)
+    expect(await stored(name)).toEqual([])
+    // The file the engine did not take is still there for the retry.
+    expect(existsSync(kept.file)).toBe(true)
+  })
+})
