@@ -1,5 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { getTrace, summaries } from '../api/queries/traces.js'
+import { convertTraces } from '../otlp/traces.js'
 import { dropDatabase, hex, nanosAgo, testConfig, testStorage } from '../testing/harness.js'
 import { latestVersion, migrate } from './migrate.js'
 import { MIGRATIONS } from './migrations.js'
@@ -75,6 +76,37 @@ describe('migrate', () => {
 
     // Running it again changes nothing.
     expect((await migrate(storage)).applied).toEqual([])
+
+    // A span of the same trace arriving after the upgrade goes to trace_spans: the trace
+    // shows the spans from both sides.
+    const late = convertTraces({
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shipping' } }] },
+          scopeSpans: [
+            {
+              spans: [
+                {
+                  traceId,
+                  spanId: hex(8),
+                  parentSpanId: root,
+                  name: 'POST /shipments',
+                  startTimeUnixNano: (start + 2000n).toString(),
+                  endTimeUnixNano: (start + 9000n).toString(),
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    })
+    await storage.insertRows(`${storage.database}.trace_spans`, 'Native', [late.traceSpans.data])
+    const both = await getTrace(storage, traceId, 100, 30)
+    expect(both?.spans.map((s) => [s.service, s.name])).toEqual([
+      ['order', 'POST /orders'],
+      ['payment', 'POST /payments'],
+      ['shipping', 'POST /shipments'],
+    ])
   })
 
   it('creates a new store without the retired copy, and an unknown trace is simply not found', async () => {

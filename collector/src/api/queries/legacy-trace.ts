@@ -1,7 +1,7 @@
 import { typedAttributes } from '../../otlp/values.js'
 import type { Storage } from '../../storage/client.js'
 import { nanos, select } from '../db.js'
-import { distinctSpans, type SpanView, type TraceView } from './span-view.js'
+import type { SpanView } from './span-view.js'
 
 interface SpanRow {
   span_id: string
@@ -62,19 +62,23 @@ function toView(r: SpanRow): SpanView {
   }
 }
 
+/** Databases known to have no `spans_by_trace` any more: it is dropped only at start. */
+const retired = new Set<string>()
+
 /**
- * A trace stored before migration 6, from the columnar trace-ordered copy that step
- * stopped writing (dropped once retention has emptied it; see migrate.ts).
+ * Spans of a trace stored before migration 6, from the columnar trace-ordered copy that step
+ * stopped writing (dropped once retention has emptied it; see migrate.ts). Up to `rows`, in
+ * start order; none once the copy is gone.
  */
-export async function getStoredBeforeV6(
+export async function spansStoredBeforeV6(
   storage: Storage,
   traceId: string,
-  limit: number,
+  rows: number,
   timeout: number,
-): Promise<TraceView | undefined> {
-  let rows: SpanRow[]
+): Promise<SpanView[]> {
+  if (retired.has(storage.database)) return []
   try {
-    rows = await select<SpanRow>(
+    const found = await select<SpanRow>(
       storage,
       `SELECT span_id, parent_span_id, service_name, span_name, span_kind,
        ${nanos('timestamp')} AS start, toString(duration_ns) AS duration, status_code, status_message,
@@ -85,17 +89,16 @@ export async function getStoredBeforeV6(
      FROM ${storage.database}.spans_by_trace
      WHERE trace_id = {traceId:String}
      ORDER BY timestamp, span_id
-     LIMIT {limit:UInt32}`,
-      { traceId, limit: limit * 2 + 1 },
+     LIMIT {rows:UInt32}`,
+      { traceId, rows },
       timeout,
     )
+    return found.map(toView)
   } catch (err) {
-    // Dropped once empty: no trace is stored there any more.
-    if (isUnknownTable(err)) return undefined
-    throw err
+    if (!isUnknownTable(err)) throw err
+    retired.add(storage.database)
+    return []
   }
-  if (rows.length === 0) return undefined
-  return distinctSpans(traceId, rows.map(toView), limit, rows.length > limit * 2)
 }
 
 /** ClickHouse error 60, as a server (code, type) or the embedded engine (clickhouseCode) says it. */

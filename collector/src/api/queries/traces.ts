@@ -1,6 +1,6 @@
 import type { Storage } from '../../storage/client.js'
 import { inWindow, nanos, select, type Params, type Window } from '../db.js'
-import { getStoredBeforeV6 } from './legacy-trace.js'
+import { spansStoredBeforeV6 } from './legacy-trace.js'
 import {
   distinctSpans,
   spanOrigin,
@@ -20,26 +20,33 @@ export interface TraceSummary {
   services: string[]
 }
 
-/** Every span of one trace, in start order; a span sent twice (exporter retry) appears once. */
+/**
+ * Every span of one trace, in start order; a span sent twice (exporter retry) appears once.
+ * A trace whose spans arrived on both sides of migration 6 is read from both tables.
+ */
 export async function getTrace(
   storage: Storage,
   traceId: string,
   limit: number,
   timeout: number,
 ): Promise<TraceView | undefined> {
-  const rows = await select<{ resource: string; scope: string; span: string }>(
-    storage,
-    `SELECT base64Encode(resource) AS resource, base64Encode(scope) AS scope,
-       base64Encode(span) AS span
-     FROM ${storage.database}.trace_spans
-     WHERE trace_id = {traceId:String}
-     ORDER BY timestamp
-     LIMIT {limit:UInt32}`,
-    // Room for duplicates (a batch an exporter sent twice) beyond the limit.
-    { traceId, limit: limit * 2 + 1 },
-    timeout,
-  )
-  if (rows.length === 0) return getStoredBeforeV6(storage, traceId, limit, timeout)
+  // Room for duplicates (a batch an exporter sent twice) beyond the limit.
+  const room = limit * 2 + 1
+  const [rows, older] = await Promise.all([
+    select<{ resource: string; scope: string; span: string }>(
+      storage,
+      `SELECT base64Encode(resource) AS resource, base64Encode(scope) AS scope,
+         base64Encode(span) AS span
+       FROM ${storage.database}.trace_spans
+       WHERE trace_id = {traceId:String}
+       ORDER BY timestamp
+       LIMIT {room:UInt32}`,
+      { traceId, room },
+      timeout,
+    ),
+    spansStoredBeforeV6(storage, traceId, room, timeout),
+  ])
+  if (rows.length === 0 && older.length === 0) return undefined
   const origins = new Map<string, SpanOrigin>()
   const decoded = rows.map((r) => {
     const key = `${r.resource} ${r.scope}`
@@ -47,13 +54,14 @@ export async function getTrace(
     if (!origin) origins.set(key, (origin = spanOrigin(r.resource, r.scope)))
     return spanView(r.span, origin)
   })
+  for (const view of older) decoded.push({ start: BigInt(view.startTimeUnixNano), view })
   // Start time, then span ID, as the columnar copy ordered them.
   decoded.sort((a, b) => compare(a.start, b.start) || compare(a.view.spanId, b.view.spanId))
   return distinctSpans(
     traceId,
     decoded.map((d) => d.view),
     limit,
-    rows.length > limit * 2,
+    rows.length === room || older.length === room,
   )
 }
 
