@@ -4,7 +4,7 @@
 // thread writes the rows of each request to a spool file beside the embedded engine's data,
 // and the write queue holds the file's name; the insert reads the files directly.
 import { closeSync, openSync, writevSync } from 'node:fs'
-import { rm } from 'node:fs/promises'
+import { unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 
 /** Rows waiting in a spool file, written whole before the request was acknowledged. */
@@ -49,5 +49,12 @@ export function spool(
 
 /** Removes spooled files whose rows are stored, dropped, or were never acknowledged. */
 export async function unspool(files: readonly SpooledRows[]): Promise<void> {
-  await Promise.all(files.map((f) => rm(f.file, { force: true })))
+  // unlink, not rm: rm stats every file first, and this runs for every request.
+  await Promise.all(
+    files.map((f) =>
+      unlink(f.file).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'ENOENT') throw err
+      }),
+    ),
+  )
 }
