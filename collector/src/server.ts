@@ -6,6 +6,7 @@ import { contextPlugin, type ReckonContext } from './context.js'
 import { ingestApp } from './ingest/app.js'
 import { describeTarget, openStorage, type Storage } from './storage/client.js'
 import { migrate } from './storage/migrate.js'
+import { describeRecovery } from './storage/recover.js'
 import { WritePipeline } from './storage/pipeline.js'
 import { SelfMetrics } from './telemetry/self-metrics.js'
 
@@ -49,10 +50,12 @@ export async function createContext(
 ): Promise<ReckonContext> {
   const storage = opts.storage ?? openStorage(config)
   await migrate(storage)
+  const log = (msg: string, err?: unknown): void =>
+    console.error(`reckon: ${msg}${err instanceof Error ? `: ${err.message}` : ''}`)
+  // Before taking traffic: what an earlier run acknowledged and did not write.
+  for (const line of describeRecovery(await storage.recover())) log(line)
   const metrics = new SelfMetrics()
-  const pipeline = new WritePipeline(storage, config, metrics, (msg, err) =>
-    console.error(`reckon: ${msg}${err instanceof Error ? `: ${err.message}` : ''}`),
-  )
+  const pipeline = new WritePipeline(storage, config, metrics, log)
   return { config, storage, pipeline, metrics }
 }
 

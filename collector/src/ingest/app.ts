@@ -1,8 +1,9 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { encodeStatus, RpcCode } from '../otlp/proto.js'
 import { BodyError, InFlightBudget, readBody } from './body.js'
-import { isJson, QueueFull, RETRY_AFTER_SECONDS } from './common.js'
 import { spoolDir } from '../storage/insert.js'
+import { SpoolError } from '../storage/spool.js'
+import { isJson, QueueFull, RETRY_AFTER_SECONDS, SPOOL_FAILED } from './common.js'
 import { DecodePool } from './decode-pool.js'
 import { eventRoutes } from './event-routes.js'
 import { otlpRoutes } from './otlp-routes.js'
@@ -70,6 +71,11 @@ export async function ingestApp(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: FastifyError | BodyError | QueueFull, request, reply) => {
     if (err instanceof BodyError) return sendStatus(request, reply, err.status, err.message)
     if (err instanceof QueueFull) return sendStatus(request, reply, 503, err.message)
+    if (err instanceof SpoolError) {
+      // Nothing was kept: the sender retries, and the operator reads the cause in the log.
+      request.log.error({ err }, 'spooling rows failed')
+      return sendStatus(request, reply, 503, SPOOL_FAILED)
+    }
     const status = 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500
     if (status === 415) {
       return sendStatus(
@@ -102,7 +108,9 @@ export async function ingestApp(app: FastifyInstance): Promise<void> {
   const decoder = new DecodePool(
     config.ingest.decodeThreads,
     (msg, err) => app.log.error({ err }, msg),
-    target.kind === 'embedded' ? spoolDir(target.dataDir) : undefined,
+    target.kind === 'embedded'
+      ? { dir: spoolDir(target.dataDir), database: app.reckon.storage.database }
+      : undefined,
   )
   app.addHook('onClose', () => decoder.close())
 

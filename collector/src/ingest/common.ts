@@ -15,8 +15,11 @@ export function nowNanos(): string {
 /** Thrown to answer 503 with Retry-After, in the request's content type. */
 export class QueueFull extends Error {
   override name = 'QueueFull'
-  readonly status = 503
   constructor() {
     super('the write queue is full; retry after the interval in Retry-After')
   }
 }
+
+/** What a sender is told when its rows could not be written to disk (SpoolError). */
+export const SPOOL_FAILED =
+  'the collector cannot write to its disk right now; retry after the interval in Retry-After'

@@ -1,9 +1,10 @@
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { dirname, join } from 'node:path'
+import { basename, dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { hex, nanosAgo } from '../testing/harness.js'
 import { protobufTraces } from '../testing/otlp.js'
+import { parseSpoolName } from '../storage/spool.js'
 import { DecodePool } from './decode-pool.js'
 
 function traces(spans: number): Buffer {
@@ -36,9 +37,9 @@ afterEach(async () => {
 function pool(
   threads: number,
   log: (msg: string) => void = () => {},
-  spoolDir?: string,
+  spool?: { dir: string; database: string },
 ): DecodePool {
-  const p = new DecodePool(threads, log, spoolDir)
+  const p = new DecodePool(threads, log, spool)
   pools.push(p)
   return p
 }
@@ -69,13 +70,15 @@ describe('DecodePool', () => {
     const now = nanosAgo().toString()
     const [inline, spooled] = await Promise.all([
       pool(0).convert('traces', Buffer.from(body), false, now),
-      pool(1, () => {}, dir).convert('traces', Buffer.from(body), false, now),
+      pool(1, () => {}, { dir, database: 'shop' }).convert('traces', Buffer.from(body), false, now),
     ])
     if (spooled.kind !== 'converted' || inline.kind !== 'converted') throw new Error('refused')
     for (const table of ['spans', 'trace_spans'] as const) {
       const [a, b] = [inline.converted.batches[table], spooled.converted.batches[table]]
       if (!a || !('data' in a) || !b || !('file' in b)) throw new Error(`${table}: not spooled`)
       expect(dirname(b.file)).toBe(dir)
+      // Named for where the rows go, so a crashed process's files can be stored later.
+      expect(parseSpoolName(basename(b.file))).toEqual({ table: `shop.${table}`, format: 'Native' })
       expect([b.rows, b.bytes]).toEqual([300, a.data.length])
       expect(readFileSync(b.file).equals(a.data)).toBe(true)
     }

@@ -8,8 +8,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Signal } from '../otlp/proto.js'
-import { TABLES, type Table } from '../storage/pipeline.js'
-import { unspool } from '../storage/spool.js'
+import { FORMATS, TABLES, type Table } from '../storage/pipeline.js'
+import { SpoolError, spoolName, unspool } from '../storage/spool.js'
 import type { QueuedRows } from '../storage/writer.js'
 import { convertBody, type Conversion } from './convert.js'
 
@@ -20,15 +20,23 @@ export interface DecodeJob {
   json: boolean
   nowNanos: string
   /** Where to write the job's rows (spool.ts) instead of sending them back. */
-  spool?: { dir: string; prefix: string }
+  spool?: JobSpool
+}
+
+/** A pool's spool: the directory, the database its rows go to, the pool's own prefix. */
+export interface JobSpool {
+  dir: string
+  database: string
+  prefix: string
 }
 
 export type DecodeReply =
-  { id: number; conversion: Conversion<QueuedRows> } | { id: number; error: string }
+  | { id: number; conversion: Conversion<QueuedRows> }
+  | { id: number; error: string; /** writing the rows failed, not decoding them */ spool: boolean }
 
 /** The spool file of one job's rows for one table. */
-export const spoolName = (prefix: string, id: number, table: Table): string =>
-  `${prefix}-${id}-${table}.rows`
+export const jobSpoolFile = (spool: JobSpool, id: number, table: Table): string =>
+  join(spool.dir, spoolName(`${spool.prefix}-${id}`, `${spool.database}.${table}`, FORMATS[table]))
 
 /**
  * `bytes` as a view whose ArrayBuffer is added to `transfer`, so it moves to the other thread
@@ -81,15 +89,16 @@ export class DecodePool {
   /** Threads in a row that died within a second of starting (a broken build, say). */
   private quickDeaths = 0
 
-  /** Names this pool's spool files apart from any other's. */
-  private readonly prefix = randomBytes(4).toString('hex')
+  private readonly spool: JobSpool | undefined
 
-  /** `spoolDir`: threads write rows there (see spool.ts); unset, they send them back. */
+  /** `spool`: threads write rows there (see spool.ts); unset, they send them back. */
   constructor(
     threads: number,
     private readonly log: (msg: string, err?: unknown) => void,
-    private readonly spoolDir?: string,
+    spool?: { dir: string; database: string },
   ) {
+    // The prefix names this pool's files apart from any other's.
+    this.spool = spool && { ...spool, prefix: randomBytes(4).toString('hex') }
     for (let i = 0; i < threads; i++) this.threads.push(this.start())
   }
 
@@ -111,7 +120,7 @@ export class DecodePool {
     const id = this.nextId++
     const transfer: ArrayBuffer[] = []
     const job: DecodeJob = { id, signal, body: ownBuffer(body, transfer), json, nowNanos }
-    if (this.spoolDir) job.spool = { dir: this.spoolDir, prefix: this.prefix }
+    if (this.spool) job.spool = this.spool
     return new Promise((resolve, reject) => {
       chosen.pending.set(id, { resolve, reject })
       chosen.worker.postMessage(job, transfer)
@@ -136,7 +145,10 @@ export class DecodePool {
       const p = pending.get(reply.id)
       if (!p) return
       pending.delete(reply.id)
-      if ('error' in reply) p.reject(new Error(`decoding failed: ${reply.error}`))
+      if ('error' in reply)
+        p.reject(
+          reply.spool ? new SpoolError(reply.error) : new Error(`decoding failed: ${reply.error}`),
+        )
       else p.resolve(revive(reply.conversion))
     })
     // A thread that dies fails its requests (senders retry them) and is replaced: at once
@@ -149,14 +161,10 @@ export class DecodePool {
       this.log('a decode thread stopped; starting another', err)
       for (const p of pending.values()) p.reject(err)
       // A job may have written some of its files before the thread died.
-      if (this.spoolDir) {
-        const dir = this.spoolDir
+      const { spool } = this
+      if (spool) {
         const files = [...pending.keys()].flatMap((id) =>
-          TABLES.map((t) => ({
-            file: join(dir, spoolName(this.prefix, id, t)),
-            bytes: 0,
-            rows: 0,
-          })),
+          TABLES.map((t) => ({ file: jobSpoolFile(spool, id, t), bytes: 0, rows: 0 })),
         )
         unspool(files).catch((e: unknown) => this.log('removing spool files failed', e))
       }

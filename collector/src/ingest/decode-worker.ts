@@ -3,10 +3,10 @@
 import { rmSync } from 'node:fs'
 import { parentPort } from 'node:worker_threads'
 import type { Table } from '../storage/pipeline.js'
-import { spool, type SpooledRows } from '../storage/spool.js'
+import { spool, SpoolError, type SpooledRows } from '../storage/spool.js'
 import type { QueuedRows } from '../storage/writer.js'
 import { convertBody, type Converted } from './convert.js'
-import { ownBuffer, spoolName, type DecodeJob, type DecodeReply } from './decode-pool.js'
+import { jobSpoolFile, ownBuffer, type DecodeJob, type DecodeReply } from './decode-pool.js'
 
 const port = parentPort
 if (!port) throw new Error('decode-worker runs as a worker thread')
@@ -25,8 +25,7 @@ function handOver(
     for (const [table, rows] of Object.entries(batches) as [Table, QueuedRows][]) {
       if (!('data' in rows) || rows.rows === 0) continue
       if (job.spool) {
-        const name = spoolName(job.spool.prefix, job.id, table)
-        const file = spool(job.spool.dir, name, [rows.data], rows.rows)
+        const file = spool(jobSpoolFile(job.spool, job.id, table), [rows.data], rows.rows)
         spooled.push(file)
         batches[table] = file
       } else {
@@ -50,7 +49,8 @@ port.on('message', (job: DecodeJob) => {
     if (conversion.kind === 'converted') handOver(job, conversion.converted.batches, transfer)
     reply = { id: job.id, conversion }
   } catch (err) {
-    reply = { id: job.id, error: err instanceof Error ? err.message : String(err) }
+    const error = err instanceof Error ? err.message : String(err)
+    reply = { id: job.id, error, spool: err instanceof SpoolError }
   }
   port.postMessage(reply, transfer)
 })

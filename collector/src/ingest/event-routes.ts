@@ -149,8 +149,8 @@ export function eventRoutes(app: FastifyInstance): void {
         rejected.push({ index, error: err.message })
       }
     })
-    const metrics = app.reckon.metrics
-    if (!app.reckon.pipeline.offer({ business_events: jsonRows(text, accepted) })) {
+    const { metrics, pipeline } = app.reckon
+    if (!pipeline.offer(await pipeline.spool({ business_events: jsonRows(text, accepted) }))) {
       metrics.items.inc({ signal: 'events', outcome: 'refused' }, accepted)
       throw new QueueFull()
     }

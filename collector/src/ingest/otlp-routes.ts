@@ -12,8 +12,9 @@ export function otlpRoutes(app: FastifyInstance, decoder: DecodePool): void {
       const conversion = await decoder.convert(signal, request.body as Buffer, json, nowNanos())
       if (conversion.kind === 'refused') throw new BodyError(400, conversion.message)
       const c = conversion.converted
-      const metrics = app.reckon.metrics
-      if (!app.reckon.pipeline.offer(c.batches)) {
+      const { metrics, pipeline } = app.reckon
+      // Decode threads have spooled their rows already; rows converted here are spooled now.
+      if (!pipeline.offer(await pipeline.spool(c.batches))) {
         metrics.items.inc({ signal, outcome: 'refused' }, c.accepted)
         throw new QueueFull()
       }

@@ -1,5 +1,5 @@
 import { gzipSync } from 'node:zlib'
-import { readdirSync } from 'node:fs'
+import { readdirSync, renameSync } from 'node:fs'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { decodeStatus } from '../otlp/proto.js'
 import { spoolDir } from '../storage/insert.js'
@@ -397,5 +397,42 @@ describe('bad bodies', () => {
     } finally {
       await tiny.close()
     }
+  })
+
+  it('answers 503 when it cannot write rows to its disk, and keeps none of them', async () => {
+    // The spool directory gone stands for a disk that refuses writes (root ignores modes).
+    const spooled = spoolDir(t.config.dataDir)
+    const aside = `${spooled}-aside-${hex(4)}`
+    const traceId = hex(16)
+    const body = JSON.stringify(jsonTrace(traceId, [{ spanId: hex(8), name: 'lost' }]))
+    const event = JSON.stringify([
+      { type: 'order.created', system: 'shop', entity: 'order', key: traceId },
+    ])
+    renameSync(spooled, aside)
+    try {
+      for (const [url, payload] of [
+        ['/v1/traces', body],
+        ['/v1/events', event],
+      ] as const) {
+        const res = await t.ingest.inject({
+          method: 'POST',
+          url,
+          payload,
+          headers: { 'content-type': 'application/json' },
+        })
+        expect(res.statusCode, url).toBe(503)
+        expect(res.headers['retry-after']).toBe('2')
+        expect(res.json().message).toMatch(/cannot write to its disk/)
+      }
+    } finally {
+      renameSync(aside, spooled)
+    }
+    await t.flush()
+    expect((await t.api.inject({ url: `/api/traces/${traceId}` })).statusCode).toBe(404)
+    // The sender's retry, once the disk takes writes again, is stored.
+    const retry = await postJson('/v1/traces', JSON.parse(body))
+    expect(retry.statusCode).toBe(200)
+    await t.flush()
+    expect((await t.api.inject({ url: `/api/traces/${traceId}` })).json().spans).toHaveLength(1)
   })
 })

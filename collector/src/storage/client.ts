@@ -3,7 +3,8 @@ import { resolve } from 'node:path'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import type { Config } from '../config/index.js'
-import { fileInserter, streamingInserter, type RowInserter } from './insert.js'
+import { fileInserter, spoolDir, streamingInserter, type RowInserter } from './insert.js'
+import { leftoverSpool, recoverSpool, type Recovery } from './recover.js'
 
 type ChdbAsConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>
 
@@ -19,6 +20,11 @@ export interface Storage {
   readonly retentionDays: number
   /** Writes encoded rows into `database.table` by the fastest path for the target. */
   readonly insertRows: RowInserter
+  /**
+   * Stores the rows an earlier process acknowledged and left spooled when it died (once per
+   * process; undefined on a server, where inserts are not spooled).
+   */
+  recover(): Promise<Recovery | undefined>
   close(): Promise<void>
 }
 
@@ -31,6 +37,7 @@ export function openStorage(config: Config): Storage {
   let client: ClickHouseClient
   let target: StorageTarget
   let insertRows: RowInserter
+  let recover: Storage['recover'] = () => Promise.resolve(undefined)
   if (url) {
     client = createClient({
       url,
@@ -48,7 +55,12 @@ export function openStorage(config: Config): Storage {
     const connection = createChdbConnection({ path: dataDir }) as unknown as ChdbAsConnection
     client = createClient({ connection })
     target = { kind: 'embedded', dataDir }
-    insertRows = fileInserter(client, dataDir)
+    const dir = spoolDir(dataDir)
+    // Listed now, before this process spools anything of its own.
+    const leftovers = leftoverSpool(dir)
+    insertRows = fileInserter(client, dir)
+    let recovery: Promise<Recovery> | undefined
+    recover = () => (recovery ??= recoverSpool(client, dir, leftovers))
   }
   return {
     client,
@@ -56,6 +68,7 @@ export function openStorage(config: Config): Storage {
     target,
     retentionDays: config.retentionDays,
     insertRows,
+    recover,
     close: () => client.close(),
   }
 }

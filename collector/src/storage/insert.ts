@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto'
-import { createReadStream, existsSync, mkdirSync, rmSync } from 'node:fs'
+import { createReadStream, existsSync } from 'node:fs'
 import { open, rm } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import type { ClickHouseClient } from '@clickhouse/client'
-import type { SpooledRows } from './spool.js'
+import { spoolName, type SpooledRows } from './spool.js'
 
 export type InsertFormat = 'JSONEachRow' | 'Native'
 
@@ -47,11 +47,7 @@ export const spoolDir = (dataDir: string): string => join(dataDir, 'inserts')
  * the spool directory: those the decode threads wrote, plus one for rows held in memory,
  * removed once the insert settles. Spooled files are the write queue's to remove.
  */
-export function fileInserter(client: ClickHouseClient, dataDir: string): RowInserter {
-  const dir = spoolDir(dataDir)
-  // Files left by a crash: rows acknowledged but maybe already stored; not replayed.
-  rmSync(dir, { recursive: true, force: true })
-  mkdirSync(dir, { recursive: true })
+export function fileInserter(client: ClickHouseClient, dir: string): RowInserter {
   return async (table, format, chunks) => {
     const buffers = chunks.filter((c) => Buffer.isBuffer(c))
     const names: string[] = []
@@ -63,7 +59,9 @@ export function fileInserter(client: ClickHouseClient, dataDir: string): RowInse
       if (!existsSync(chunk.file)) throw new Error(`spool file ${chunk.file} is missing`)
       names.push(basename(chunk.file))
     }
-    const own = buffers.length > 0 ? `${randomBytes(8).toString('hex')}.${format}` : undefined
+    // Named like the decode threads' files, so a crash mid-insert leaves it recoverable.
+    const own =
+      buffers.length > 0 ? spoolName(randomBytes(8).toString('hex'), table, format) : undefined
     try {
       if (own) {
         // One writev: a busy event loop must not stretch the write over many turns.
@@ -88,6 +86,6 @@ export function fileInserter(client: ClickHouseClient, dataDir: string): RowInse
 }
 
 /** A ClickHouse string literal (backslash and quote escaped). */
-function sqlString(s: string): string {
+export function sqlString(s: string): string {
   return `'${s.replace(/[\\']/g, (c) => `\\${c}`)}'`
 }

@@ -1,15 +1,20 @@
 import type { Config } from '../config/index.js'
 import type { SelfMetrics } from '../telemetry/self-metrics.js'
 import type { Storage } from './client.js'
-import type { InsertFormat } from './insert.js'
-import { unspool } from './spool.js'
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import { spoolDir, type InsertFormat } from './insert.js'
+import { spoolAsync, spoolName, unspool, type SpooledRows } from './spool.js'
 import { isSpooled, queuedBytes, TableWriter, type QueuedRows } from './writer.js'
 
 export const TABLES = ['spans', 'trace_spans', 'logs', 'business_events', 'metric_points'] as const
 export type Table = (typeof TABLES)[number]
 
+/** Rows for some of the tables, from one request. */
+export type Batches = Partial<Record<Table, QueuedRows>>
+
 /** Spans, the bulk of the volume, go in Native; the rest as JSON lines. */
-const FORMATS: Record<Table, InsertFormat> = {
+export const FORMATS: Record<Table, InsertFormat> = {
   spans: 'Native',
   trace_spans: 'Native',
   logs: 'JSONEachRow',
@@ -22,7 +27,7 @@ export class WritePipeline {
   readonly writers: Record<Table, TableWriter>
 
   constructor(
-    storage: Storage,
+    private readonly storage: Storage,
     config: Config,
     metrics: SelfMetrics,
     private readonly log: (msg: string, err?: unknown) => void,
@@ -59,10 +64,42 @@ export class WritePipeline {
   }
 
   /**
+   * Embedded, rows encoded on the event loop go to spool files before they are offered, as
+   * the decode threads' do, so what is acknowledged outlives a crash (recover.ts). All or
+   * none: a failure removes the files already written.
+   */
+  async spool(batches: Batches): Promise<Batches> {
+    const { target, database } = this.storage
+    if (target.kind !== 'embedded') return batches
+    const dir = spoolDir(target.dataDir)
+    const out: Batches = {}
+    const written: SpooledRows[] = []
+    try {
+      for (const [table, rows] of Object.entries(batches) as [Table, QueuedRows][]) {
+        if (isSpooled(rows) || rows.rows === 0) {
+          out[table] = rows
+          continue
+        }
+        const name = spoolName(
+          randomBytes(8).toString('hex'),
+          `${database}.${table}`,
+          FORMATS[table],
+        )
+        out[table] = await spoolAsync(join(dir, name), rows.data, rows.rows)
+        written.push(out[table])
+      }
+    } catch (err) {
+      await unspool(written).catch(() => {})
+      throw err
+    }
+    return out
+  }
+
+  /**
    * Queues rows for several tables at once, or none of them when any queue is full (the
    * sender is told to retry, nothing is half-stored, and refused spool files are removed).
    */
-  offer(batches: Partial<Record<Table, QueuedRows>>): boolean {
+  offer(batches: Batches): boolean {
     const entries = Object.entries(batches) as [Table, QueuedRows][]
     if (!entries.every(([t, rows]) => this.writers[t].hasRoom(queuedBytes(rows)))) {
       const files = entries.map(([, rows]) => rows).filter(isSpooled)

@@ -51,8 +51,8 @@ describe('spooled rows', () => {
       onFlush: (o) => outcomes.push(o),
     })
     // Written in two parts, as a decode thread writes a block it holds in pieces.
-    const a = spool(dir, `${hex(4)}-a.rows`, [lines(['A-1']), lines(['A-2', 'A-3'])], 3)
-    const b = spool(dir, `${hex(4)}-b.rows`, [lines(['B-1'])], 1)
+    const a = spool(join(dir, `${hex(4)}-a.rows`), [lines(['A-1']), lines(['A-2', 'A-3'])], 3)
+    const b = spool(join(dir, `${hex(4)}-b.rows`), [lines(['B-1'])], 1)
     writer.enqueue(a)
     writer.enqueue(jsonRows(lines(['M-1']).toString(), 1))
     writer.enqueue(b)
@@ -67,7 +67,7 @@ describe('spooled rows', () => {
   it('fail the insert when a file has gone missing, rather than store nothing silently', async () => {
     const name = await table()
     const gone = { file: join(dir, `${hex(4)}-gone.rows`), bytes: 10, rows: 1 }
-    const kept = spool(dir, `${hex(4)}-kept.rows`, [lines(['K-1'])], 1)
+    const kept = spool(join(dir, `${hex(4)}-kept.rows`), [lines(['K-1'])], 1)
     await expect(
       storage.insertRows(`${storage.database}.${name}`, 'JSONEachRow', [kept, gone]),
     ).rejects.toThrow(/spool file .*-gone.rows is missing/)

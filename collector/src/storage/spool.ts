@@ -4,8 +4,8 @@
 // thread writes the rows of each request to a spool file beside the embedded engine's data,
 // and the write queue holds the file's name; the insert reads the files directly.
 import { closeSync, openSync, writevSync } from 'node:fs'
-import { unlink } from 'node:fs/promises'
-import { join } from 'node:path'
+import { unlink, writeFile } from 'node:fs/promises'
+import type { InsertFormat } from './insert.js'
 
 /** Rows waiting in a spool file, written whole before the request was acknowledged. */
 export interface SpooledRows {
@@ -15,15 +15,40 @@ export interface SpooledRows {
   rows: number
 }
 
-/** Writes `data` to a new file `name` in `dir` (synchronously: this runs on a decode thread). */
-export function spool(
-  dir: string,
-  name: string,
-  data: readonly Uint8Array[],
-  rows: number,
-): SpooledRows {
-  const file = join(dir, name)
-  const fd = openSync(file, 'wx')
+/**
+ * A spool file's name says where its rows go, so files a crashed process left behind can
+ * still be stored (recover.ts): `<stem>.<database>.<table>.<format>`.
+ */
+export const spoolName = (stem: string, table: string, format: InsertFormat): string =>
+  `${stem}.${table}.${format}`
+
+const SPOOL_NAME =
+  /^[0-9a-z-]+\.([A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*)\.(Native|JSONEachRow)$/
+
+/** The table (`database.table`, both plain identifiers) and format a spool file is for. */
+export function parseSpoolName(name: string): { table: string; format: InsertFormat } | undefined {
+  const m = SPOOL_NAME.exec(name)
+  return m ? { table: m[1]!, format: m[2] as InsertFormat } : undefined
+}
+
+/** Rows could not be spooled (a full or failing disk): the sender should retry later. */
+export class SpoolError extends Error {
+  override name = 'SpoolError'
+}
+
+const spoolError = (err: unknown): SpoolError =>
+  new SpoolError(
+    `writing rows to the spool failed: ${err instanceof Error ? err.message : String(err)}`,
+  )
+
+/** Writes `data` to a new file (synchronously: this runs on a decode thread). */
+export function spool(file: string, data: readonly Uint8Array[], rows: number): SpooledRows {
+  let fd: number
+  try {
+    fd = openSync(file, 'wx')
+  } catch (err) {
+    throw spoolError(err)
+  }
   let bytes = 0
   try {
     for (const d of data) bytes += d.byteLength
@@ -41,10 +66,24 @@ export function spool(
       }
       written += writevSync(fd, rest)
     }
+  } catch (err) {
+    throw spoolError(err)
   } finally {
     closeSync(fd)
   }
   return { file, bytes, rows }
+}
+
+/** `spool` for the event loop: the same file, written without blocking it. */
+export async function spoolAsync(file: string, data: Buffer, rows: number): Promise<SpooledRows> {
+  try {
+    await writeFile(file, data, { flag: 'wx' })
+  } catch (err) {
+    // A file cut short by a full disk would otherwise be recovered as refused rows.
+    await unlink(file).catch(() => {})
+    throw spoolError(err)
+  }
+  return { file, bytes: data.length, rows }
 }
 
 /** Removes spooled files whose rows are stored, dropped, or were never acknowledged. */
