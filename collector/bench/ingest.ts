@@ -1,6 +1,6 @@
 // npm run bench:ingest — OTLP protobuf over HTTP into the collector, against the raw insert
 // rate of the same rows straight into the engine, measured in the same run.
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { request, Agent } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -22,6 +22,7 @@ const config: Config = {
   clickhouse: { ...DEFAULTS.clickhouse, url: process.env.CLICKHOUSE_URL, database: 'bench_ingest' },
   ingest: { ...DEFAULTS.ingest, batchRows: 100_000 },
 }
+process.once('exit', () => rmSync(config.dataDir, { recursive: true, force: true }))
 const reckon = await startReckon(config)
 const { storage } = reckon.context
 const now = BigInt(Date.now()) * 1_000_000n

@@ -1,7 +1,7 @@
 // npm run bench:query — trace-by-ID and search latency over a large span table (10M spans by
 // default, BENCH_SPANS to change), loaded straight into storage (no HTTP) by the collector's
 // own conversion.
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { getTrace, searchTraces } from '../src/api/queries/traces.js'
@@ -21,6 +21,10 @@ const config: Config = {
   // BENCH_DATA_DIR keeps the loaded spans between runs (loading 10M takes minutes).
   dataDir: process.env.BENCH_DATA_DIR ?? mkdtempSync(join(tmpdir(), 'reckon-bench-query-')),
   clickhouse: { ...DEFAULTS.clickhouse, url: process.env.CLICKHOUSE_URL, database: 'bench_query' },
+}
+// Without BENCH_DATA_DIR the 10M spans (~1.5 GB) go when the run ends.
+if (!process.env.BENCH_DATA_DIR) {
+  process.once('exit', () => rmSync(config.dataDir, { recursive: true, force: true }))
 }
 const storage = openStorage(config)
 await migrate(storage)
