@@ -6,18 +6,33 @@ export type Params = Record<string, unknown>
  * Runs a read query. Input only ever arrives through `{name:Type}` parameters; the SQL text
  * is fixed fragments plus the validated database name. Every read is capped in time.
  */
+function run(storage: Storage, sql: string, params: Params, timeoutSeconds: number) {
+  return storage.client.query({
+    query: `${sql}\nSETTINGS max_execution_time = ${Math.trunc(timeoutSeconds)}, output_format_json_quote_64bit_integers = 1`,
+    query_params: params,
+    format: 'JSONEachRow',
+  })
+}
+
+/** A read query's rows. */
 export async function select<T>(
   storage: Storage,
   sql: string,
   params: Params,
   timeoutSeconds: number,
 ): Promise<T[]> {
-  const rs = await storage.client.query({
-    query: `${sql}\nSETTINGS max_execution_time = ${Math.trunc(timeoutSeconds)}, output_format_json_quote_64bit_integers = 1`,
-    query_params: params,
-    format: 'JSONEachRow',
-  })
-  return rs.json<T>()
+  return (await run(storage, sql, params, timeoutSeconds)).json<T>()
+}
+
+/** A read query's rows one by one as they arrive, for results too large to hold twice. */
+export async function* selectStream<T>(
+  storage: Storage,
+  sql: string,
+  params: Params,
+  timeoutSeconds: number,
+): AsyncGenerator<T> {
+  const rs = await run(storage, sql, params, timeoutSeconds)
+  for await (const rows of rs.stream<T>()) for (const row of rows) yield row.json()
 }
 
 /** A [from, to] window in Unix nanoseconds (decimal strings, exact). */

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest'
+import type { SpanView } from '../api/queries/span-view.js'
 import { getTrace, summaries } from '../api/queries/traces.js'
 import { convertTraces } from '../otlp/traces.js'
 import { dropDatabase, hex, nanosAgo, testConfig, testStorage } from '../testing/harness.js'
@@ -8,6 +9,12 @@ import { MIGRATIONS } from './migrations.js'
 const storage = testStorage(testConfig())
 const fresh = testStorage(testConfig())
 afterAll(() => Promise.all([dropDatabase(storage), dropDatabase(fresh)]))
+
+/** A trace as the API sends it. */
+async function spansOf(s: typeof storage, traceId: string) {
+  const trace = await getTrace(s, traceId, 100, 30)
+  return trace && (JSON.parse(trace.body) as { spans: SpanView[] })
+}
 
 const tableNames = async (s: typeof storage): Promise<string[]> =>
   s.client
@@ -42,7 +49,7 @@ describe('migrate', () => {
     expect(report.retired).toEqual([])
     expect(report.current).toBe(latestVersion())
 
-    const trace = await getTrace(storage, traceId, 100, 30)
+    const trace = await spansOf(storage, traceId)
     expect(trace?.spans.map((s) => [s.service, s.name, s.startTimeUnixNano])).toEqual([
       ['order', 'POST /orders', start.toString()],
       ['payment', 'POST /payments', (start + 1000n).toString()],
@@ -101,7 +108,7 @@ describe('migrate', () => {
       ],
     })
     await storage.insertRows(`${storage.database}.trace_spans`, 'Native', [late.traceSpans.data])
-    const both = await getTrace(storage, traceId, 100, 30)
+    const both = await spansOf(storage, traceId)
     expect(both?.spans.map((s) => [s.service, s.name])).toEqual([
       ['order', 'POST /orders'],
       ['payment', 'POST /payments'],

@@ -45,13 +45,6 @@ export interface SpanView {
   flowId: string
 }
 
-export interface TraceView {
-  traceId: string
-  spans: SpanView[]
-  /** True when the trace has more spans than the per-trace limit returned. */
-  truncated: boolean
-}
-
 /** What the spans of one resource and scope share, decoded once per trace. */
 export interface SpanOrigin {
   service: string
@@ -107,25 +100,4 @@ export function spanView(span: string, origin: SpanOrigin): { view: SpanView; st
     flowId: attributes.values[ATTR_FLOW_ID] ?? '',
   }
   return { view, start }
-}
-
-/** The first `limit` spans with distinct IDs, in the order given. */
-export function distinctSpans(
-  traceId: string,
-  views: SpanView[],
-  limit: number,
-  truncated: boolean,
-): TraceView {
-  const seen = new Set<string>()
-  const spans: SpanView[] = []
-  for (const v of views) {
-    if (seen.has(v.spanId)) continue
-    seen.add(v.spanId)
-    if (spans.length === limit) {
-      truncated = true
-      break
-    }
-    spans.push(v)
-  }
-  return { traceId, spans, truncated }
 }

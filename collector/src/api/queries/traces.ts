@@ -1,13 +1,8 @@
 import type { Storage } from '../../storage/client.js'
-import { inWindow, nanos, select, type Params, type Window } from '../db.js'
+import { setImmediate } from 'node:timers/promises'
+import { inWindow, nanos, select, selectStream, type Params, type Window } from '../db.js'
 import { spansStoredBeforeV6 } from './legacy-trace.js'
-import {
-  distinctSpans,
-  spanOrigin,
-  spanView,
-  type SpanOrigin,
-  type TraceView,
-} from './span-view.js'
+import { spanOrigin, spanView, type SpanOrigin } from './span-view.js'
 
 export interface TraceSummary {
   traceId: string
@@ -20,49 +15,91 @@ export interface TraceSummary {
   services: string[]
 }
 
+/** A trace ready to send: the JSON body of `GET /api/traces/:id` (see `Trace` in schemas.ts). */
+export interface TraceJson {
+  spanCount: number
+  truncated: boolean
+  body: string
+}
+
+/** A span serialized as soon as it is decoded, with what orders and dedupes it. */
+interface SpanEntry {
+  start: bigint
+  spanId: string
+  json: string
+}
+
+/** Spans decoded between yields to the event loop: a 10 000-span trace must not stall it. */
+const SPANS_PER_TURN = 250
+
 /**
  * Every span of one trace, in start order; a span sent twice (exporter retry) appears once.
  * A trace whose spans arrived on both sides of migration 6 is read from both tables.
+ * Each span becomes JSON as it is decoded, so its decoded form dies young: building every
+ * view first and serializing at the end kept ~100 MB alive for a 10 000-span trace and
+ * spent most of the request in full garbage collections.
  */
 export async function getTrace(
   storage: Storage,
   traceId: string,
   limit: number,
   timeout: number,
-): Promise<TraceView | undefined> {
+): Promise<TraceJson | undefined> {
   // Room for duplicates (a batch an exporter sent twice) beyond the limit.
   const room = limit * 2 + 1
-  const [rows, older] = await Promise.all([
-    select<{ resource: string; scope: string; span: string }>(
-      storage,
-      `SELECT base64Encode(resource) AS resource, base64Encode(scope) AS scope,
-         base64Encode(span) AS span
-       FROM ${storage.database}.trace_spans
-       WHERE trace_id = {traceId:String}
-       ORDER BY timestamp
-       LIMIT {room:UInt32}`,
-      { traceId, room },
-      timeout,
-    ),
-    spansStoredBeforeV6(storage, traceId, room, timeout),
-  ])
-  if (rows.length === 0 && older.length === 0) return undefined
+  const olderSpans = spansStoredBeforeV6(storage, traceId, room, timeout)
+  // Awaited below; should the read of trace_spans fail first, this is not left unhandled.
+  olderSpans.catch(() => {})
+  const rows = selectStream<{ resource: string; scope: string; span: string }>(
+    storage,
+    `SELECT base64Encode(resource) AS resource, base64Encode(scope) AS scope,
+       base64Encode(span) AS span
+     FROM ${storage.database}.trace_spans
+     WHERE trace_id = {traceId:String}
+     ORDER BY timestamp
+     LIMIT {room:UInt32}`,
+    { traceId, room },
+    timeout,
+  )
+  const entries: SpanEntry[] = []
   const origins = new Map<string, SpanOrigin>()
-  const decoded = rows.map((r) => {
+  let read = 0
+  for await (const r of rows) {
     const key = `${r.resource} ${r.scope}`
     let origin = origins.get(key)
     if (!origin) origins.set(key, (origin = spanOrigin(r.resource, r.scope)))
-    return spanView(r.span, origin)
-  })
-  for (const view of older) decoded.push({ start: BigInt(view.startTimeUnixNano), view })
+    const { view, start } = spanView(r.span, origin)
+    entries.push({ start, spanId: view.spanId, json: JSON.stringify(view) })
+    if (++read % SPANS_PER_TURN === 0) await setImmediate()
+  }
+  const older = await olderSpans
+  if (entries.length === 0 && older.length === 0) return undefined
+  for (const view of older) {
+    entries.push({
+      start: BigInt(view.startTimeUnixNano),
+      spanId: view.spanId,
+      json: JSON.stringify(view),
+    })
+  }
   // Start time, then span ID, as the columnar copy ordered them.
-  decoded.sort((a, b) => compare(a.start, b.start) || compare(a.view.spanId, b.view.spanId))
-  return distinctSpans(
-    traceId,
-    decoded.map((d) => d.view),
-    limit,
-    rows.length === room || older.length === room,
-  )
+  entries.sort((a, b) => compare(a.start, b.start) || compare(a.spanId, b.spanId))
+  let truncated = read === room || older.length === room
+  const seen = new Set<string>()
+  const spans: string[] = []
+  for (const e of entries) {
+    if (seen.has(e.spanId)) continue
+    seen.add(e.spanId)
+    if (spans.length === limit) {
+      truncated = true
+      break
+    }
+    spans.push(e.json)
+  }
+  return {
+    spanCount: spans.length,
+    truncated,
+    body: `{"traceId":${JSON.stringify(traceId)},"spans":[${spans.join(',')}],"truncated":${truncated}}`,
+  }
 }
 
 const compare = <T extends bigint | string>(x: T, y: T): number => (x < y ? -1 : x > y ? 1 : 0)

@@ -45,7 +45,9 @@ export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         return reply
           .code(404)
           .send({ statusCode: 404, error: 'Not Found', message: `trace ${traceId} not found` })
-      return trace
+      // A string with a JSON content type is sent as is: getTrace serialized it span by span,
+      // and the schema above documents its shape. (`never`: the typed reply wants objects.)
+      return reply.type('application/json; charset=utf-8').send(trace.body as never)
     },
   )
 
