@@ -3,7 +3,7 @@
 // default semi-space made garbage collection a fifth of ingest time (see bench:ingest).
 import { ConfigError, loadConfig, type Config } from '../config/index.js'
 import { describeRunning, startReckon } from '../server.js'
-import { describeTarget, openStorage } from '../storage/client.js'
+import { describeTarget, openStorage, StorageOpenError } from '../storage/client.js'
 import { migrate } from '../storage/migrate.js'
 
 const HELP = `reckon — observability and reconciliation
@@ -97,6 +97,7 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof ConfigError) console.error(`reckon: configuration error: ${err.message}`)
+    else if (err instanceof StorageOpenError) console.error(`reckon: ${err.message}`)
     else if (err instanceof Error && 'code' in err && err.code === 'EADDRINUSE')
       console.error(`reckon: ${err.message} — is Reckon already running?`)
     else console.error('reckon: failed to start:', err)

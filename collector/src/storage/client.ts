@@ -28,6 +28,11 @@ export interface Storage {
   close(): Promise<void>
 }
 
+/** The embedded engine's data directory could not be opened (in use, unreadable). */
+export class StorageOpenError extends Error {
+  override name = 'StorageOpenError'
+}
+
 /**
  * One client for the process. With `clickhouse.url` unset, ClickHouse runs embedded
  * (chDB binds one data directory per process, so every component shares this client).
@@ -52,11 +57,20 @@ export function openStorage(config: Config): Storage {
     const dataDir = resolve(config.dataDir)
     mkdirSync(dataDir, { recursive: true })
     // chdb is typed against its own copy of client-common; the contract is the same.
-    const connection = createChdbConnection({ path: dataDir }) as unknown as ChdbAsConnection
+    let connection: ChdbAsConnection
+    try {
+      connection = createChdbConnection({ path: dataDir }) as unknown as ChdbAsConnection
+    } catch (err) {
+      throw new StorageOpenError(
+        `cannot open the embedded ClickHouse data directory ${dataDir}: ${err instanceof Error ? err.message : String(err)}. Only one process can use a data directory: is another reckon running there? (Set RECKON_DATA_DIR to use another.)`,
+        { cause: err },
+      )
+    }
     client = createClient({ connection })
     target = { kind: 'embedded', dataDir }
     const dir = spoolDir(dataDir)
-    // Listed now, before this process spools anything of its own.
+    // Listed now, before this process spools anything of its own; only once the engine has
+    // locked the directory, so a second process never takes a running one's files.
     const leftovers = leftoverSpool(dir)
     insertRows = fileInserter(client, dir)
     let recovery: Promise<Recovery> | undefined

@@ -128,3 +128,23 @@ describe('a collector killed before it writes what it acknowledged', () => {
     expect(await exited(second.child)).toBe(0)
   })
 })
+
+describe('a second reckon up on the same data directory', () => {
+  it('stops with a message that says why, and leaves the running one alone', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reckon-twice-'))
+    writeFileSync(join(dir, 'reckon.yaml'), 'otlpPort: 0\napiPort: 0\n')
+    const first = await reckonUp(dir)
+    const env = { ...process.env }
+    delete env.CLICKHOUSE_URL
+    const second = spawn(process.execPath, [CLI, 'up'], { cwd: dir, env })
+    running.push(second)
+    let stderr = ''
+    second.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+    expect(await exited(second)).toBe(1)
+    expect(stderr).toContain(
+      `reckon: cannot open the embedded ClickHouse data directory ${join(dir, '.reckon', 'data')}`,
+    )
+    expect(stderr).toMatch(/is another reckon running there\?/)
+    expect((await fetch(`${first.apiUrl}/readyz`)).status).toBe(200)
+  })
+})
