@@ -15,15 +15,9 @@ import {
 // The OTLP messages, compiled ahead of time from opentelemetry-proto by the OpenTelemetry JS
 // project (the last @opentelemetry/otlp-transformer release that shipped them, aliased).
 const require = createRequire(import.meta.url)
-const ROOT_MODULE = require.resolve('otlp-proto-definitions/build/src/generated/root.js')
-const root = require(ROOT_MODULE) as ProtoRoot
-/**
- * The Reader class of the protobufjs copy the generated code uses (it may not be ours): its
- * decoders take a reader only if it is an instance of that class.
- */
-export const ProtoReader = (
-  createRequire(ROOT_MODULE)('protobufjs/minimal') as { Reader: typeof protobuf.Reader }
-).Reader
+export const PROTO_ROOT_MODULE =
+  require.resolve('otlp-proto-definitions/build/src/generated/root.js')
+const root = require(PROTO_ROOT_MODULE) as ProtoRoot
 
 interface Codec<T> {
   /** A whole buffer, or the next `length` bytes of a reader (an embedded message). */

@@ -6,7 +6,8 @@
 // messages themselves are still decoded by protobufjs; only the envelopes' repeated
 // fields are stepped through.
 import type protobuf from 'protobufjs'
-import { ProtoReader, ResourceCodec, ScopeCodec } from './proto.js'
+import { InterningReader } from './interning-reader.js'
+import { ResourceCodec, ScopeCodec } from './proto.js'
 import type { Resource, Scope } from './types.js'
 
 /**
@@ -78,7 +79,10 @@ export function streamRequest<Item>(
   items: ItemDecoder<Item>,
   sink: RequestSink<Item>,
 ): void {
-  const reader = ProtoReader.create(body)
+  const buffer = Buffer.isBuffer(body)
+    ? body
+    : Buffer.from(body.buffer, body.byteOffset, body.byteLength)
+  const reader = new InterningReader(buffer)
   const resourceItems: Range[] = []
   fields(reader, reader.len, { 1: () => resourceItems.push(range(reader, reader.len)) })
   for (const ri of resourceItems) {

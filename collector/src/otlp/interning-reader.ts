@@ -1,0 +1,69 @@
+// Most strings in an OTLP request repeat: attribute keys on every span, service and span
+// names, status values. Decoding each copy costs a native call and a new string, and the
+// LowCardinality dictionaries then hash that new string again. This reader returns the same
+// string object for the same short byte sequence, so a repeat costs one pass over its bytes
+// and its hash is already computed. bench:ingest's conversion: ~6.4 → ~5.6 µs a span.
+import { createRequire } from 'node:module'
+import type protobuf from 'protobufjs'
+import { PROTO_ROOT_MODULE } from './proto.js'
+
+/**
+ * The BufferReader of the protobufjs copy the generated code uses (it may not be ours): its
+ * decoders take a reader only if it is an instance of that copy's Reader.
+ */
+const BufferReader = (
+  createRequire(PROTO_ROOT_MODULE)('protobufjs/minimal') as {
+    BufferReader: typeof protobuf.BufferReader
+  }
+).BufferReader
+
+/** Node's Buffer has a fast UTF-8 decoder that its types do not declare (protobufjs uses it). */
+type NodeBuffer = Buffer & { utf8Slice(start: number, end: number): string }
+
+/** Direct-mapped cache slots, and the longest string kept (longer ones are rarely repeats). */
+const SLOTS = 4096
+const MAX_BYTES = 48
+
+/**
+ * A protobufjs reader over a Buffer whose `string()` interns short strings. One per thread
+ * shares the cache; a slot holds the bytes it was filled from, so a hash collision only
+ * costs a miss.
+ */
+export class InterningReader extends BufferReader {
+  private static readonly strings: (string | undefined)[] = new Array<string | undefined>(
+    SLOTS,
+  ).fill(undefined)
+  private static readonly lengths = new Int32Array(SLOTS)
+  private static readonly bytes = new Uint8Array(SLOTS * MAX_BYTES)
+
+  override string(): string {
+    const len = this.uint32()
+    const start = this.pos
+    const end = start + len
+    // Stricter than the reader it replaces, which cut such a string short silently.
+    if (end > this.len) throw new RangeError(`index out of range: ${start} + ${len} > ${this.len}`)
+    this.pos = end
+    const buf = this.buf as NodeBuffer
+    if (len === 0) return ''
+    if (len > MAX_BYTES) return buf.utf8Slice(start, end)
+    let h = len
+    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193)
+    const slot = (h >>> 20) & (SLOTS - 1)
+    const { strings, lengths, bytes } = InterningReader
+    const cached = strings[slot]
+    if (cached !== undefined && lengths[slot] === len) {
+      let k = slot * MAX_BYTES
+      let i = start
+      while (i < end && bytes[k] === buf[i]) {
+        i++
+        k++
+      }
+      if (i === end) return cached
+    }
+    const fresh = buf.utf8Slice(start, end)
+    strings[slot] = fresh
+    lengths[slot] = len
+    bytes.set(buf.subarray(start, end), slot * MAX_BYTES)
+    return fresh
+  }
+}
