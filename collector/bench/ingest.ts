@@ -119,7 +119,7 @@ console.log(
 const cpuSeconds = (cpu.user + cpu.system) / 1e6
 // CPU per span varies less than spans/s on a shared machine: the better figure to compare.
 console.log(
-  `ingest used ${(cpuSeconds / ingestSeconds).toFixed(2)} CPU cores, ${((cpuSeconds / stored) * 1e6).toFixed(1)} µs of CPU per span`,
+  `ingest used ${(cpuSeconds / ingestSeconds).toFixed(2)} CPU cores, ${((cpuSeconds / stored) * 1e6).toFixed(1)} µs of CPU per span (system ${((cpu.system / 1e6 / stored) * 1e6).toFixed(1)})`,
 )
 console.log(
   `ingest: ${stored} spans in ${ingestSeconds.toFixed(2)} s over HTTP (${refused} requests told to retry)`,
