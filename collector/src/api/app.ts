@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { ReadsBusy } from './read-gate.js'
 import { breakerRoutes } from './routes/breakers.js'
 import { flowRoutes } from './routes/flows.js'
 import { healthRoutes } from './routes/health.js'
@@ -27,6 +28,12 @@ export async function apiApp(app: FastifyInstance): Promise<void> {
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status =
       typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500
+    if (err instanceof ReadsBusy) {
+      return reply
+        .code(503)
+        .header('retry-after', '1')
+        .send({ statusCode: 503, error: 'Service Unavailable', message: err.message })
+    }
     if (status >= 500) {
       request.log.error({ err }, 'query failed')
       return reply

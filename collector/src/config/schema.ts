@@ -39,6 +39,10 @@ export const ConfigSchema = Type.Object(
       {
         maxSpansPerTrace: Type.Integer({ minimum: 1 }),
         timeoutSeconds: Type.Integer({ minimum: 1 }),
+        traceReads: Type.Integer({
+          minimum: 1,
+          description: 'Trace views read at once; as many again may wait, more get 503.',
+        }),
       },
       { additionalProperties: false },
     ),
@@ -65,7 +69,7 @@ export const DEFAULTS: Config = {
     // event loop and the engine need little (bench:ingest on 2 cores: 78k → 86k spans/s).
     decodeThreads: Math.max(1, Math.min(4, availableParallelism())),
   },
-  query: { maxSpansPerTrace: 10_000, timeoutSeconds: 30 },
+  query: { maxSpansPerTrace: 10_000, timeoutSeconds: 30, traceReads: 8 },
 }
 
 /** Environment variables and the config key each one sets. */

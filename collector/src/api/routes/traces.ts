@@ -2,6 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { getTrace, searchTraces } from '../queries/traces.js'
 import { ErrorBody, Limit, Trace, TraceId, TraceSummary, Window } from '../schemas.js'
+import { ReadGate } from '../read-gate.js'
 import { BadParam, HOUR_NS, window } from '../time.js'
 
 const SearchQuery = Type.Object(
@@ -27,6 +28,8 @@ const SearchQuery = Type.Object(
 export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { storage, config } = app.reckon
   const timeout = config.query.timeoutSeconds
+  const { traceReads } = config.query
+  const gate = new ReadGate('trace reads', traceReads, traceReads)
 
   app.get(
     '/api/traces/:traceId',
@@ -35,12 +38,14 @@ export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'One trace with all its spans',
         tags: ['traces'],
         params: Type.Object({ traceId: TraceId }),
-        response: { 200: Trace, 404: ErrorBody },
+        response: { 200: Trace, 404: ErrorBody, 503: ErrorBody },
       },
     },
     async (request, reply) => {
       const traceId = request.params.traceId.toLowerCase()
-      const trace = await getTrace(storage, traceId, config.query.maxSpansPerTrace, timeout)
+      const trace = await gate.run(() =>
+        getTrace(storage, traceId, config.query.maxSpansPerTrace, timeout),
+      )
       if (!trace)
         return reply
           .code(404)
