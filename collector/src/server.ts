@@ -53,7 +53,7 @@ export async function createContext(
   const log = (msg: string, err?: unknown): void =>
     console.error(`reckon: ${msg}${err instanceof Error ? `: ${err.message}` : ''}`)
   // Before taking traffic: what an earlier run acknowledged and did not write.
-  for (const line of describeRecovery(await storage.recover())) log(line)
+  for (const line of describeRecovery(await storage.recover(log))) log(line)
   const metrics = new SelfMetrics()
   const pipeline = new WritePipeline(storage, config, metrics, log)
   return { config, storage, pipeline, metrics }

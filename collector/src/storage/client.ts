@@ -22,9 +22,9 @@ export interface Storage {
   readonly insertRows: RowInserter
   /**
    * Stores the rows an earlier process acknowledged and left spooled when it died (once per
-   * process; undefined on a server, where inserts are not spooled).
+   * process; undefined on a server, where inserts are not spooled). `log` hears of progress.
    */
-  recover(): Promise<Recovery | undefined>
+  recover(log?: (line: string) => void): Promise<Recovery | undefined>
   close(): Promise<void>
 }
 
@@ -74,7 +74,7 @@ export function openStorage(config: Config): Storage {
     const leftovers = leftoverSpool(dir)
     insertRows = fileInserter(client, dir)
     let recovery: Promise<Recovery> | undefined
-    recover = () => (recovery ??= recoverSpool(client, dir, leftovers))
+    recover = (log) => (recovery ??= recoverSpool(client, dir, leftovers, log))
   }
   return {
     client,
