@@ -1,8 +1,8 @@
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
 import type { Config } from '../config/index.js'
 import type { SelfMetrics } from '../telemetry/self-metrics.js'
 import type { Storage } from './client.js'
-import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
 import { spoolDir, type InsertFormat } from './insert.js'
 import { spoolAsync, spoolName, unspool, type SpooledRows } from './spool.js'
 import { isSpooled, queuedBytes, TableWriter, type QueuedRows } from './writer.js'
@@ -70,7 +70,8 @@ export class WritePipeline {
    */
   async spool(batches: Batches): Promise<Batches> {
     const { target, database } = this.storage
-    if (target.kind !== 'embedded') return batches
+    // Rows the queue will refuse anyway are not written first.
+    if (target.kind !== 'embedded' || !this.fits(batches)) return batches
     const dir = spoolDir(target.dataDir)
     const out: Batches = {}
     const written: SpooledRows[] = []
@@ -101,13 +102,18 @@ export class WritePipeline {
    */
   offer(batches: Batches): boolean {
     const entries = Object.entries(batches) as [Table, QueuedRows][]
-    if (!entries.every(([t, rows]) => this.writers[t].hasRoom(queuedBytes(rows)))) {
+    if (!this.fits(batches)) {
       const files = entries.map(([, rows]) => rows).filter(isSpooled)
       unspool(files).catch((err: unknown) => this.log('removing refused spool files failed', err))
       return false
     }
     for (const [t, rows] of entries) this.writers[t].enqueue(rows)
     return true
+  }
+
+  private fits(batches: Batches): boolean {
+    const entries = Object.entries(batches) as [Table, QueuedRows][]
+    return entries.every(([t, rows]) => this.writers[t].hasRoom(queuedBytes(rows)))
   }
 
   async flush(): Promise<void> {
