@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { testApps } from '../testing/apps.js'
-import { hex, nanosAgo } from '../testing/harness.js'
-import { protobufTraces } from '../testing/otlp.js'
+import { hex } from '../testing/harness.js'
+import { protobufSpans } from '../testing/otlp.js'
 import { ReadGate, ReadsBusy } from './read-gate.js'
 
 /** A read that finishes when told to. */
@@ -47,25 +47,7 @@ describe('ReadGate', () => {
     const t = await testApps({ query: { traceReads: 1 } })
     try {
       const traceId = hex(16)
-      const start = nanosAgo(60_000)
-      const body = protobufTraces({
-        resourceSpans: [
-          {
-            resource: { attributes: [{ key: 'service.name', value: { stringValue: 'batch' } }] },
-            scopeSpans: [
-              {
-                spans: Array.from({ length: 5000 }, (_, i) => ({
-                  traceId: Buffer.from(traceId, 'hex'),
-                  spanId: Buffer.from(hex(8), 'hex'),
-                  name: `item ${i}`,
-                  startTimeUnixNano: (start + BigInt(i)).toString(),
-                  endTimeUnixNano: (start + BigInt(i) + 1000n).toString(),
-                })),
-              },
-            ],
-          },
-        ],
-      })
+      const body = protobufSpans('batch', traceId, 5000)
       const sent = await t.ingest.inject({
         method: 'POST',
         url: '/v1/traces',

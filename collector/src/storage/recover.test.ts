@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { DecodePool } from '../ingest/decode-pool.js'
 import { testApps, type TestApps } from '../testing/apps.js'
 import { hex, nanosAgo } from '../testing/harness.js'
-import { protobufTraces } from '../testing/otlp.js'
+import { protobufSpans } from '../testing/otlp.js'
 import { describeRecovery, leftoverSpool, recoverSpool } from './recover.js'
 
 let t: TestApps
@@ -21,28 +21,6 @@ afterAll(async () => {
   await pool.close()
   await t.close()
 })
-
-function traces(traceId: string, spans: number): Buffer {
-  const start = nanosAgo(60_000)
-  return protobufTraces({
-    resourceSpans: [
-      {
-        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'checkout' } }] },
-        scopeSpans: [
-          {
-            spans: Array.from({ length: spans }, (_, i) => ({
-              traceId: Buffer.from(traceId, 'hex'),
-              spanId: Buffer.from(hex(8), 'hex'),
-              name: `step ${i}`,
-              startTimeUnixNano: (start + BigInt(i)).toString(),
-              endTimeUnixNano: (start + BigInt(i) + 5000n).toString(),
-            })),
-          },
-        ],
-      },
-    ],
-  })
-}
 
 function paidEvent(key: string): Buffer {
   const attr = (k: string, v: string) => ({ key: k, value: { stringValue: v } })
@@ -88,10 +66,14 @@ async function spoolOnly(signal: 'traces' | 'logs', body: Buffer, json: boolean)
 describe('recovering spooled inserts', () => {
   it('stores what a dead process acknowledged, sets aside files cut short, removes strays', async () => {
     const traceId = hex(16)
-    const spanFiles = await spoolOnly('traces', traces(traceId, 40), false)
+    const spanFiles = await spoolOnly('traces', protobufSpans('checkout', traceId, 40), false)
     const eventFiles = await spoolOnly('logs', paidEvent('R-1'), true)
     // A file the crash cut short: half of one table's rows of another request.
-    const [cutFrom, ...restOfIt] = await spoolOnly('traces', traces(hex(16), 40), false)
+    const [cutFrom, ...restOfIt] = await spoolOnly(
+      'traces',
+      protobufSpans('checkout', hex(16), 40),
+      false,
+    )
     const whole = readFileSync(cutFrom!)
     writeFileSync(cutFrom!, whole.subarray(0, whole.length >> 1))
     writeFileSync(join(dir, 'notes.txt'), 'not a spool file')

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 
 interface RequestCodec {
@@ -21,4 +22,30 @@ export function protobufTraces(request: object): Buffer {
   return Buffer.from(
     ExportTraceServiceRequest.encode(ExportTraceServiceRequest.fromObject(request)).finish(),
   )
+}
+
+/**
+ * `count` spans of one service in one trace, as protobuf: named `step 0`, `step 1`…, each
+ * starting a nanosecond after the last, a minute ago, and lasting 5 µs.
+ */
+export function protobufSpans(service: string, traceId: string, count: number): Buffer {
+  const start = (BigInt(Date.now()) - 60_000n) * 1_000_000n
+  return protobufTraces({
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: service } }] },
+        scopeSpans: [
+          {
+            spans: Array.from({ length: count }, (_, i) => ({
+              traceId: Buffer.from(traceId, 'hex'),
+              spanId: randomBytes(8),
+              name: `step ${i}`,
+              startTimeUnixNano: (start + BigInt(i)).toString(),
+              endTimeUnixNano: (start + BigInt(i) + 5000n).toString(),
+            })),
+          },
+        ],
+      },
+    ],
+  })
 }
