@@ -53,8 +53,13 @@ export async function createContext(
   const log = (msg: string, err?: unknown): void =>
     console.error(`reckon: ${msg}${err instanceof Error ? `: ${err.message}` : ''}`)
   // Before taking traffic: what an earlier run acknowledged and did not write.
-  for (const line of describeRecovery(await storage.recover(log))) log(line)
+  const recovery = await storage.recover(log)
+  for (const line of describeRecovery(recovery)) log(line)
   const metrics = new SelfMetrics()
+  if (recovery) {
+    metrics.recovered.inc({ outcome: 'stored' }, recovery.stored)
+    metrics.recovered.inc({ outcome: 'rejected' }, recovery.rejected.length)
+  }
   const pipeline = new WritePipeline(storage, config, metrics, log)
   return { config, storage, pipeline, metrics }
 }

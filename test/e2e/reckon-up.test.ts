@@ -126,6 +126,11 @@ describe('a collector killed before it writes what it acknowledged', () => {
       expect.objectContaining({ type: 'order.paid', amount: '19.99', currency: 'EUR' }),
     ])
     expect(readdirSync(spool)).toEqual([])
+    // On-call can see it happened: the count of inserts stored from the previous run.
+    const recovered = /storing (\d+) spooled inserts/.exec(second.stderr())?.[1]
+    const metrics = await (await fetch(`${second.apiUrl}/metrics`)).text()
+    expect(metrics).toContain(`reckon_spool_recovered_total{outcome="stored"} ${recovered}`)
+    expect(metrics).toContain('reckon_spool_recovered_total{outcome="rejected"} 0')
 
     second.child.kill('SIGTERM')
     expect(await exited(second.child)).toBe(0)

@@ -34,6 +34,12 @@ export class SelfMetrics {
     buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
     registers: [this.registry],
   })
+  readonly recovered = new Counter({
+    name: 'reckon_spool_recovered_total',
+    help: 'Spooled inserts a previous run acknowledged but did not write (it was killed or crashed), found at start: stored, or rejected (cut short; kept in inserts-rejected).',
+    labelNames: ['outcome'] as const,
+    registers: [this.registry],
+  })
   /** Set by the write pipeline; read whenever /metrics is scraped. */
   queueDepth: () => { table: string; rows: number; bytes: number }[] = () => []
 
