@@ -1,59 +1,15 @@
 import { gzipSync } from 'node:zlib'
-import { readdirSync, renameSync } from 'node:fs'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeStatus } from '../otlp/proto.js'
-import { spoolDir } from '../storage/insert.js'
 import { testApps, type TestApps } from '../testing/apps.js'
 import { hex, nanosAgo } from '../testing/harness.js'
-import { protobufTraces } from '../testing/otlp.js'
+import { jsonTrace, protobufTraces } from '../testing/otlp.js'
 
 let t: TestApps
 beforeAll(async () => {
   t = await testApps()
 })
 afterAll(() => t.close())
-
-function jsonTrace(
-  traceId: string,
-  spans: { spanId: string; parent?: string; name: string; service?: string }[],
-) {
-  const start = nanosAgo(60_000)
-  return {
-    resourceSpans: [
-      {
-        resource: {
-          attributes: [
-            { key: 'service.name', value: { stringValue: spans[0]?.service ?? 'shop' } },
-          ],
-        },
-        scopeSpans: [
-          {
-            scope: { name: 'test-scope', version: '1.2.3' },
-            spans: spans.map((s, i) => ({
-              traceId,
-              spanId: s.spanId,
-              parentSpanId: s.parent ?? '',
-              name: s.name,
-              kind: 2,
-              startTimeUnixNano: (start + BigInt(i) * 1000n).toString(),
-              endTimeUnixNano: (start + BigInt(i) * 1000n + 1_500_000n).toString(),
-              attributes: [{ key: 'http.response.status_code', value: { intValue: '200' } }],
-              status: { code: 0 },
-            })),
-          },
-        ],
-      },
-    ],
-  }
-}
-
-const postJson = (url: string, body: unknown, headers: Record<string, string> = {}) =>
-  t.ingest.inject({
-    method: 'POST',
-    url,
-    payload: JSON.stringify(body),
-    headers: { 'content-type': 'application/json', ...headers },
-  })
 
 async function spanCount(): Promise<number> {
   const rs = await t.context.storage.client.query({
@@ -67,7 +23,7 @@ async function spanCount(): Promise<number> {
 describe('POST /v1/traces (OTLP/JSON)', () => {
   it('stores spans and answers with an empty ExportTraceServiceResponse', async () => {
     const traceId = hex(16)
-    const res = await postJson(
+    const res = await t.postJson(
       '/v1/traces',
       jsonTrace(traceId, [{ spanId: hex(8), name: 'GET /orders' }]),
     )
@@ -107,7 +63,7 @@ describe('POST /v1/traces (OTLP/JSON)', () => {
       { spanId: hex(8), name: 'good' },
       { spanId: 'not-hex', name: 'bad id' },
     ])
-    const res = await postJson('/v1/traces', body)
+    const res = await t.postJson('/v1/traces', body)
     expect(res.statusCode).toBe(200)
     expect(res.json().partialSuccess.rejectedSpans).toBe(1)
     expect(res.json().partialSuccess.errorMessage).toMatch(/spanId must be 16 hex characters/)
@@ -198,7 +154,7 @@ describe('a span sent as OTLP/JSON or as protobuf', () => {
     const [viaJson, viaProto, linked] = [hex(16), hex(16), hex(16)]
     const spanId = hex(8)
     const json = richTrace(viaJson, spanId, linked)
-    expect((await postJson('/v1/traces', json)).json()).toEqual({})
+    expect((await t.postJson('/v1/traces', json)).json()).toEqual({})
     // The same request as protobuf, IDs as bytes.
     const proto = richTrace(viaProto, spanId, linked)
     const span = proto.resourceSpans[0]!.scopeSpans[0]!.spans[0]!
@@ -302,7 +258,7 @@ describe('bad bodies', () => {
     expect(badJson.statusCode).toBe(400)
     expect(badJson.json().message).toMatch(/not valid JSON/)
 
-    const wrongShape = await postJson('/v1/traces', { resourceSpans: 5 })
+    const wrongShape = await t.postJson('/v1/traces', { resourceSpans: 5 })
     expect(wrongShape.statusCode).toBe(400)
     expect(wrongShape.json().message).toMatch(/OTLP\/JSON schema/)
 
@@ -360,113 +316,6 @@ describe('bad bodies', () => {
       expect(corrupt.statusCode).toBe(400)
     } finally {
       await small.close()
-    }
-  })
-
-  it('answers 503 with Retry-After when the write queue is full, keeping what it acknowledged', async () => {
-    const tiny = await testApps({
-      ingest: { queueBytes: 4096, flushIntervalMs: 60_000, batchRows: 1_000_000 },
-    })
-    try {
-      const first = hex(16)
-      const ok = await tiny.ingest.inject({
-        method: 'POST',
-        url: '/v1/traces',
-        payload: JSON.stringify(jsonTrace(first, [{ spanId: hex(8), name: 'kept' }])),
-        headers: { 'content-type': 'application/json' },
-      })
-      expect(ok.statusCode).toBe(200)
-      const many = jsonTrace(
-        hex(16),
-        Array.from({ length: 20 }, (_, i) => ({ spanId: hex(8), name: `s${i}` })),
-      )
-      const full = await tiny.ingest.inject({
-        method: 'POST',
-        url: '/v1/traces',
-        payload: JSON.stringify(many),
-        headers: { 'content-type': 'application/json' },
-      })
-      expect(full.statusCode).toBe(503)
-      expect(full.headers['retry-after']).toBe('2')
-      await tiny.flush()
-      const got = await tiny.api.inject({ url: `/api/traces/${first}` })
-      expect(got.json().spans.map((s: { name: string }) => s.name)).toEqual(['kept'])
-      // Neither the stored rows nor the refused ones leave a spool file behind.
-      const spooled = spoolDir(tiny.config.dataDir)
-      await vi.waitFor(() => expect(readdirSync(spooled)).toEqual([]))
-    } finally {
-      await tiny.close()
-    }
-  })
-
-  it('answers 503 when it cannot write rows to its disk, and keeps none of them', async () => {
-    // The spool directory gone stands for a disk that refuses writes (root ignores modes).
-    const spooled = spoolDir(t.config.dataDir)
-    const aside = `${spooled}-aside-${hex(4)}`
-    const traceId = hex(16)
-    const body = JSON.stringify(jsonTrace(traceId, [{ spanId: hex(8), name: 'lost' }]))
-    const event = JSON.stringify([
-      { type: 'order.created', system: 'shop', entity: 'order', key: traceId },
-    ])
-    renameSync(spooled, aside)
-    try {
-      for (const [url, payload] of [
-        ['/v1/traces', body],
-        ['/v1/events', event],
-      ] as const) {
-        const res = await t.ingest.inject({
-          method: 'POST',
-          url,
-          payload,
-          headers: { 'content-type': 'application/json' },
-        })
-        expect(res.statusCode, url).toBe(503)
-        expect(res.headers['retry-after']).toBe('2')
-        expect(res.json().message).toMatch(/cannot write to its disk/)
-      }
-    } finally {
-      renameSync(aside, spooled)
-    }
-    await t.flush()
-    expect((await t.api.inject({ url: `/api/traces/${traceId}` })).statusCode).toBe(404)
-    // The sender's retry, once the disk takes writes again, is stored.
-    const retry = await postJson('/v1/traces', JSON.parse(body))
-    expect(retry.statusCode).toBe(200)
-    await t.flush()
-    expect((await t.api.inject({ url: `/api/traces/${traceId}` })).json().spans).toHaveLength(1)
-  })
-
-  it('shows a span an exporter sent twice once, and says when a trace has more spans than shown', async () => {
-    const capped = await testApps({ query: { maxSpansPerTrace: 3 } })
-    try {
-      const send = (body: unknown) =>
-        capped.ingest.inject({
-          method: 'POST',
-          url: '/v1/traces',
-          payload: JSON.stringify(body),
-          headers: { 'content-type': 'application/json' },
-        })
-      const [small, large] = [hex(16), hex(16)]
-      const twice = jsonTrace(small, [
-        { spanId: hex(8), name: 'first' },
-        { spanId: hex(8), name: 'second' },
-      ])
-      // The retry of a request whose answer was lost.
-      for (const body of [twice, twice]) expect((await send(body)).statusCode).toBe(200)
-      const names = Array.from({ length: 5 }, (_, i) => ({ spanId: hex(8), name: `s${i}` }))
-      expect((await send(jsonTrace(large, names))).statusCode).toBe(200)
-      await capped.flush()
-
-      const got = await capped.api.inject({ url: `/api/traces/${small}` })
-      expect(got.headers['content-type']).toBe('application/json; charset=utf-8')
-      expect(got.json()).toMatchObject({ traceId: small, truncated: false })
-      expect(got.json().spans.map((s: { name: string }) => s.name)).toEqual(['first', 'second'])
-      const cut = (await capped.api.inject({ url: `/api/traces/${large}` })).json()
-      expect(cut.truncated).toBe(true)
-      // The earliest spans, in start order.
-      expect(cut.spans.map((s: { name: string }) => s.name)).toEqual(['s0', 's1', 's2'])
-    } finally {
-      await capped.close()
     }
   })
 })

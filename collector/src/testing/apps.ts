@@ -1,3 +1,4 @@
+import type { LightMyRequestResponse } from 'fastify'
 import type { Config } from '../config/index.js'
 import type { DeepPartial } from '../config/load.js'
 import { buildApps, createContext, type Apps } from '../server.js'
@@ -5,6 +6,12 @@ import { dropDatabase, testConfig, testStorage } from './harness.js'
 
 export interface TestApps extends Apps {
   config: Config
+  /** POSTs `body` as JSON to the ingest app (OTLP/JSON or events). */
+  postJson(
+    url: string,
+    body: unknown,
+    headers?: Record<string, string>,
+  ): Promise<LightMyRequestResponse>
   /** Writes everything queued, so reads see it. */
   flush(): Promise<void>
   close(): Promise<void>
@@ -19,6 +26,13 @@ export async function testApps(over: DeepPartial<Config> = {}): Promise<TestApps
   return {
     ...apps,
     config,
+    postJson: (url, body, headers = {}) =>
+      apps.ingest.inject({
+        method: 'POST',
+        url,
+        payload: JSON.stringify(body),
+        headers: { 'content-type': 'application/json', ...headers },
+      }),
     flush: () => context.pipeline.flush(),
     close: async () => {
       await Promise.all([apps.ingest.close(), apps.api.close()])

@@ -49,3 +49,41 @@ export function protobufSpans(service: string, traceId: string, count: number): 
     ],
   })
 }
+
+/**
+ * An OTLP/JSON traces request: the spans of one service (the first span's, default `shop`)
+ * in one trace, hex IDs, a microsecond apart from a minute ago, each lasting 1.5 ms.
+ */
+export function jsonTrace(
+  traceId: string,
+  spans: { spanId: string; parent?: string; name: string; service?: string }[],
+) {
+  const start = (BigInt(Date.now()) - 60_000n) * 1_000_000n
+  return {
+    resourceSpans: [
+      {
+        resource: {
+          attributes: [
+            { key: 'service.name', value: { stringValue: spans[0]?.service ?? 'shop' } },
+          ],
+        },
+        scopeSpans: [
+          {
+            scope: { name: 'test-scope', version: '1.2.3' },
+            spans: spans.map((s, i) => ({
+              traceId,
+              spanId: s.spanId,
+              parentSpanId: s.parent ?? '',
+              name: s.name,
+              kind: 2,
+              startTimeUnixNano: (start + BigInt(i) * 1000n).toString(),
+              endTimeUnixNano: (start + BigInt(i) * 1000n + 1_500_000n).toString(),
+              attributes: [{ key: 'http.response.status_code', value: { intValue: '200' } }],
+              status: { code: 0 },
+            })),
+          },
+        ],
+      },
+    ],
+  }
+}
