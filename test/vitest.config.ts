@@ -5,7 +5,8 @@ export default defineConfig({
     include: ['**/*.test.ts'],
     exclude: ['**/node_modules/**', 'shop/**'],
     pool: 'forks',
-    globalSetup: ['e2e/global-setup.ts'],
+    // The collector's: every temporary directory of the run under one, removed at the end.
+    globalSetup: ['../collector/src/testing/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
   },

@@ -48,12 +48,7 @@ describe('ReadGate', () => {
     try {
       const traceId = hex(16)
       const body = protobufSpans('batch', traceId, 5000)
-      const sent = await t.ingest.inject({
-        method: 'POST',
-        url: '/v1/traces',
-        payload: body,
-        headers: { 'content-type': 'application/x-protobuf' },
-      })
+      const sent = await t.postProtobuf('/v1/traces', body)
       expect(sent.statusCode).toBe(200)
       await t.flush()
       // One reads, one waits, the third is turned away.

@@ -4,12 +4,11 @@
 // Memory is bounded upstream: a body holds its share of the in-flight budget until answered.
 import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
-import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Signal } from '../otlp/proto.js'
-import { FORMATS, TABLES, type Table } from '../storage/pipeline.js'
-import { SpoolError, spoolName, unspool } from '../storage/spool.js'
+import { spoolFile, TABLES, type Table } from '../storage/pipeline.js'
+import { SpoolError, unspool } from '../storage/spool.js'
 import type { QueuedRows } from '../storage/writer.js'
 import { convertBody, type Conversion } from './convert.js'
 
@@ -36,7 +35,7 @@ export type DecodeReply =
 
 /** The spool file of one job's rows for one table. */
 export const jobSpoolFile = (spool: JobSpool, id: number, table: Table): string =>
-  join(spool.dir, spoolName(`${spool.prefix}-${id}`, `${spool.database}.${table}`, FORMATS[table]))
+  spoolFile(spool.dir, `${spool.prefix}-${id}`, spool.database, table)
 
 /**
  * `bytes` as a view whose ArrayBuffer is added to `transfer`, so it moves to the other thread

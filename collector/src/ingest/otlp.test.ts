@@ -183,12 +183,7 @@ describe('a span sent as OTLP/JSON or as protobuf', () => {
         },
       ],
     })
-    const res = await t.ingest.inject({
-      method: 'POST',
-      url: '/v1/traces',
-      payload: encoded,
-      headers: { 'content-type': 'application/x-protobuf' },
-    })
+    const res = await t.postProtobuf('/v1/traces', encoded)
     expect(res.statusCode).toBe(200)
     await t.flush()
     const read = async (id: string) =>

@@ -22,6 +22,10 @@ export const FORMATS: Record<Table, InsertFormat> = {
   metric_points: 'JSONEachRow',
 }
 
+/** Where one request's rows for `table` are spooled; `stem` makes the name unique. */
+export const spoolFile = (dir: string, stem: string, database: string, table: Table): string =>
+  join(dir, spoolName(stem, `${database}.${table}`, FORMATS[table]))
+
 /** The write side: one batching writer per table, sharing the queue budget. */
 export class WritePipeline {
   readonly writers: Record<Table, TableWriter>
@@ -81,12 +85,8 @@ export class WritePipeline {
           out[table] = rows
           continue
         }
-        const name = spoolName(
-          randomBytes(8).toString('hex'),
-          `${database}.${table}`,
-          FORMATS[table],
-        )
-        out[table] = await spoolAsync(join(dir, name), rows.data, rows.rows)
+        const file = spoolFile(dir, randomBytes(8).toString('hex'), database, table)
+        out[table] = await spoolAsync(file, rows.data, rows.rows)
         written.push(out[table])
       }
     } catch (err) {

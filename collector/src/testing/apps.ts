@@ -12,6 +12,8 @@ export interface TestApps extends Apps {
     body: unknown,
     headers?: Record<string, string>,
   ): Promise<LightMyRequestResponse>
+  /** POSTs an OTLP protobuf body to the ingest app. */
+  postProtobuf(url: string, body: Buffer): Promise<LightMyRequestResponse>
   /** Writes everything queued, so reads see it. */
   flush(): Promise<void>
   close(): Promise<void>
@@ -32,6 +34,13 @@ export async function testApps(over: DeepPartial<Config> = {}): Promise<TestApps
         url,
         payload: JSON.stringify(body),
         headers: { 'content-type': 'application/json', ...headers },
+      }),
+    postProtobuf: (url, body) =>
+      apps.ingest.inject({
+        method: 'POST',
+        url,
+        payload: body,
+        headers: { 'content-type': 'application/x-protobuf' },
       }),
     flush: () => context.pipeline.flush(),
     close: async () => {
