@@ -109,7 +109,11 @@ export async function ingestApp(app: FastifyInstance): Promise<void> {
     config.ingest.decodeThreads,
     (msg, err) => app.log.error({ err }, msg),
     target.kind === 'embedded'
-      ? { dir: spoolDir(target.dataDir), database: app.reckon.storage.database }
+      ? {
+          dir: spoolDir(target.dataDir),
+          database: app.reckon.storage.database,
+          recycler: app.reckon.pipeline.recycler,
+        }
       : undefined,
   )
   app.addHook('onClose', () => decoder.close())

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Signal } from '../otlp/proto.js'
 import { spoolFile, TABLES, type Table } from '../storage/pipeline.js'
+import type { SpoolRecycler } from '../storage/spool-recycler.js'
 import { SpoolError, unspool } from '../storage/spool.js'
 import type { QueuedRows } from '../storage/writer.js'
 import { convertBody, type Conversion } from './convert.js'
@@ -20,6 +21,8 @@ export interface DecodeJob {
   nowNanos: string
   /** Where to write the job's rows (spool.ts) instead of sending them back. */
   spool?: JobSpool
+  /** Kept files to overwrite instead of making new ones (spool-recycler.ts). */
+  reuse?: string[]
 }
 
 /** A pool's spool: the directory, the database its rows go to, the pool's own prefix. */
@@ -29,9 +32,10 @@ export interface JobSpool {
   prefix: string
 }
 
-export type DecodeReply =
+export type DecodeReply = (
   | { id: number; conversion: Conversion<QueuedRows> }
   | { id: number; error: string; /** writing the rows failed, not decoding them */ spool: boolean }
+) & { /** Kept files lent to the job that it did not overwrite. */ unused: string[] }
 
 /** The spool file of one job's rows for one table. */
 export const jobSpoolFile = (spool: JobSpool, id: number, table: Table): string =>
@@ -56,6 +60,8 @@ export function ownBuffer(bytes: Uint8Array, transfer: ArrayBuffer[], exclusive 
 interface Pending {
   resolve: (c: Conversion<QueuedRows>) => void
   reject: (err: Error) => void
+  /** Kept files lent to the job. */
+  reuse: string[]
 }
 
 interface Thread {
@@ -89,15 +95,24 @@ export class DecodePool {
   private quickDeaths = 0
 
   private readonly spool: JobSpool | undefined
+  private readonly recycler: SpoolRecycler | undefined
 
-  /** `spool`: threads write rows there (see spool.ts); unset, they send them back. */
+  /**
+   * `spool`: threads write rows there (see spool.ts), overwriting the files the recycler
+   * kept when it has some; unset, they send rows back.
+   */
   constructor(
     threads: number,
     private readonly log: (msg: string, err?: unknown) => void,
-    spool?: { dir: string; database: string },
+    spool?: { dir: string; database: string; recycler?: SpoolRecycler },
   ) {
+    this.recycler = spool?.recycler
     // The prefix names this pool's files apart from any other's.
-    this.spool = spool && { ...spool, prefix: randomBytes(4).toString('hex') }
+    this.spool = spool && {
+      dir: spool.dir,
+      database: spool.database,
+      prefix: randomBytes(4).toString('hex'),
+    }
     for (let i = 0; i < threads; i++) this.threads.push(this.start())
   }
 
@@ -119,9 +134,12 @@ export class DecodePool {
     const id = this.nextId++
     const transfer: ArrayBuffer[] = []
     const job: DecodeJob = { id, signal, body: ownBuffer(body, transfer), json, nowNanos }
+    // A request fills at most two tables (spans and trace_spans; logs and business events).
+    const reuse = this.spool && this.recycler ? this.recycler.take(2) : []
     if (this.spool) job.spool = this.spool
+    if (reuse.length > 0) job.reuse = reuse
     return new Promise((resolve, reject) => {
-      chosen.pending.set(id, { resolve, reject })
+      chosen.pending.set(id, { resolve, reject, reuse })
       chosen.worker.postMessage(job, transfer)
     })
   }
@@ -144,6 +162,7 @@ export class DecodePool {
       const p = pending.get(reply.id)
       if (!p) return
       pending.delete(reply.id)
+      this.recycler?.giveBack(reply.unused)
       if ('error' in reply)
         p.reject(
           reply.spool ? new SpoolError(reply.error) : new Error(`decoding failed: ${reply.error}`),
@@ -162,9 +181,10 @@ export class DecodePool {
       // A job may have written some of its files before the thread died.
       const { spool } = this
       if (spool) {
-        const files = [...pending.keys()].flatMap((id) =>
-          TABLES.map((t) => ({ file: jobSpoolFile(spool, id, t), bytes: 0, rows: 0 })),
-        )
+        const files = [...pending].flatMap(([id, p]) => [
+          ...TABLES.map((t) => ({ file: jobSpoolFile(spool, id, t), bytes: 0, rows: 0 })),
+          ...p.reuse.map((file) => ({ file, bytes: 0, rows: 0 })),
+        ])
         unspool(files).catch((e: unknown) => this.log('removing spool files failed', e))
       }
       pending.clear()

@@ -4,6 +4,7 @@ import type { Config } from '../config/index.js'
 import type { SelfMetrics } from '../telemetry/self-metrics.js'
 import type { Storage } from './client.js'
 import { spoolDir, type InsertFormat } from './insert.js'
+import { SpoolRecycler } from './spool-recycler.js'
 import { spoolAsync, spoolName, unspool, type SpooledRows } from './spool.js'
 import { isSpooled, queuedBytes, TableWriter, type QueuedRows } from './writer.js'
 
@@ -29,6 +30,8 @@ export const spoolFile = (dir: string, stem: string, database: string, table: Ta
 /** The write side: one batching writer per table, sharing the queue budget. */
 export class WritePipeline {
   readonly writers: Record<Table, TableWriter>
+  /** Embedded: spool files whose rows are stored, kept for decode threads to overwrite. */
+  readonly recycler: SpoolRecycler | undefined
 
   constructor(
     private readonly storage: Storage,
@@ -36,6 +39,10 @@ export class WritePipeline {
     metrics: SelfMetrics,
     private readonly log: (msg: string, err?: unknown) => void,
   ) {
+    const { target } = storage
+    const recycler =
+      target.kind === 'embedded' ? new SpoolRecycler(spoolDir(target.dataDir)) : undefined
+    this.recycler = recycler
     const make = (table: Table): TableWriter =>
       new TableWriter({
         storage,
@@ -44,6 +51,7 @@ export class WritePipeline {
         batchRows: config.ingest.batchRows,
         flushIntervalMs: config.ingest.flushIntervalMs,
         maxQueueBytes: config.ingest.queueBytes,
+        discard: recycler && ((files) => recycler.recycle(files)),
         log,
         onFlush: (o) => {
           if (o.kind === 'written') {
@@ -104,7 +112,8 @@ export class WritePipeline {
     const entries = Object.entries(batches) as [Table, QueuedRows][]
     if (!this.fits(batches)) {
       const files = entries.map(([, rows]) => rows).filter(isSpooled)
-      unspool(files).catch((err: unknown) => this.log('removing refused spool files failed', err))
+      const discard = this.recycler ? this.recycler.recycle(files) : unspool(files)
+      discard.catch((err: unknown) => this.log('removing refused spool files failed', err))
       return false
     }
     for (const [t, rows] of entries) this.writers[t].enqueue(rows)
@@ -122,5 +131,6 @@ export class WritePipeline {
 
   async shutdown(): Promise<void> {
     await Promise.all(TABLES.map((t) => this.writers[t].shutdown()))
+    await this.recycler?.close()
   }
 }

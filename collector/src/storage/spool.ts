@@ -3,7 +3,7 @@
 // several times a second under load: as much CPU as the decode thread itself. So a decode
 // thread writes the rows of each request to a spool file beside the embedded engine's data,
 // and the write queue holds the file's name; the insert reads the files directly.
-import { closeSync, openSync, writevSync } from 'node:fs'
+import { closeSync, ftruncateSync, openSync, renameSync, writevSync } from 'node:fs'
 import { unlink, writeFile } from 'node:fs/promises'
 import type { InsertFormat } from './insert.js'
 
@@ -41,11 +41,20 @@ const spoolError = (err: unknown): SpoolError =>
     `writing rows to the spool failed: ${err instanceof Error ? err.message : String(err)}`,
   )
 
-/** Writes `data` to a new file (synchronously: this runs on a decode thread). */
-export function spool(file: string, data: readonly Uint8Array[], rows: number): SpooledRows {
+/**
+ * Writes `data` to a new file (synchronously: this runs on a decode thread). With `reuse`, a
+ * kept file (spool-recycler.ts) is overwritten instead, and takes the name once complete: a
+ * crash part-way leaves it under a name recovery deletes.
+ */
+export function spool(
+  file: string,
+  data: readonly Uint8Array[],
+  rows: number,
+  reuse?: string,
+): SpooledRows {
   let fd: number
   try {
-    fd = openSync(file, 'wx')
+    fd = openSync(reuse ?? file, reuse ? 'r+' : 'wx')
   } catch (err) {
     throw spoolError(err)
   }
@@ -64,12 +73,21 @@ export function spool(file: string, data: readonly Uint8Array[], rows: number): 
           skip = 0
         }
       }
-      written += writevSync(fd, rest)
+      written += writevSync(fd, rest, written)
     }
+    // The rest of a kept file's earlier, longer rows.
+    if (reuse) ftruncateSync(fd, bytes)
   } catch (err) {
     throw spoolError(err)
   } finally {
     closeSync(fd)
+  }
+  if (reuse) {
+    try {
+      renameSync(reuse, file)
+    } catch (err) {
+      throw spoolError(err)
+    }
   }
   return { file, bytes, rows }
 }

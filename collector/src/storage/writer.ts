@@ -34,6 +34,8 @@ export interface WriterOptions {
   flushIntervalMs: number
   /** The queue refuses more once it holds this many bytes of encoded rows. */
   maxQueueBytes: number
+  /** What becomes of spool files once their rows are stored or dropped; default: deleted. */
+  discard?: (files: SpooledRows[]) => Promise<void>
   /** Called after every attempt; feeds /metrics. */
   onFlush?: (outcome: FlushOutcome) => void
   log?: (message: string, err?: unknown) => void
@@ -178,7 +180,8 @@ export class TableWriter {
     this.chunks.splice(0, count)
     this.queuedRows -= rows
     for (const c of batch) this.queuedBytes -= queuedBytes(c)
-    await unspool(batch.filter(isSpooled)).catch((err: unknown) =>
+    const discard = this.opts.discard ?? unspool
+    await discard(batch.filter(isSpooled)).catch((err: unknown) =>
       this.opts.log?.(`removing spool files of ${this.table} failed`, err),
     )
   }
