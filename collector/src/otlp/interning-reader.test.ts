@@ -36,6 +36,18 @@ describe('InterningReader', () => {
     expect(expected).toEqual(values)
   })
 
+  it('tells apart strings of every cached length that differ in one byte, anywhere', () => {
+    const values: string[] = []
+    for (let len = 1; len <= 49; len++) {
+      const base = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNO'.slice(0, len)
+      for (const at of new Set([0, len >> 1, len - 1])) {
+        const changed = base.slice(0, at) + '#' + base.slice(at + 1)
+        values.push(base, changed, base, changed)
+      }
+    }
+    expect(readAll(encode(values), values.length)).toEqual(values)
+  })
+
   it('decodes invalid UTF-8 the same way every time it repeats', () => {
     const bad = Buffer.from([0x61, 0xff, 0xfe, 0x62])
     const body = encode([bad, 'ok', bad])

@@ -27,7 +27,8 @@ const MAX_BYTES = 48
 /**
  * A protobufjs reader over a Buffer whose `string()` interns short strings. One per thread
  * shares the cache; a slot holds the bytes it was filled from, so a hash collision only
- * costs a miss.
+ * costs a miss. Bytes are hashed and compared four at a time: byte by byte, this was a
+ * fifth of the instructions of converting a span (callgrind).
  */
 export class InterningReader extends BufferReader {
   private static readonly strings: (string | undefined)[] = new Array<string | undefined>(
@@ -35,6 +36,14 @@ export class InterningReader extends BufferReader {
   ).fill(undefined)
   private static readonly lengths = new Int32Array(SLOTS)
   private static readonly bytes = new Uint8Array(SLOTS * MAX_BYTES)
+  private static readonly words = new DataView(InterningReader.bytes.buffer)
+  /** The body, for reading four bytes at a time. */
+  private readonly words32: DataView
+
+  constructor(buffer: Buffer) {
+    super(buffer)
+    this.words32 = new DataView(buffer.buffer, buffer.byteOffset, buffer.byteLength)
+  }
 
   override string(): string {
     const len = this.uint32()
@@ -46,25 +55,36 @@ export class InterningReader extends BufferReader {
     const buf = this.buf as NodeBuffer
     if (len === 0) return ''
     if (len > MAX_BYTES) return buf.utf8Slice(start, end)
+    const view = this.words32
+    const wordsEnd = end - 3
     let h = len
-    for (let i = start; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193)
+    let i = start
+    for (; i < wordsEnd; i += 4) h = Math.imul(h ^ view.getInt32(i, true), 0x01000193)
+    for (; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x01000193)
     const slot = (h >>> 20) & (SLOTS - 1)
-    const { strings, lengths, bytes } = InterningReader
+    const { strings, lengths, bytes, words } = InterningReader
+    const base = slot * MAX_BYTES
     const cached = strings[slot]
     if (cached !== undefined && lengths[slot] === len) {
-      let k = slot * MAX_BYTES
-      let i = start
-      while (i < end && bytes[k] === buf[i]) {
-        i++
-        k++
+      let k = base
+      i = start
+      while (i < wordsEnd && words.getInt32(k, true) === view.getInt32(i, true)) {
+        i += 4
+        k += 4
       }
-      if (i === end) return cached
+      if (i >= wordsEnd) {
+        while (i < end && bytes[k] === buf[i]) {
+          i++
+          k++
+        }
+        if (i === end) return cached
+      }
     }
     const fresh = buf.utf8Slice(start, end)
     strings[slot] = fresh
     lengths[slot] = len
     // A loop, not set(subarray()): a new view per miss cost more than the copy.
-    for (let i = start, k = slot * MAX_BYTES; i < end; i++, k++) bytes[k] = buf[i]!
+    for (let j = start, k = base; j < end; j++, k++) bytes[k] = buf[j]!
     return fresh
   }
 }
