@@ -1,10 +1,11 @@
-import { mkdtempSync, readFileSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { basename, dirname, join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { hex, nanosAgo } from '../testing/harness.js'
 import { protobufTraces } from '../testing/otlp.js'
-import { parseSpoolName } from '../storage/spool.js'
+import { SpoolRecycler } from '../storage/spool-recycler.js'
+import { parseSpoolName, type SpooledRows } from '../storage/spool.js'
 import { DecodePool } from './decode-pool.js'
 
 function traces(spans: number): Buffer {
@@ -37,7 +38,7 @@ afterEach(async () => {
 function pool(
   threads: number,
   log: (msg: string) => void = () => {},
-  spool?: { dir: string; database: string },
+  spool?: { dir: string; database: string; recycler?: SpoolRecycler },
 ): DecodePool {
   const p = new DecodePool(threads, log, spool)
   pools.push(p)
@@ -82,6 +83,30 @@ describe('DecodePool', () => {
       expect([b.rows, b.bytes]).toEqual([300, a.data.length])
       expect(readFileSync(b.file).equals(a.data)).toBe(true)
     }
+  })
+
+  it('overwrites kept files instead of making new ones, and gives back those it did not use', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reckon-spool-'))
+    const recycler = new SpoolRecycler(dir)
+    const p = pool(1, () => {}, { dir, database: 'shop', recycler })
+    const filesOf = (c: Awaited<ReturnType<DecodePool['convert']>>): SpooledRows[] => {
+      if (c.kind !== 'converted') throw new Error('refused')
+      return Object.values(c.converted.batches).filter((b) => 'file' in b)
+    }
+    // Rows stored: their two files are kept.
+    const stored = filesOf(await p.convert('traces', traces(50), false, nanosAgo().toString()))
+    const inodes = stored.map((f) => statSync(f.file).ino).sort()
+    await recycler.recycle(stored)
+    const next = filesOf(await p.convert('traces', traces(5), false, nanosAgo().toString()))
+    expect(next.map((f) => statSync(f.file).ino).sort()).toEqual(inodes)
+    expect(readdirSync(dir).sort()).toEqual(next.map((f) => basename(f.file)).sort())
+
+    // A refused body uses none of the files it was lent: they go back for the next request.
+    await recycler.recycle(next)
+    const refused = await p.convert('traces', Buffer.from([0x0a, 0xff]), false, '0')
+    expect(refused.kind).toBe('refused')
+    expect(recycler.take(3).length).toBe(2)
+    await recycler.close()
   })
 
   it('refuses an undecodable body with the reason, and leaves the caller’s small buffers intact', async () => {

@@ -1,11 +1,12 @@
-import { existsSync } from 'node:fs'
-import { join } from 'node:path'
+import { existsSync, readFileSync, statSync } from 'node:fs'
+import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dropDatabase, hex, testConfig, testStorage } from '../testing/harness.js'
 import type { Storage } from './client.js'
 import { spoolDir } from './insert.js'
-import { spool } from './spool.js'
-import { jsonRows, TableWriter, type FlushOutcome } from './writer.js'
+import { SpoolRecycler } from './spool-recycler.js'
+import { parseSpoolName, spool } from './spool.js'
+import { jsonRows, TableWriter, type FlushOutcome, type WriterOptions } from './writer.js'
 
 let storage: Storage
 let dir: string
@@ -29,6 +30,21 @@ async function table(): Promise<string> {
 const lines = (ids: string[]): Buffer =>
   Buffer.from(ids.map((id, i) => JSON.stringify({ id, cents: 100 + i }) + '\n').join(''))
 
+/** A writer of JSON lines to `table` that flushes only when told. */
+const writerFor = (
+  table: string,
+  more: Pick<WriterOptions, 'onFlush' | 'discard'> = {},
+): TableWriter =>
+  new TableWriter({
+    storage,
+    table,
+    format: 'JSONEachRow',
+    batchRows: 1_000,
+    flushIntervalMs: 60_000,
+    maxQueueBytes: 1 << 20,
+    ...more,
+  })
+
 async function stored(name: string): Promise<string[]> {
   const rs = await storage.client.query({
     query: `SELECT id FROM ${storage.database}.${name} ORDER BY id`,
@@ -41,15 +57,7 @@ describe('spooled rows', () => {
   it('are stored with the rows held in memory, and their files removed once written', async () => {
     const name = await table()
     const outcomes: FlushOutcome[] = []
-    const writer = new TableWriter({
-      storage,
-      table: name,
-      format: 'JSONEachRow',
-      batchRows: 1_000,
-      flushIntervalMs: 60_000,
-      maxQueueBytes: 1 << 20,
-      onFlush: (o) => outcomes.push(o),
-    })
+    const writer = writerFor(name, { onFlush: (o) => outcomes.push(o) })
     // Written in two parts, as a decode thread writes a block it holds in pieces.
     const a = spool(join(dir, `${hex(4)}-a.rows`), [lines(['A-1']), lines(['A-2', 'A-3'])], 3)
     const b = spool(join(dir, `${hex(4)}-b.rows`), [lines(['B-1'])], 1)
@@ -74,5 +82,36 @@ describe('spooled rows', () => {
     expect(await stored(name)).toEqual([])
     // The file the engine did not take is still there for the retry.
     expect(existsSync(kept.file)).toBe(true)
+  })
+})
+
+describe('a spool file whose rows are stored', () => {
+  it('is kept under a name recovery deletes, then overwritten whole by the next rows', async () => {
+    const name = await table()
+    const recycler = new SpoolRecycler(dir)
+    const writer = writerFor(name, { discard: (files) => recycler.recycle(files) })
+    // Named as the decode threads name theirs.
+    const file = (): string => join(dir, `${hex(4)}.${storage.database}.${name}.JSONEachRow`)
+    const many = Array.from({ length: 50 }, (_, i) => `A-${String(i).padStart(2, '0')}`)
+    const first = spool(file(), [lines(many)], many.length)
+    const inode = statSync(first.file).ino
+    writer.enqueue(first)
+    await writer.flush()
+    expect(existsSync(first.file)).toBe(false)
+
+    const [kept, ...more] = recycler.take(2)
+    expect(more).toEqual([])
+    expect(kept && parseSpoolName(basename(kept))).toBeUndefined()
+    expect(statSync(kept!).ino).toBe(inode)
+
+    // Fewer rows than the file held: nothing of the earlier ones may be stored again.
+    const second = spool(file(), [lines(['B-1']), lines(['B-2'])], 2, kept)
+    expect(statSync(second.file).ino).toBe(inode)
+    expect(existsSync(kept!)).toBe(false)
+    expect(readFileSync(second.file)).toEqual(Buffer.concat([lines(['B-1']), lines(['B-2'])]))
+    writer.enqueue(second)
+    await writer.flush()
+    expect(await stored(name)).toEqual([...many, 'B-1', 'B-2'])
+    await recycler.close()
   })
 })
