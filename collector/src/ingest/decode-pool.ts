@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
 import type { Signal } from '../otlp/proto.js'
 import { spoolFile, TABLES, type Table } from '../storage/pipeline.js'
-import type { SpoolRecycler } from '../storage/spool-recycler.js'
+import type { KeptFile, SpoolRecycler } from '../storage/spool-recycler.js'
 import { SpoolError, unspool } from '../storage/spool.js'
 import type { QueuedRows } from '../storage/writer.js'
 import { convertBody, type Conversion } from './convert.js'
@@ -61,7 +61,7 @@ interface Pending {
   resolve: (c: Conversion<QueuedRows>) => void
   reject: (err: Error) => void
   /** Kept files lent to the job. */
-  reuse: string[]
+  reuse: KeptFile[]
 }
 
 interface Thread {
@@ -137,7 +137,7 @@ export class DecodePool {
     // A request fills at most two tables (spans and trace_spans; logs and business events).
     const reuse = this.spool && this.recycler ? this.recycler.take(2) : []
     if (this.spool) job.spool = this.spool
-    if (reuse.length > 0) job.reuse = reuse
+    if (reuse.length > 0) job.reuse = reuse.map((k) => k.file)
     return new Promise((resolve, reject) => {
       chosen.pending.set(id, { resolve, reject, reuse })
       chosen.worker.postMessage(job, transfer)
@@ -162,7 +162,7 @@ export class DecodePool {
       const p = pending.get(reply.id)
       if (!p) return
       pending.delete(reply.id)
-      this.recycler?.giveBack(reply.unused)
+      this.recycler?.giveBack(p.reuse.filter((k) => reply.unused.includes(k.file)))
       if ('error' in reply)
         p.reject(
           reply.spool ? new SpoolError(reply.error) : new Error(`decoding failed: ${reply.error}`),
@@ -183,7 +183,7 @@ export class DecodePool {
       if (spool) {
         const files = [...pending].flatMap(([id, p]) => [
           ...TABLES.map((t) => ({ file: jobSpoolFile(spool, id, t), bytes: 0, rows: 0 })),
-          ...p.reuse.map((file) => ({ file, bytes: 0, rows: 0 })),
+          ...p.reuse.map(({ file }) => ({ file, bytes: 0, rows: 0 })),
         ])
         unspool(files).catch((e: unknown) => this.log('removing spool files failed', e))
       }

@@ -8,18 +8,25 @@ import { rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { unspool, type SpooledRows } from './spool.js'
 
-/** How many stored files are kept, and the largest kept (bigger ones hold too much disk). */
-const MAX_KEPT = 256
-const MAX_KEPT_BYTES = 4 * 1024 * 1024
+/** What is kept at most: the disk it holds is the price of not allocating inodes. */
+const MAX_KEPT_FILES = 256
+const MAX_KEPT_BYTES = 128 * 1024 * 1024
+
+/** A kept file: its path, and its size when it was kept. */
+export interface KeptFile {
+  file: string
+  bytes: number
+}
 
 /** Stored spool files, kept for reuse. Lives on the event loop. */
 export class SpoolRecycler {
-  private readonly kept: string[] = []
+  private readonly kept: KeptFile[] = []
   /** Names of kept files: not spool names (spool.ts), so recovery deletes them. */
   private readonly prefix = `kept-${randomBytes(4).toString('hex')}-`
   private next = 0
-  /** Files being renamed to be kept: they count against MAX_KEPT already. */
-  private renaming = 0
+  /** Files kept or being renamed to be kept, and their bytes: what counts against the caps. */
+  private files = 0
+  private bytes = 0
   private closed = false
 
   constructor(private readonly dir: string) {}
@@ -28,47 +35,68 @@ export class SpoolRecycler {
    * Takes files whose rows are stored (or dropped) out of the spool: renamed for reuse, or
    * deleted when enough are kept. Once this resolves, no crash can store them again.
    */
-  async recycle(files: readonly SpooledRows[]): Promise<void> {
+  async recycle(stored: readonly SpooledRows[]): Promise<void> {
     const keep: SpooledRows[] = []
     const remove: SpooledRows[] = []
-    for (const f of files) {
-      const room = this.kept.length + this.renaming + keep.length < MAX_KEPT
-      ;(room && !this.closed && f.bytes <= MAX_KEPT_BYTES ? keep : remove).push(f)
+    for (const f of stored) {
+      const room = this.files < MAX_KEPT_FILES && this.bytes + f.bytes <= MAX_KEPT_BYTES
+      if (!room || this.closed) {
+        remove.push(f)
+        continue
+      }
+      keep.push(f)
+      this.files++
+      this.bytes += f.bytes
     }
-    this.renaming += keep.length
     await Promise.all([
       unspool(remove),
       ...keep.map(async (f) => {
-        const name = join(this.dir, `${this.prefix}${this.next++}`)
+        const kept = { file: join(this.dir, `${this.prefix}${this.next++}`), bytes: f.bytes }
         try {
-          await rename(f.file, name)
+          await rename(f.file, kept.file)
         } catch (err) {
+          this.forget([kept])
           if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
           throw err
-        } finally {
-          this.renaming--
         }
-        if (this.closed) await unlink(name)
-        else this.kept.push(name)
+        if (this.closed) await this.remove([kept])
+        else this.kept.push(kept)
       }),
     ])
   }
 
   /** Up to `count` kept files, now the caller's: to overwrite, to give back, or to delete. */
-  take(count: number): string[] {
-    return this.kept.splice(Math.max(0, this.kept.length - count), count)
+  take(count: number): KeptFile[] {
+    const taken = this.kept.splice(Math.max(0, this.kept.length - count), count)
+    this.forget(taken)
+    return taken
   }
 
-  /** Files taken and not used. */
-  giveBack(files: readonly string[]): void {
-    if (this.closed) void Promise.all(files.map((f) => unlink(f).catch(() => {})))
-    else this.kept.push(...files)
+  /** Files taken and not used, unchanged. */
+  giveBack(files: readonly KeptFile[]): void {
+    if (this.closed) {
+      this.remove(files).catch(() => {})
+      return
+    }
+    this.kept.push(...files)
+    this.files += files.length
+    for (const f of files) this.bytes += f.bytes
   }
 
   /** Deletes the kept files. */
   async close(): Promise<void> {
     this.closed = true
     const files = this.kept.splice(0)
-    await Promise.all(files.map((f) => unlink(f).catch(() => {})))
+    this.forget(files)
+    await this.remove(files)
+  }
+
+  private forget(files: readonly KeptFile[]): void {
+    this.files -= files.length
+    for (const f of files) this.bytes -= f.bytes
+  }
+
+  private async remove(files: readonly KeptFile[]): Promise<void> {
+    await Promise.all(files.map((f) => unlink(f.file).catch(() => {})))
   }
 }

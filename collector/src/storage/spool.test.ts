@@ -101,13 +101,14 @@ describe('a spool file whose rows are stored', () => {
 
     const [kept, ...more] = recycler.take(2)
     expect(more).toEqual([])
-    expect(kept && parseSpoolName(basename(kept))).toBeUndefined()
-    expect(statSync(kept!).ino).toBe(inode)
+    if (!kept) throw new Error('the stored file was not kept')
+    expect(parseSpoolName(basename(kept.file))).toBeUndefined()
+    expect([statSync(kept.file).ino, kept.bytes]).toEqual([inode, first.bytes])
 
     // Fewer rows than the file held: nothing of the earlier ones may be stored again.
-    const second = spool(file(), [lines(['B-1']), lines(['B-2'])], 2, kept)
+    const second = spool(file(), [lines(['B-1']), lines(['B-2'])], 2, kept.file)
     expect(statSync(second.file).ino).toBe(inode)
-    expect(existsSync(kept!)).toBe(false)
+    expect(existsSync(kept.file)).toBe(false)
     expect(readFileSync(second.file)).toEqual(Buffer.concat([lines(['B-1']), lines(['B-2'])]))
     writer.enqueue(second)
     await writer.flush()
