@@ -135,7 +135,7 @@ export class DecodePool {
     const transfer: ArrayBuffer[] = []
     const job: DecodeJob = { id, signal, body: ownBuffer(body, transfer), json, nowNanos }
     // A request fills at most two tables (spans and trace_spans; logs and business events).
-    const reuse = this.spool && this.recycler ? this.recycler.take(2) : []
+    const reuse = this.recycler?.take(2) ?? []
     if (this.spool) job.spool = this.spool
     if (reuse.length > 0) job.reuse = reuse.map((k) => k.file)
     return new Promise((resolve, reject) => {

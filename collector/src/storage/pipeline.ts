@@ -40,9 +40,8 @@ export class WritePipeline {
     private readonly log: (msg: string, err?: unknown) => void,
   ) {
     const { target } = storage
-    const recycler =
+    this.recycler =
       target.kind === 'embedded' ? new SpoolRecycler(spoolDir(target.dataDir)) : undefined
-    this.recycler = recycler
     const make = (table: Table): TableWriter =>
       new TableWriter({
         storage,
@@ -51,7 +50,7 @@ export class WritePipeline {
         batchRows: config.ingest.batchRows,
         flushIntervalMs: config.ingest.flushIntervalMs,
         maxQueueBytes: config.ingest.queueBytes,
-        discard: recycler && ((files) => recycler.recycle(files)),
+        discard: (files) => this.discard(files),
         log,
         onFlush: (o) => {
           if (o.kind === 'written') {
@@ -112,12 +111,18 @@ export class WritePipeline {
     const entries = Object.entries(batches) as [Table, QueuedRows][]
     if (!this.fits(batches)) {
       const files = entries.map(([, rows]) => rows).filter(isSpooled)
-      const discard = this.recycler ? this.recycler.recycle(files) : unspool(files)
-      discard.catch((err: unknown) => this.log('removing refused spool files failed', err))
+      this.discard(files).catch((err: unknown) =>
+        this.log('removing refused spool files failed', err),
+      )
       return false
     }
     for (const [t, rows] of entries) this.writers[t].enqueue(rows)
     return true
+  }
+
+  /** Spool files whose rows are stored, dropped or refused: kept for reuse when embedded. */
+  private discard(files: SpooledRows[]): Promise<void> {
+    return this.recycler ? this.recycler.recycle(files) : unspool(files)
   }
 
   private fits(batches: Batches): boolean {

@@ -59,8 +59,10 @@ export class SpoolRecycler {
           if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
           throw err
         }
-        if (this.closed) await this.remove([kept])
-        else this.kept.push(kept)
+        if (this.closed) {
+          this.forget([kept])
+          await this.remove([kept])
+        } else this.kept.push(kept)
       }),
     ])
   }
@@ -75,7 +77,7 @@ export class SpoolRecycler {
   /** Files taken and not used, unchanged. */
   giveBack(files: readonly KeptFile[]): void {
     if (this.closed) {
-      this.remove(files).catch(() => {})
+      void this.remove(files)
       return
     }
     this.kept.push(...files)
