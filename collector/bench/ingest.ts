@@ -13,6 +13,7 @@ import { insertConverted, spanBatch } from './spans.js'
 const SPANS_PER_REQUEST = 1000
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400)
 const CONCURRENCY = 8
+const WARMUP_REQUESTS = 40
 
 const config: Config = {
   ...DEFAULTS,
@@ -45,23 +46,27 @@ async function rowCount(table: string): Promise<number> {
 // the trace summaries it feeds, and `trace_spans`) by the storage module's insert path,
 // with no HTTP or decoding.
 const converted = payloads.map((p) => convertTraces(decodeRequest.traces(p)))
-const rawBatches = Math.ceil((REQUESTS * SPANS_PER_REQUEST) / config.ingest.batchRows)
 const perBatch = config.ingest.batchRows / SPANS_PER_REQUEST
-let t0 = performance.now()
-const rawCpu0 = process.cpuUsage()
-for (let b = 0; b < rawBatches; b++) {
-  const parts = Array.from(
-    { length: perBatch },
-    (_, i) => converted[(b * perBatch + i) % converted.length]!,
-  )
-  await insertConverted(storage, parts)
+async function truncate(): Promise<void> {
+  for (const table of ['spans', 'trace_summaries', 'trace_spans']) {
+    await storage.client.command({ query: `TRUNCATE TABLE ${storage.database}.${table}` })
+  }
 }
-const rawSeconds = (performance.now() - t0) / 1000
-const rawCpu = process.cpuUsage(rawCpu0)
-const rawRows = await rowCount('spans')
-const rawRate = rawRows / rawSeconds
-for (const table of ['spans', 'trace_summaries', 'trace_spans']) {
-  await storage.client.command({ query: `TRUNCATE TABLE ${storage.database}.${table}` })
+async function raw(batches: number): Promise<{ rows: number; seconds: number; cpu: number }> {
+  const t0 = performance.now()
+  const cpu0 = process.cpuUsage()
+  for (let b = 0; b < batches; b++) {
+    const parts = Array.from(
+      { length: perBatch },
+      (_, i) => converted[(b * perBatch + i) % converted.length]!,
+    )
+    await insertConverted(storage, parts)
+  }
+  const seconds = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  const rows = await rowCount('spans')
+  await truncate()
+  return { rows, seconds, cpu: cpu.user + cpu.system }
 }
 
 // Ingest: HTTP requests from the same process, CONCURRENCY at a time, then wait for storage.
@@ -87,34 +92,56 @@ function send(body: Buffer): Promise<number> {
     req.end(body)
   })
 }
-let next = 0
 let refused = 0
-t0 = performance.now()
-// CPU of the whole process (JS and engine threads): how close the run is to the machine's cores.
-const cpu0 = process.cpuUsage()
-await Promise.all(
-  Array.from({ length: CONCURRENCY }, async () => {
-    while (next < REQUESTS) {
-      const i = next++
-      const status = await send(payloads[i % payloads.length]!)
-      if (status === 503) {
-        refused++
-        next-- // resend later, as an exporter would after Retry-After
-        await new Promise((r) => setTimeout(r, 20))
-      } else if (status !== 200) throw new Error(`HTTP ${status}`)
-    }
-  }),
-)
-await reckon.context.pipeline.flush()
-const ingestSeconds = (performance.now() - t0) / 1000
-const cpu = process.cpuUsage(cpu0)
-const stored = await rowCount('spans')
+async function ingest(
+  requests: number,
+): Promise<{ stored: number; seconds: number; cpu: NodeJS.CpuUsage }> {
+  let next = 0
+  const t0 = performance.now()
+  // CPU of the whole process (JS and engine threads): how close it runs to the machine's cores.
+  const cpu0 = process.cpuUsage()
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < requests) {
+        const i = next++
+        const status = await send(payloads[i % payloads.length]!)
+        if (status === 503) {
+          refused++
+          next-- // resend later, as an exporter would after Retry-After
+          await new Promise((r) => setTimeout(r, 20))
+        } else if (status !== 200) throw new Error(`HTTP ${status}`)
+      }
+    }),
+  )
+  await reckon.context.pipeline.flush()
+  const seconds = (performance.now() - t0) / 1000
+  const cpu = process.cpuUsage(cpu0)
+  const stored = await rowCount('spans')
+  await truncate()
+  return { stored, seconds, cpu }
+}
+
+// Warm-up, untimed: the decode threads' JIT compiles the conversion (about a second of CPU
+// per thread) and the engine loads its tables, so neither side's cold start is counted.
+await ingest(WARMUP_REQUESTS)
+await raw(1)
+refused = 0
+
+// Raw runs half before and half after ingest: the machine's load drifts over a run, and
+// the ratio is fairest when both sides see the same stretch of it.
+const rawBatches = Math.ceil((REQUESTS * SPANS_PER_REQUEST) / config.ingest.batchRows)
+const rawBefore = await raw(Math.ceil(rawBatches / 2))
+const { stored, seconds: ingestSeconds, cpu } = await ingest(REQUESTS)
+const rawAfter = await raw(Math.floor(rawBatches / 2))
+const rawRows = rawBefore.rows + rawAfter.rows
+const rawSeconds = rawBefore.seconds + rawAfter.seconds
+const rawRate = rawRows / rawSeconds
 const ingestRate = stored / ingestSeconds
 agent.destroy()
 await reckon.close()
 
 console.log(
-  `raw insert: ${rawRows} rows in ${rawSeconds.toFixed(2)} s, ${((rawCpu.user + rawCpu.system) / rawRows).toFixed(1)} µs of CPU per row`,
+  `raw insert: ${rawRows} rows in ${rawSeconds.toFixed(2)} s, ${((rawBefore.cpu + rawAfter.cpu) / rawRows).toFixed(1)} µs of CPU per row`,
 )
 const cpuSeconds = (cpu.user + cpu.system) / 1e6
 // CPU per span varies less than spans/s on a shared machine: the better figure to compare.
