@@ -44,7 +44,7 @@ describe('migrate', () => {
     })
 
     const report = await migrate(storage)
-    expect(report.applied.map((m) => m.version)).toEqual([3, 4, 5, 6])
+    expect(report.applied.map((m) => m.version)).toEqual([3, 4, 5, 6, 7])
     // The old copy still holds these spans: it stays until retention empties it.
     expect(report.retired).toEqual([])
     expect(report.current).toBe(latestVersion())
@@ -125,5 +125,43 @@ describe('migrate', () => {
     expect(tables).not.toContain('spans_by_trace')
     expect(await getTrace(fresh, hex(16), 100, 30)).toBeUndefined()
     expect((await migrate(fresh)).retired).toEqual([])
+  })
+
+  it('writes a fresh part of spans as one compact part, even past the default 10 MiB', async () => {
+    await migrate(fresh)
+    const traceId = hex(16)
+    const start = nanosAgo(60_000)
+    const note = 'x'.repeat(400)
+    const request = convertTraces({
+      resourceSpans: [
+        {
+          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'order' } }] },
+          scopeSpans: [
+            {
+              spans: Array.from({ length: 25_000 }, (_, i) => ({
+                traceId,
+                spanId: hex(8),
+                name: 'POST /orders',
+                startTimeUnixNano: (start + BigInt(i)).toString(),
+                endTimeUnixNano: (start + BigInt(i) + 5000n).toString(),
+                attributes: [{ key: 'note', value: { stringValue: `${note}${i}` } }],
+              })),
+            },
+          ],
+        },
+      ],
+    })
+    await fresh.insertRows(`${fresh.database}.spans`, 'Native', [request.encoded.data])
+    const parts = await fresh.client
+      .query({
+        query: `SELECT part_type AS type, data_uncompressed_bytes AS bytes FROM system.parts
+                WHERE database = {db:String} AND table = 'spans' AND active`,
+        query_params: { db: fresh.database },
+        format: 'JSONEachRow',
+      })
+      .then((r) => r.json<{ type: string; bytes: string }>())
+    expect(parts).toHaveLength(1)
+    expect(parts[0]?.type).toBe('Compact')
+    expect(Number(parts[0]?.bytes)).toBeGreaterThan(10 * 1024 * 1024)
   })
 })

@@ -15,6 +15,17 @@ import {
   traceSummariesView,
 } from './tables.js'
 
+/** Written to all the time, in small parts: kept compact until merges make them large. */
+const COMPACT_TABLES = [
+  'spans',
+  'trace_spans',
+  'trace_summaries',
+  'business_events',
+  'logs',
+  'metric_points',
+]
+const COMPACT_PART_BYTES = 256 * 1024 * 1024
+
 /**
  * A schema step. Statements must be idempotent (IF NOT EXISTS …) so a step that stopped
  * half-way is simply run again. Steps are never edited once released: add a new one.
@@ -86,6 +97,20 @@ export const MIGRATIONS: readonly Migration[] = [
       `DROP VIEW IF EXISTS ${db}.spans_by_trace_mv`,
       `ALTER TABLE ${db}.spans DROP INDEX IF EXISTS idx_attr_key`,
     ],
+  },
+  {
+    version: 7,
+    name: 'fresh parts compact (all columns in one data file) up to 256 MiB uncompressed',
+    // Above 10 MiB (the default) a part is wide: two files per column stream, 169 for a
+    // part of `spans`, made by each insert and again by each merge. On ext4 without a
+    // journal, creating a file scans past every inode freed in the last half minute: 12% of
+    // all CPU in a bench:ingest run, 4% with compact parts, ~2 µs less per span. Merges
+    // make parts large enough to turn wide, as scans of a settled store prefer.
+    statements: (db) =>
+      COMPACT_TABLES.map(
+        (table) =>
+          `ALTER TABLE ${db}.${table} MODIFY SETTING min_bytes_for_wide_part = ${COMPACT_PART_BYTES}`,
+      ),
   },
 ]
 
