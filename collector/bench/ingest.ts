@@ -5,10 +5,8 @@ import { request, Agent } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULTS, type Config } from '../src/config/index.js'
-import { decodeRequest } from '../src/otlp/proto.js'
-import { convertTraces } from '../src/otlp/traces.js'
 import { startReckon } from '../src/server.js'
-import { insertConverted, spanBatch } from './spans.js'
+import { convertRequest, insertConverted, spanBatch } from './spans.js'
 
 const SPANS_PER_REQUEST = 1000
 const REQUESTS = Number(process.env.BENCH_REQUESTS ?? 400)
@@ -45,7 +43,7 @@ async function rowCount(table: string): Promise<number> {
 // Raw: the same rows, already encoded, inserted straight into the same tables (`spans` with
 // the trace summaries it feeds, and `trace_spans`) by the storage module's insert path,
 // with no HTTP or decoding.
-const converted = payloads.map((p) => convertTraces(decodeRequest.traces(p)))
+const converted = payloads.map(convertRequest)
 const perBatch = config.ingest.batchRows / SPANS_PER_REQUEST
 async function truncate(): Promise<void> {
   for (const table of ['spans', 'trace_summaries', 'trace_spans']) {

@@ -8,9 +8,7 @@ import { getTrace, searchTraces } from '../src/api/queries/traces.js'
 import { DEFAULTS, type Config } from '../src/config/index.js'
 import { openStorage } from '../src/storage/client.js'
 import { migrate } from '../src/storage/migrate.js'
-import { decodeRequest } from '../src/otlp/proto.js'
-import { convertTraces } from '../src/otlp/traces.js'
-import { insertConverted, spanBatch } from './spans.js'
+import { convertRequest, insertConverted, spanBatch } from './spans.js'
 
 const SPANS = Number(process.env.BENCH_SPANS ?? 10_000_000)
 const PER_REQUEST = 1000
@@ -51,7 +49,7 @@ if (already !== SPANS || (await count('trace_spans')) !== SPANS) {
   }
   for (let r = 0; r < requests; r += BATCH_REQUESTS) {
     const batch = Array.from({ length: Math.min(BATCH_REQUESTS, requests - r) }, (_, i) =>
-      convertTraces(decodeRequest.traces(spanBatch(PER_REQUEST, nowNs - BigInt(r + i) * stepNs))),
+      convertRequest(spanBatch(PER_REQUEST, nowNs - BigInt(r + i) * stepNs)),
     )
     await insertConverted(storage, batch)
   }
