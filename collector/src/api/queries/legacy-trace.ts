@@ -62,8 +62,28 @@ function toView(r: SpanRow): SpanView {
   }
 }
 
-/** Databases known to have no `spans_by_trace` any more: it is dropped only at start. */
-const retired = new Set<string>()
+/**
+ * Per database, whether `spans_by_trace` is still there: it is dropped only at a start, so
+ * asked once per process. Asked rather than found out by querying it, because over HTTP
+ * the ClickHouse client logs every failed query as an error, and a new store has none.
+ */
+const stillThere = new Map<string, Promise<boolean>>()
+
+function legacyCopyExists(storage: Storage, timeout: number): Promise<boolean> {
+  let known = stillThere.get(storage.database)
+  if (!known) {
+    known = select<{ n: string }>(
+      storage,
+      `SELECT count() AS n FROM system.tables WHERE database = {db:String} AND name = 'spans_by_trace'`,
+      { db: storage.database },
+      timeout,
+    ).then((rows) => Number(rows[0]?.n) > 0)
+    // A failed check is asked again next time.
+    known.catch(() => stillThere.delete(storage.database))
+    stillThere.set(storage.database, known)
+  }
+  return known
+}
 
 /**
  * Spans of a trace stored before migration 6, from the columnar trace-ordered copy that step
@@ -76,7 +96,7 @@ export async function spansStoredBeforeV6(
   rows: number,
   timeout: number,
 ): Promise<SpanView[]> {
-  if (retired.has(storage.database)) return []
+  if (!(await legacyCopyExists(storage, timeout))) return []
   try {
     const found = await select<SpanRow>(
       storage,
@@ -95,8 +115,9 @@ export async function spansStoredBeforeV6(
     )
     return found.map(toView)
   } catch (err) {
+    // Another Reckon on the same server dropped it at its start since we looked.
     if (!isUnknownTable(err)) throw err
-    retired.add(storage.database)
+    stillThere.set(storage.database, Promise.resolve(false))
     return []
   }
 }
