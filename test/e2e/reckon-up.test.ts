@@ -1,79 +1,15 @@
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { context, SpanKind, trace } from '@opentelemetry/api'
-import { ExportResultCode, type ExportResult } from '@opentelemetry/core'
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
-import { resourceFromAttributes } from '@opentelemetry/resources'
-import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace'
 import { afterEach, describe, expect, it } from 'vitest'
+import { CLI, exited, getJson, running, sendTrace, startReckonCli } from './cli.js'
 
-const CLI = fileURLToPath(new URL('../../collector/dist/src/cli/main.js', import.meta.url))
-
-interface Running {
-  child: ChildProcess
-  otlpUrl: string
-  apiUrl: string
-  stderr: () => string
-}
-
-const running: ChildProcess[] = []
 afterEach(() => {
   for (const child of running.splice(0)) child.kill('SIGKILL')
 })
 
-/** `reckon up` in `dir` (its reckon.yaml), as a person runs it; resolves once it listens. */
-function reckonUp(dir: string): Promise<Running> {
-  const env = { ...process.env }
-  delete env.CLICKHOUSE_URL
-  const child = spawn(process.execPath, [CLI, 'up'], { cwd: dir, env })
-  running.push(child)
-  let out = ''
-  let err = ''
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
-  return new Promise((resolve, reject) => {
-    child.on('exit', (code) => reject(new Error(`reckon up exited with ${code}: ${err}`)))
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString()
-      const otlp = /OTLP\/HTTP \+ events\s+(http:\/\/\S+)/.exec(out)?.[1]
-      const api = /Query API\s+(http:\/\/\S+)\/api/.exec(out)?.[1]
-      if (otlp && api) resolve({ child, otlpUrl: otlp, apiUrl: api, stderr: () => err })
-    })
-  })
-}
-
-function exited(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)))
-}
-
-async function getJson<T>(url: string): Promise<T> {
-  const res = await fetch(url)
-  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`)
-  return (await res.json()) as T
-}
-
-/** Three spans of one trace, sent by the official protobuf exporter; resolves on its ack. */
-async function sendTrace(otlpUrl: string): Promise<string> {
-  const memory = new InMemorySpanExporter()
-  const provider = new TracerProvider({
-    resource: resourceFromAttributes({ 'service.name': 'checkout' }),
-    spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
-  })
-  const tracer = provider.getTracer('crash-test')
-  const root = tracer.startSpan('POST /checkout', { kind: SpanKind.SERVER })
-  const inRoot = trace.setSpan(context.active(), root)
-  for (const name of ['reserve stock', 'charge card']) tracer.startSpan(name, {}, inRoot).end()
-  root.end()
-  const exporter = new OTLPTraceExporter({ url: `${otlpUrl}/v1/traces` })
-  const result = await new Promise<ExportResult>((resolve) =>
-    exporter.export(memory.getFinishedSpans(), resolve),
-  )
-  expect(result.code, result.error?.message).toBe(ExportResultCode.SUCCESS)
-  await exporter.shutdown()
-  return root.spanContext().traceId
-}
+const reckonUp = (dir: string): ReturnType<typeof startReckonCli> => startReckonCli('up', dir)
 
 describe('a collector killed before it writes what it acknowledged', () => {
   it('stores those spans and business events when it starts again', async () => {

@@ -1,0 +1,102 @@
+import { spawn, type ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { context, SpanKind, trace } from '@opentelemetry/api'
+import { ExportResultCode, type ExportResult } from '@opentelemetry/core'
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
+import { resourceFromAttributes } from '@opentelemetry/resources'
+import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace'
+import { expect } from 'vitest'
+
+export const CLI = fileURLToPath(new URL('../../collector/dist/src/cli/main.js', import.meta.url))
+
+export interface Running {
+  child: ChildProcess
+  otlpUrl: string
+  apiUrl: string
+  stdout: () => string
+  stderr: () => string
+}
+
+/** Every process `reckon` started; the test file kills what is left after each test. */
+export const running: ChildProcess[] = []
+
+/**
+ * `reckon <command>` in `dir` (its reckon.yaml), as a person runs it, with `env` over the
+ * test's environment; resolves once it listens.
+ */
+export function startReckonCli(
+  command: 'up' | 'collector',
+  dir: string,
+  env: Record<string, string | undefined> = {},
+): Promise<Running> {
+  const child = spawn(process.execPath, [CLI, command], {
+    cwd: dir,
+    env: { ...process.env, CLICKHOUSE_URL: undefined, ...env },
+  })
+  running.push(child)
+  let out = ''
+  let err = ''
+  child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => reject(new Error(`reckon ${command} exited with ${code}: ${err}`)))
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString()
+      const otlp = /OTLP\/HTTP \+ events\s+(http:\/\/\S+)/.exec(out)?.[1]
+      const api = /Query API\s+(http:\/\/\S+)\/api/.exec(out)?.[1]
+      if (otlp && api) {
+        resolve({ child, otlpUrl: otlp, apiUrl: api, stdout: () => out, stderr: () => err })
+      }
+    })
+  })
+}
+
+export function exited(child: ChildProcess): Promise<number | null> {
+  if (child.exitCode !== null) return Promise.resolve(child.exitCode)
+  return new Promise((resolve) => child.once('exit', (code) => resolve(code)))
+}
+
+export async function getJson<T>(url: string): Promise<T> {
+  const res = await fetch(url)
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`)
+  return (await res.json()) as T
+}
+
+/** Three spans of one trace, sent by the official protobuf exporter; resolves on its ack. */
+export async function sendTrace(otlpUrl: string): Promise<string> {
+  const memory = new InMemorySpanExporter()
+  const provider = new TracerProvider({
+    resource: resourceFromAttributes({ 'service.name': 'checkout' }),
+    spanProcessors: [new SimpleSpanProcessor({ exporter: memory })],
+  })
+  const tracer = provider.getTracer('crash-test')
+  const root = tracer.startSpan('POST /checkout', { kind: SpanKind.SERVER })
+  const inRoot = trace.setSpan(context.active(), root)
+  for (const name of ['reserve stock', 'charge card']) tracer.startSpan(name, {}, inRoot).end()
+  root.end()
+  const exporter = new OTLPTraceExporter({ url: `${otlpUrl}/v1/traces` })
+  const result = await new Promise<ExportResult>((resolve) =>
+    exporter.export(memory.getFinishedSpans(), resolve),
+  )
+  expect(result.code, result.error?.message).toBe(ExportResultCode.SUCCESS)
+  await exporter.shutdown()
+  return root.spanContext().traceId
+}
+
+/** `reckon <args>` in `dir` to its end: its exit code and what it printed. */
+export async function runReckonCli(
+  args: string[],
+  dir: string,
+  env: Record<string, string | undefined> = {},
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: dir,
+    env: { ...process.env, CLICKHOUSE_URL: undefined, ...env },
+  })
+  running.push(child)
+  let stdout = ''
+  let stderr = ''
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  const code = await exited(child)
+  return { code, stdout, stderr }
+}

@@ -1,0 +1,127 @@
+import { randomBytes } from 'node:crypto'
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { exited, getJson, runReckonCli, running, sendTrace, startReckonCli } from '../cli.js'
+
+afterEach(() => {
+  for (const child of running.splice(0)) child.kill('SIGKILL')
+})
+
+/** Set by the run's global setup: the server every test here talks to. */
+const server = (): string => {
+  const url = process.env.CLICKHOUSE_URL
+  if (!url) throw new Error('CLICKHOUSE_URL is not set: run through vitest.server.config.ts')
+  return url
+}
+
+/** A statement run on the server directly, as an operator would with curl. */
+async function onServer(sql: string): Promise<string> {
+  const res = await fetch(`${server()}/`, { method: 'POST', body: sql })
+  const text = await res.text()
+  if (!res.ok) throw new Error(`${sql}: ${res.status} ${text}`)
+  return text.trim()
+}
+
+/** A working directory whose reckon.yaml names a database of its own. */
+function workDir(extra = ''): { dir: string; database: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'reckon-server-'))
+  const database = `server_${randomBytes(6).toString('hex')}`
+  writeFileSync(
+    join(dir, 'reckon.yaml'),
+    `otlpPort: 0\napiPort: 0\nclickhouse:\n  database: ${database}\n${extra}`,
+  )
+  return { dir, database }
+}
+
+describe('reckon migrate against a ClickHouse server', () => {
+  it('creates the schema once; a second run has nothing to apply', async () => {
+    const { dir, database } = workDir()
+    const first = await runReckonCli(['migrate'], dir, { CLICKHOUSE_URL: server() })
+    expect(first.stderr).toBe('')
+    expect(first.code).toBe(0)
+    expect(first.stdout).toMatch(
+      new RegExp(`^migrations on ClickHouse server ${server()}: 1 \\w+.*; schema version \\d+\\n`),
+    )
+    const tables = await onServer(`SHOW TABLES FROM ${database}`)
+    for (const table of ['spans', 'trace_spans', 'trace_summaries', 'business_events', 'logs'])
+      expect(tables.split('\n')).toContain(table)
+
+    const again = await runReckonCli(['migrate'], dir, { CLICKHOUSE_URL: server() })
+    expect(again.code).toBe(0)
+    expect(again.stdout).toMatch(/: nothing to apply; schema version \d+/)
+    // The embedded engine was never opened.
+    expect(existsSync(join(dir, '.reckon'))).toBe(false)
+  })
+})
+
+describe('reckon collector against a ClickHouse server', () => {
+  it('writes what it acknowledged when stopped, and reads it back after a restart', async () => {
+    // Nothing is written on its own within the test: the queue is in memory on a server,
+    // so only a clean stop's flush can store it.
+    const { dir, database } = workDir('ingest:\n  flushIntervalMs: 600000\n  batchRows: 10000000\n')
+    const first = await startReckonCli('collector', dir, { CLICKHOUSE_URL: server() })
+    expect(first.stdout()).toContain(`ClickHouse server ${server()}`)
+    const traceId = await sendTrace(first.otlpUrl)
+    const event = await fetch(`${first.otlpUrl}/v1/events`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify([
+        {
+          type: 'order.paid',
+          system: 'payment',
+          entity: 'order',
+          key: traceId,
+          amount: '19.99',
+          currency: 'EUR',
+        },
+      ]),
+    })
+    expect(await event.json()).toEqual({ accepted: 1, rejected: [] })
+    expect(await onServer(`SELECT count() FROM ${database}.spans`)).toBe('0')
+
+    first.child.kill('SIGTERM')
+    expect(await exited(first.child)).toBe(0)
+    expect(await onServer(`SELECT count() FROM ${database}.spans`)).toBe('3')
+
+    const second = await startReckonCli('collector', dir, { CLICKHOUSE_URL: server() })
+    const stored = await getJson<{
+      spans: { spanId: string; parentSpanId: string; name: string; service: string }[]
+    }>(`${second.apiUrl}/api/traces/${traceId}`)
+    const root = stored.spans.find((s) => s.name === 'POST /checkout')
+    expect(root?.parentSpanId).toBe('')
+    expect(
+      stored.spans
+        .filter((s) => s !== root)
+        .map((s) => [s.name, s.parentSpanId, s.service])
+        .sort(),
+    ).toEqual([
+      ['charge card', root?.spanId, 'checkout'],
+      ['reserve stock', root?.spanId, 'checkout'],
+    ])
+    const events = await getJson<{ events: { type: string; amount: string }[] }>(
+      `${second.apiUrl}/api/events?entity=order&key=${traceId}`,
+    )
+    expect(events.events).toEqual([
+      expect.objectContaining({ type: 'order.paid', amount: '19.99', currency: 'EUR' }),
+    ])
+    // Nothing alarming in the log of a normal run (the client logs every failed query).
+    expect(second.stderr()).toBe('')
+    const ready = await fetch(`${second.apiUrl}/readyz`)
+    expect(ready.status).toBe(200)
+    expect(existsSync(join(dir, '.reckon'))).toBe(false)
+
+    second.child.kill('SIGTERM')
+    expect(await exited(second.child)).toBe(0)
+  })
+
+  it('refuses to start without a server, and says how to name one', async () => {
+    const { dir } = workDir()
+    const result = await runReckonCli(['collector'], dir)
+    expect(result.code).toBe(2)
+    expect(result.stderr).toContain(
+      'reckon collector needs a ClickHouse server: set CLICKHOUSE_URL',
+    )
+  })
+})
