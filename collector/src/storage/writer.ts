@@ -53,7 +53,8 @@ const MAX_BACKOFF_MS = 5000
  * Batches rows for one table. Callers enqueue only after `hasRoom` said yes, so memory is
  * bounded by `maxQueueBytes`; once enqueued, rows are kept until written. A batch that the
  * server rejects as bad data is dropped (and counted) after a few attempts; connection
- * trouble is retried until it passes, with the full queue pushing back on senders.
+ * trouble and a server's "not now" are retried until they pass, with the full queue pushing
+ * back on senders.
  */
 export class TableWriter {
   readonly table: string
@@ -160,7 +161,7 @@ export class TableWriter {
     } catch (err) {
       this.attempts++
       const error = err instanceof Error ? err.message : String(err)
-      const permanent = !isConnectionError(err) && this.attempts >= PERMANENT_ATTEMPTS
+      const permanent = !isTransient(err) && this.attempts >= PERMANENT_ATTEMPTS
       if (permanent || (this.closed && this.attempts >= PERMANENT_ATTEMPTS * 2)) {
         await this.release(batch.length, rows, batch)
         this.attempts = 0
@@ -200,14 +201,45 @@ const CONNECTION_CODES = new Set([
 ])
 
 /**
- * Trouble reaching the server, worth retrying until it passes. Anything else is the
- * engine refusing the batch (the embedded engine reports even bad data as a plain Error),
- * which no retry will fix: it must not block the rows queued behind it.
+ * ClickHouse errors that mean "not now" rather than "not this": a server pushing back
+ * (inserts outrunning merges, too many queries, memory), a replica briefly without its
+ * Keeper session, a server shutting down. Dropping rows on them would lose what senders
+ * were told is kept, so they are retried like a connection that fails.
  */
-export function isConnectionError(err: unknown): boolean {
+const TRANSIENT_ERRORS = new Set([
+  'TOO_MANY_PARTS', // 252
+  'TOO_MANY_SIMULTANEOUS_QUERIES', // 202
+  'MEMORY_LIMIT_EXCEEDED', // 241
+  'TIMEOUT_EXCEEDED', // 159
+  'SOCKET_TIMEOUT', // 209
+  'NETWORK_ERROR', // 210
+  'TABLE_IS_READ_ONLY', // 242
+  'ALL_CONNECTION_TRIES_FAILED', // 279
+  'UNKNOWN_STATUS_OF_INSERT', // 319
+  'QUERY_WAS_CANCELLED', // 394
+  'ABORTED', // 236
+  'KEEPER_EXCEPTION', // 999
+])
+
+/** The error's name, e.g. TOO_MANY_PARTS: the client's `type`, or the engine's "(NAME)". */
+function clickHouseErrorName(err: Error): string | undefined {
+  const type = (err as { type?: unknown }).type
+  if (typeof type === 'string') return type
+  return /DB::Exception: .*\(([A-Z][A-Z0-9_]+)\)/s.exec(err.message)?.[1]
+}
+
+/**
+ * Trouble reaching the server, or the server saying "not now": worth retrying until it
+ * passes. Anything else is the engine refusing the batch (the embedded engine reports even
+ * bad data as a plain Error), which no retry will fix: it must not block the rows queued
+ * behind it.
+ */
+export function isTransient(err: unknown): boolean {
   if (!(err instanceof Error)) return false
   const code = (err as { code?: unknown }).code
   if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true
   if (err.name === 'AbortError' || err.name === 'TimeoutError') return true
+  const name = clickHouseErrorName(err)
+  if (name !== undefined && TRANSIENT_ERRORS.has(name)) return true
   return /timeout|socket hang up|connect/i.test(err.message)
 }
