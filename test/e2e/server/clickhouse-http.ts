@@ -20,6 +20,10 @@ export interface ClickHouseHttp {
   url: string
   /** Requests answered, by kind: what the test can check went over the wire. */
   counts: { queries: number; inserts: number; insertedBytes: number }
+  /** Stops listening, as a server that went down: connections are refused. */
+  stop(): Promise<void>
+  /** Listens again on the same port, with the same data. */
+  restart(): Promise<void>
   close(): Promise<void>
 }
 
@@ -171,14 +175,28 @@ export async function serveClickHouseHttp(dataDir: string): Promise<ClickHouseHt
       res.end(`Code: 1002. DB::Exception: ${String(err)}. (UNKNOWN_EXCEPTION)\n`)
     })
   })
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const listen = (port: number): Promise<void> =>
+    new Promise((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(port, '127.0.0.1', () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+  const stop = async (): Promise<void> => {
+    if (!server.listening) return
+    server.closeAllConnections()
+    await new Promise<void>((resolve) => server.close(() => resolve()))
+  }
+  await listen(0)
   const { port } = server.address() as AddressInfo
   return {
     url: `http://127.0.0.1:${port}`,
     counts,
+    stop,
+    restart: () => listen(port),
     close: async () => {
-      server.closeAllConnections()
-      await new Promise<void>((resolve) => server.close(() => resolve()))
+      await stop()
       await queue
       session.close()
     },

@@ -1,9 +1,8 @@
-import { randomBytes } from 'node:crypto'
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs'
-import { tmpdir } from 'node:os'
+import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { exited, getJson, runReckonCli, running, sendTrace, startReckonCli } from '../cli.js'
+import { onServer as onServerAt, workDir } from './helpers.js'
 
 afterEach(() => {
   for (const child of running.splice(0)) child.kill('SIGKILL')
@@ -16,24 +15,7 @@ const server = (): string => {
   return url
 }
 
-/** A statement run on the server directly, as an operator would with curl. */
-async function onServer(sql: string): Promise<string> {
-  const res = await fetch(`${server()}/`, { method: 'POST', body: sql })
-  const text = await res.text()
-  if (!res.ok) throw new Error(`${sql}: ${res.status} ${text}`)
-  return text.trim()
-}
-
-/** A working directory whose reckon.yaml names a database of its own. */
-function workDir(extra = ''): { dir: string; database: string } {
-  const dir = mkdtempSync(join(tmpdir(), 'reckon-server-'))
-  const database = `server_${randomBytes(6).toString('hex')}`
-  writeFileSync(
-    join(dir, 'reckon.yaml'),
-    `otlpPort: 0\napiPort: 0\nclickhouse:\n  database: ${database}\n${extra}`,
-  )
-  return { dir, database }
-}
+const onServer = (sql: string): Promise<string> => onServerAt(server(), sql)
 
 describe('reckon migrate against a ClickHouse server', () => {
   it('creates the schema once; a second run has nothing to apply', async () => {
