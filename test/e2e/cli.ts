@@ -100,3 +100,32 @@ export async function runReckonCli(
   const code = await exited(child)
   return { code, stdout, stderr }
 }
+
+/** A business event for order `key` (paid, 19.99 EUR) over /v1/events; checks it was taken. */
+export async function sendOrderPaid(otlpUrl: string, key: string): Promise<void> {
+  const res = await fetch(`${otlpUrl}/v1/events`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify([
+      {
+        type: 'order.paid',
+        system: 'payment',
+        entity: 'order',
+        key,
+        amount: '19.99',
+        currency: 'EUR',
+      },
+    ]),
+  })
+  expect(await res.json()).toEqual({ accepted: 1, rejected: [] })
+}
+
+/** The query API shows that event for order `key`, and no other. */
+export async function expectOrderPaid(apiUrl: string, key: string): Promise<void> {
+  const events = await getJson<{ events: { type: string; amount: string }[] }>(
+    `${apiUrl}/api/events?entity=order&key=${key}`,
+  )
+  expect(events.events).toEqual([
+    expect.objectContaining({ type: 'order.paid', amount: '19.99', currency: 'EUR' }),
+  ])
+}

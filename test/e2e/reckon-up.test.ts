@@ -3,7 +3,16 @@ import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CLI, exited, getJson, running, sendTrace, startReckonCli } from './cli.js'
+import {
+  CLI,
+  expectOrderPaid,
+  exited,
+  getJson,
+  running,
+  sendOrderPaid,
+  sendTrace,
+  startReckonCli,
+} from './cli.js'
 
 afterEach(() => {
   for (const child of running.splice(0)) child.kill('SIGKILL')
@@ -21,21 +30,7 @@ describe('a collector killed before it writes what it acknowledged', () => {
     )
     const first = await reckonUp(dir)
     const traceId = await sendTrace(first.otlpUrl)
-    const event = await fetch(`${first.otlpUrl}/v1/events`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify([
-        {
-          type: 'order.paid',
-          system: 'payment',
-          entity: 'order',
-          key: traceId,
-          amount: '19.99',
-          currency: 'EUR',
-        },
-      ]),
-    })
-    expect(await event.json()).toEqual({ accepted: 1, rejected: [] })
+    await sendOrderPaid(first.otlpUrl, traceId)
 
     first.child.kill('SIGKILL')
     await exited(first.child)
@@ -55,12 +50,7 @@ describe('a collector killed before it writes what it acknowledged', () => {
       'charge card',
       'reserve stock',
     ])
-    const events = await getJson<{ events: { type: string; amount: string }[] }>(
-      `${second.apiUrl}/api/events?entity=order&key=${traceId}`,
-    )
-    expect(events.events).toEqual([
-      expect.objectContaining({ type: 'order.paid', amount: '19.99', currency: 'EUR' }),
-    ])
+    await expectOrderPaid(second.apiUrl, traceId)
     expect(readdirSync(spool)).toEqual([])
     // On-call can see it happened: the count of inserts stored from the previous run.
     const recovered = /storing (\d+) spooled inserts/.exec(second.stderr())?.[1]
