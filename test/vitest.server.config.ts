@@ -5,7 +5,9 @@ import { defineConfig } from 'vitest/config'
 // environment.
 export default defineConfig({
   test: {
-    include: ['e2e/exporters.test.ts', 'e2e/server/*.test.ts'],
+    include: ['e2e/**/*.test.ts'],
+    // The embedded engine's own: crash recovery from its spool, its data directory's lock.
+    exclude: ['**/node_modules/**', 'e2e/reckon-up.test.ts'],
     pool: 'forks',
     // The collector's (one temporary directory for the run) first: the server's data goes in it.
     globalSetup: ['../collector/src/testing/global-setup.ts', './e2e/server/global-setup.ts'],
