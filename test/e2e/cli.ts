@@ -7,7 +7,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources'
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace'
 import { expect } from 'vitest'
 
-export const CLI = fileURLToPath(new URL('../../collector/dist/src/cli/main.js', import.meta.url))
+const CLI = fileURLToPath(new URL('../../collector/dist/src/cli/main.js', import.meta.url))
 
 export interface Running {
   child: ChildProcess
@@ -20,20 +20,28 @@ export interface Running {
 /** Every process `reckon` started; the test file kills what is left after each test. */
 export const running: ChildProcess[] = []
 
+type Env = Record<string, string | undefined>
+
 /**
- * `reckon <command>` in `dir` (its reckon.yaml), as a person runs it, with `env` over the
- * test's environment; resolves once it listens.
+ * `reckon <args>` in `dir` (its reckon.yaml), as a person runs it: the test's environment
+ * without CLICKHOUSE_URL, then `env`.
  */
-export function startReckonCli(
-  command: 'up' | 'collector',
-  dir: string,
-  env: Record<string, string | undefined> = {},
-): Promise<Running> {
-  const child = spawn(process.execPath, [CLI, command], {
+function spawnReckon(args: string[], dir: string, env: Env): ChildProcess {
+  const child = spawn(process.execPath, [CLI, ...args], {
     cwd: dir,
     env: { ...process.env, CLICKHOUSE_URL: undefined, ...env },
   })
   running.push(child)
+  return child
+}
+
+/** `reckon <command>` as a server; resolves once it listens. */
+export function startReckonCli(
+  command: 'up' | 'collector',
+  dir: string,
+  env: Env = {},
+): Promise<Running> {
+  const child = spawnReckon([command], dir, env)
   let out = ''
   let err = ''
   child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
@@ -86,17 +94,13 @@ export async function sendTrace(otlpUrl: string): Promise<string> {
 export async function runReckonCli(
   args: string[],
   dir: string,
-  env: Record<string, string | undefined> = {},
+  env: Env = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: dir,
-    env: { ...process.env, CLICKHOUSE_URL: undefined, ...env },
-  })
-  running.push(child)
+  const child = spawnReckon(args, dir, env)
   let stdout = ''
   let stderr = ''
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()))
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()))
   const code = await exited(child)
   return { code, stdout, stderr }
 }

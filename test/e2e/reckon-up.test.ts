@@ -1,13 +1,12 @@
-import { spawn } from 'node:child_process'
 import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import {
-  CLI,
   expectOrderPaid,
   exited,
   getJson,
+  runReckonCli,
   running,
   sendOrderPaid,
   sendTrace,
@@ -68,13 +67,8 @@ describe('a second reckon up on the same data directory', () => {
     const dir = mkdtempSync(join(tmpdir(), 'reckon-twice-'))
     writeFileSync(join(dir, 'reckon.yaml'), 'otlpPort: 0\napiPort: 0\n')
     const first = await reckonUp(dir)
-    const env = { ...process.env }
-    delete env.CLICKHOUSE_URL
-    const second = spawn(process.execPath, [CLI, 'up'], { cwd: dir, env })
-    running.push(second)
-    let stderr = ''
-    second.stderr.on('data', (d: Buffer) => (stderr += d.toString()))
-    expect(await exited(second)).toBe(1)
+    const { code, stderr } = await runReckonCli(['up'], dir)
+    expect(code).toBe(1)
     expect(stderr).toContain(
       `reckon: cannot open the embedded ClickHouse data directory ${join(dir, '.reckon', 'data')}`,
     )
