@@ -5,8 +5,68 @@ export const TraceId = Type.String({
   pattern: '^[0-9a-fA-F]{32}$',
   description: '32 hex characters',
 })
-const Attributes = Type.Record(Type.String(), Type.Unknown())
+
+/**
+ * An OTLP AnyValue as JSON (otlp/typed-value.ts, README "Attribute values"): plain JSON where
+ * it says the type, a one-key tag where it cannot.
+ */
+export const AttributeValue = Type.Cyclic(
+  {
+    AttributeValue: Type.Union(
+      [
+        Type.String(),
+        Type.Boolean(),
+        Type.Number({ description: 'int without a fraction, double with one' }),
+        Type.Null({ description: 'an empty value' }),
+        Type.Array(Type.Ref('AttributeValue')),
+        Type.Object(
+          { int: Type.String({ pattern: '^-?\\d{1,19}$' }) },
+          { additionalProperties: false, description: 'int64 beyond ±(2^53 - 1), exact' },
+        ),
+        Type.Object(
+          {
+            double: Type.Union([
+              Type.Number(),
+              Type.Union([
+                Type.Literal('NaN'),
+                Type.Literal('Infinity'),
+                Type.Literal('-Infinity'),
+                Type.Literal('-0'),
+              ]),
+            ]),
+          },
+          { additionalProperties: false, description: 'a double without a fraction, or special' },
+        ),
+        Type.Object(
+          { bytes: Type.String({ description: 'base64' }) },
+          { additionalProperties: false },
+        ),
+        Type.Object(
+          { kvlist: Type.Record(Type.String(), Type.Ref('AttributeValue')) },
+          {
+            additionalProperties: false,
+            description: 'a kvlist whose only key is int, double, bytes or kvlist',
+          },
+        ),
+        Type.Record(Type.String(), Type.Ref('AttributeValue'), { description: 'a kvlist' }),
+      ],
+      { description: 'An OTLP attribute value, typed (README: Attribute values)' },
+    ),
+  },
+  'AttributeValue',
+)
+export const Attributes = Type.Record(Type.String(), AttributeValue)
+const Count = Type.Integer({ minimum: 0 })
 const Nanos = Type.String({ pattern: '^\\d+$', description: 'Unix nanoseconds (exact, as text)' })
+
+/** An instrumentation scope, whole. */
+export const Scope = Type.Object({
+  name: Type.String(),
+  version: Type.String(),
+  attributes: Attributes,
+  droppedAttributesCount: Count,
+  schemaUrl: Type.String(),
+})
 
 export const Span = Type.Object({
   spanId: Type.String(),
@@ -18,21 +78,37 @@ export const Span = Type.Object({
   durationNano: Type.String(),
   status: Type.Object({ code: Type.String(), message: Type.String() }),
   attributes: Attributes,
+  droppedAttributesCount: Count,
   resource: Attributes,
-  scope: Type.Object({ name: Type.String(), version: Type.String() }),
+  resourceDroppedAttributesCount: Count,
+  resourceSchemaUrl: Type.String(),
+  scope: Scope,
   traceState: Type.String(),
+  flags: Count,
   events: Type.Array(
-    Type.Object({ timeUnixNano: Nanos, name: Type.String(), attributes: Attributes }),
+    Type.Object({
+      timeUnixNano: Nanos,
+      name: Type.String(),
+      attributes: Attributes,
+      droppedAttributesCount: Count,
+    }),
   ),
+  droppedEventsCount: Count,
   links: Type.Array(
     Type.Object({
       traceId: Type.String(),
       spanId: Type.String(),
       traceState: Type.String(),
+      flags: Count,
       attributes: Attributes,
+      droppedAttributesCount: Count,
     }),
   ),
+  droppedLinksCount: Count,
   flowId: Type.String(),
+  decodeWarning: Type.Optional(
+    Type.String({ description: 'What of the stored span could not be read back' }),
+  ),
 })
 
 export const Trace = Type.Object({

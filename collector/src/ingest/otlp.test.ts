@@ -202,10 +202,10 @@ describe('a span sent as OTLP/JSON or as protobuf', () => {
       flowId: '77',
       attributes: {
         s: 'text',
-        i: '-9007199254740993',
+        i: { int: '-9007199254740993' },
         d: 0.25,
         b: true,
-        raw: 'AAEC/w==',
+        raw: { bytes: 'AAEC/w==' },
         list: [1, 'x'],
         kv: { k: false },
         none: null,

@@ -12,10 +12,10 @@ import {
   SERVICE_NAME,
   UNKNOWN_SERVICE,
 } from './semconv.js'
+import { typedAnyValue } from './typed-value.js'
 import type { LogRecord, LogsRequest, Resource, Scope } from './types.js'
 import {
   dateTime64Text,
-  anyValueToJson,
   flattenAttributes,
   hexId,
   InvalidField,
@@ -197,7 +197,7 @@ function encodeLog(
     body?.stringValue !== undefined && body.stringValue !== null
       ? str(body.stringValue, 'body')
       : body
-        ? JSON.stringify(anyValueToJson(body, 'body'))
+        ? JSON.stringify(typedAnyValue(body, 'body'))
         : ''
   const severity = record.severityNumber
   const severityNumber =

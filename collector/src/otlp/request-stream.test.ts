@@ -91,12 +91,13 @@ describe('streamRequest', () => {
 
   it('takes a resource or scope sent after its spans, and skips fields it does not know', () => {
     const spans = [span(0), span(1)]
+    const schemaUrl = 'https://opentelemetry.io/schemas/1.26.0'
     const canonical = protobufTraces({
-      resourceSpans: [{ resource: resource('order'), scopeSpans: [{ scope, spans }] }],
+      resourceSpans: [{ resource: resource('order'), scopeSpans: [{ scope, spans, schemaUrl }] }],
     })
     const scopeSpans = Buffer.concat([
       ...spans.map((s) => message(2, encodeSpan(s))),
-      message(3, Buffer.from('https://opentelemetry.io/schemas/1.26.0')),
+      message(3, Buffer.from(schemaUrl)),
       unknownVarint(99, 12345),
       message(1, ScopeCodec.encode(scope).finish()),
     ])

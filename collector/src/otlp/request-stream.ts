@@ -16,8 +16,10 @@ import type { Resource, Scope } from './types.js'
  * items) → resource items (1: resource, 2: scope items) → scope items (1: scope, 2: item).
  */
 export interface RequestSink<Item> {
-  beginResource(resource: Resource | null | undefined): void
-  beginScope(scope: Scope | null | undefined): void
+  /** `schemaUrl`: the resource item's (field 3 of ResourceSpans, ResourceLogs…). */
+  beginResource(resource: Resource | null | undefined, schemaUrl: string): void
+  /** `schemaUrl`: the scope item's (field 3 of ScopeSpans, ScopeLogs…). */
+  beginScope(scope: Scope | null | undefined, schemaUrl: string): void
   add(item: Item): void
 }
 
@@ -90,12 +92,14 @@ export function streamRequest<Item>(
     reader.pos = ri.start
     const end = ri.start + ri.length
     let resource: Resource | undefined
+    let schemaUrl = ''
     const scopeItems: Range[] = []
     fields(reader, end, {
       1: () => (resource = ResourceCodec.decode(reader, reader.uint32())),
       2: () => scopeItems.push(range(reader, end)),
+      3: () => (schemaUrl = reader.string()),
     })
-    sink.beginResource(resource)
+    sink.beginResource(resource, schemaUrl)
     for (const si of scopeItems) streamScopeItems(reader, si, items, sink)
   }
 }
@@ -109,12 +113,14 @@ function streamScopeItems<Item>(
   reader.pos = si.start
   const end = si.start + si.length
   let scope: Scope | undefined
+  let schemaUrl = ''
   const ranges: Range[] = []
   fields(reader, end, {
     1: () => (scope = ScopeCodec.decode(reader, reader.uint32())),
     2: () => ranges.push(range(reader, end)),
+    3: () => (schemaUrl = reader.string()),
   })
-  sink.beginScope(scope)
+  sink.beginScope(scope, schemaUrl)
   for (const item of ranges) {
     reader.pos = item.start
     sink.add(items.decode(reader, item.length))

@@ -15,6 +15,8 @@ export class TraceSpanColumns {
   readonly resource = new LowCardinalityColumn()
   readonly scope = new LowCardinalityColumn()
   readonly span = new PlainColumn('String')
+  readonly resourceSchemaUrl = new LowCardinalityColumn()
+  readonly scopeSchemaUrl = new LowCardinalityColumn()
   rows = 0
 
   encode(): EncodedRows {
@@ -25,6 +27,8 @@ export class TraceSpanColumns {
         ['resource', this.resource],
         ['scope', this.scope],
         ['span', this.span],
+        ['resource_schema_url', this.resourceSchemaUrl],
+        ['scope_schema_url', this.scopeSchemaUrl],
       ],
       this.rows,
     )
@@ -90,19 +94,31 @@ export function spanBytes(span: Span, checked: CheckedSpan): Uint8Array {
   )
 }
 
-/** Appends one row; `resource` and `scope` are dictionary indexes from `indexOfBytes`. */
+/**
+ * Where a span came from, as dictionary indexes into the `trace_spans` columns: the encoded
+ * resource and scope (`indexOfBytes`) and the schema URLs of their envelopes (`indexOf`).
+ */
+export interface TraceSpanOrigin {
+  resource: number
+  scope: number
+  resourceSchemaUrl: number
+  scopeSchemaUrl: number
+}
+
+/** Appends one row. */
 export function writeTraceSpan(
   c: TraceSpanColumns,
   traceId: Id,
   start: Halves,
-  resource: number,
-  scope: number,
+  origin: TraceSpanOrigin,
   bytes: Uint8Array,
 ): void {
   c.traceId.data.id(traceId)
   c.timestamp.data.halves(start.low, start.high)
-  c.resource.addIndex(resource)
-  c.scope.addIndex(scope)
+  c.resource.addIndex(origin.resource)
+  c.scope.addIndex(origin.scope)
   c.span.data.bytes(bytes)
+  c.resourceSchemaUrl.addIndex(origin.resourceSchemaUrl)
+  c.scopeSchemaUrl.addIndex(origin.scopeSchemaUrl)
   c.rows++
 }

@@ -26,10 +26,11 @@ import {
   spanBytes,
   TraceSpanColumns,
   writeTraceSpan,
+  type TraceSpanOrigin,
 } from './span-bytes.js'
+import { typedKeyValues } from './typed-value.js'
 import type { Resource, Scope, Span, TracesRequest } from './types.js'
 import {
-  attributesToJson,
   checkId,
   enumValue,
   flattenAttributes,
@@ -124,9 +125,8 @@ class SpanColumns {
 
 /** What every span of one resource and scope shares, checked once. */
 interface SpanScope {
-  /** Dictionary indexes of the encoded resource and scope in `trace_spans`. */
-  resource: number
-  scope: number
+  /** Where in `trace_spans` the resource, scope and their schema URLs are. */
+  origin: TraceSpanOrigin
   service: string
   attributes: PreparedEntries
   types: PreparedEntries
@@ -145,15 +145,22 @@ export class SpanConverter {
   private rejected = 0
   private readonly errors: string[] = []
   private resource:
-    | { index: number; service: string; attributes: PreparedEntries; types: PreparedEntries }
+    | {
+        index: number
+        schemaUrl: number
+        service: string
+        attributes: PreparedEntries
+        types: PreparedEntries
+      }
     | undefined
   private scope: SpanScope | undefined
 
   /** The resource of the spans that follow, until the next call. */
-  beginResource(resource: Resource | null | undefined): void {
+  beginResource(resource: Resource | null | undefined, schemaUrl?: string | null): void {
     const flat = flattenAttributes(resource?.attributes, 'resource.attributes')
     this.resource = {
       index: this.byTrace.resource.indexOfBytes(resourceBytes(resource)),
+      schemaUrl: this.byTrace.resourceSchemaUrl.indexOf(str(schemaUrl, 'schemaUrl')),
       service: flat.values[SERVICE_NAME] || UNKNOWN_SERVICE,
       attributes: this.columns.resourceAttributes.prepare(Object.entries(flat.values)),
       types: this.columns.resourceAttributeTypes.prepare(Object.entries(flat.types)),
@@ -162,11 +169,15 @@ export class SpanConverter {
   }
 
   /** The instrumentation scope of the spans that follow, within the current resource. */
-  beginScope(scope: Scope | null | undefined): void {
+  beginScope(scope: Scope | null | undefined, schemaUrl?: string | null): void {
     const resource = this.resource ?? this.beginDefaultResource()
     this.scope = {
-      resource: resource.index,
-      scope: this.byTrace.scope.indexOfBytes(scopeBytes(scope)),
+      origin: {
+        resource: resource.index,
+        scope: this.byTrace.scope.indexOfBytes(scopeBytes(scope)),
+        resourceSchemaUrl: resource.schemaUrl,
+        scopeSchemaUrl: this.byTrace.scopeSchemaUrl.indexOf(str(schemaUrl, 'scope.schemaUrl')),
+      },
       service: resource.service,
       attributes: resource.attributes,
       types: resource.types,
@@ -207,9 +218,9 @@ export class SpanConverter {
 export function convertTraces(req: TracesRequest): SpanConversion {
   const converter = new SpanConverter()
   for (const rs of req.resourceSpans ?? []) {
-    converter.beginResource(rs.resource)
+    converter.beginResource(rs.resource, rs.schemaUrl)
     for (const ss of rs.scopeSpans ?? []) {
-      converter.beginScope(ss.scope)
+      converter.beginScope(ss.scope, ss.schemaUrl)
       for (const span of ss.spans ?? []) converter.add(span)
     }
   }
@@ -302,7 +313,7 @@ function writeSpan(c: SpanColumns, byTrace: TraceSpanColumns, span: Span, scope:
   c.droppedEvents.data.uint32(dropped[1])
   c.droppedLinks.data.uint32(dropped[2])
   c.rows++
-  writeTraceSpan(byTrace, traceId, start, scope.resource, scope.scope, bytes)
+  writeTraceSpan(byTrace, traceId, start, scope.origin, bytes)
 }
 
 interface CheckedEvent {
@@ -315,7 +326,7 @@ function checkEvents(span: Span): CheckedEvent[] {
   return (span.events ?? []).map((e, i) => ({
     time: timeNanos(e.timeUnixNano, `events[${i}].timeUnixNano`),
     name: str(e.name, `events[${i}].name`),
-    attributes: JSON.stringify(attributesToJson(e.attributes, `events[${i}].attributes`)),
+    attributes: JSON.stringify(typedKeyValues(e.attributes, `events[${i}].attributes`)),
   }))
 }
 
@@ -343,7 +354,7 @@ function checkLinks(span: Span): CheckedLink[] {
     traceId: checkId(l.traceId, 16, `links[${i}].traceId`),
     spanId: checkId(l.spanId, 8, `links[${i}].spanId`),
     traceState: str(l.traceState, `links[${i}].traceState`),
-    attributes: JSON.stringify(attributesToJson(l.attributes, `links[${i}].attributes`)),
+    attributes: JSON.stringify(typedKeyValues(l.attributes, `links[${i}].attributes`)),
   }))
 }
 

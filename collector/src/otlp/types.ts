@@ -27,11 +27,14 @@ export interface KeyValue {
 
 export interface Resource {
   attributes?: KeyValue[] | null
+  droppedAttributesCount?: number | null
 }
 
 export interface Scope {
   name?: string | null
   version?: string | null
+  attributes?: KeyValue[] | null
+  droppedAttributesCount?: number | null
 }
 
 export interface Span {
@@ -59,6 +62,7 @@ export interface SpanEvent {
   timeUnixNano?: Int64 | null
   name?: string | null
   attributes?: KeyValue[] | null
+  droppedAttributesCount?: number | null
 }
 
 export interface SpanLink {
@@ -66,13 +70,17 @@ export interface SpanLink {
   spanId?: Id | null
   traceState?: string | null
   attributes?: KeyValue[] | null
+  droppedAttributesCount?: number | null
+  flags?: number | null
 }
 
 export interface TracesRequest {
   resourceSpans?:
     | {
         resource?: Resource | null
-        scopeSpans?: { scope?: Scope | null; spans?: Span[] | null }[] | null
+        schemaUrl?: string | null
+        scopeSpans?:
+          { scope?: Scope | null; schemaUrl?: string | null; spans?: Span[] | null }[] | null
       }[]
     | null
 }
@@ -88,13 +96,17 @@ export interface LogRecord {
   traceId?: Id | null
   spanId?: Id | null
   eventName?: string | null
+  droppedAttributesCount?: number | null
 }
 
 export interface LogsRequest {
   resourceLogs?:
     | {
         resource?: Resource | null
-        scopeLogs?: { scope?: Scope | null; logRecords?: LogRecord[] | null }[] | null
+        schemaUrl?: string | null
+        scopeLogs?:
+          | { scope?: Scope | null; schemaUrl?: string | null; logRecords?: LogRecord[] | null }[]
+          | null
       }[]
     | null
 }
@@ -171,7 +183,9 @@ export interface MetricsRequest {
   resourceMetrics?:
     | {
         resource?: Resource | null
-        scopeMetrics?: { scope?: Scope | null; metrics?: Metric[] | null }[] | null
+        schemaUrl?: string | null
+        scopeMetrics?:
+          { scope?: Scope | null; schemaUrl?: string | null; metrics?: Metric[] | null }[] | null
       }[]
     | null
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { flattenAttributes, hexId, InvalidField, typedAttributes, uint64 } from './values.js'
+import { typedMap } from './typed-value.js'
+import { flattenAttributes, hexId, InvalidField, uint64 } from './values.js'
 
 describe('hexId', () => {
   it('turns bytes into lowercase hex and accepts hex text', () => {
@@ -45,9 +46,9 @@ describe('attributes', () => {
     ])
     expect(flat.values.s).toBe('text')
     expect(flat.types.s).toBeUndefined()
-    expect(typedAttributes(flat.values, flat.types)).toEqual({
+    expect(typedMap(flat.values, flat.types)).toEqual({
       s: 'text',
-      i: '9007199254740993',
+      i: { int: '9007199254740993' },
       small: 42,
       d: 1.5,
       b: false,

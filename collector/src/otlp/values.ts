@@ -1,4 +1,5 @@
-import type { AnyValue, Id, Int64, KeyValue } from './types.js'
+import { typedAnyValue } from './typed-value.js'
+import type { Id, Int64, KeyValue } from './types.js'
 
 /** Raised for a value that cannot be stored; the message names the field. */
 export class InvalidField extends Error {
@@ -156,39 +157,8 @@ function bytesToBase64(b: Uint8Array | string): string {
     : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
 }
 
-/** An AnyValue as plain JSON: int64 beyond 2^53 stays a string, bytes are base64. */
-export function anyValueToJson(v: AnyValue | null | undefined, field = 'value'): unknown {
-  if (!v) return null
-  if (v.stringValue !== undefined && v.stringValue !== null) return v.stringValue
-  if (v.boolValue !== undefined && v.boolValue !== null) return v.boolValue
-  if (v.intValue !== undefined && v.intValue !== null) {
-    const s = int64(v.intValue, field)
-    const n = Number(s)
-    return Number.isSafeInteger(n) ? n : s
-  }
-  if (v.doubleValue !== undefined && v.doubleValue !== null) {
-    const d = double(v.doubleValue, field)
-    return Number.isFinite(d) ? d : String(d)
-  }
-  if (v.arrayValue) return (v.arrayValue.values ?? []).map((x) => anyValueToJson(x, field))
-  if (v.kvlistValue) return attributesToJson(v.kvlistValue.values, field)
-  if (v.bytesValue !== undefined && v.bytesValue !== null) return bytesToBase64(v.bytesValue)
-  return null
-}
-
-/** Key/values as a JSON object with typed values (events, links, kvlists). */
-export function attributesToJson(
-  kvs: KeyValue[] | null | undefined,
-  field = 'attributes',
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  if (!kvs) return out
-  for (const kv of kvs) {
-    if (!kv.key) continue
-    out[kv.key] = anyValueToJson(kv.value, `${field}.${kv.key}`)
-  }
-  return out
-}
+/** A double as text that reads back as the same double (`String` writes -0 as "0"). */
+export const doubleText = (d: number): string => (Object.is(d, -0) ? '-0' : String(d))
 
 /**
  * Calls `emit` with each attribute as text plus its original type (undefined for strings,
@@ -224,13 +194,13 @@ export function visitAttributes(
     } else if (v.boolValue !== undefined && v.boolValue !== null) {
       emit(key, v.boolValue === true ? 'true' : 'false', 'bool')
     } else if (v.doubleValue !== undefined && v.doubleValue !== null) {
-      emit(key, String(double(v.doubleValue, `${field}.${key}`)), 'double')
+      emit(key, doubleText(double(v.doubleValue, `${field}.${key}`)), 'double')
     } else if (v.bytesValue !== undefined && v.bytesValue !== null) {
       emit(key, bytesToBase64(v.bytesValue), 'bytes')
     } else if (v.arrayValue) {
-      emit(key, JSON.stringify(anyValueToJson(v, `${field}.${key}`)), 'array')
+      emit(key, JSON.stringify(typedAnyValue(v, `${field}.${key}`)), 'array')
     } else if (v.kvlistValue) {
-      emit(key, JSON.stringify(anyValueToJson(v, `${field}.${key}`)), 'kvlist')
+      emit(key, JSON.stringify(typedAnyValue(v, `${field}.${key}`)), 'kvlist')
     } else emit(key, '', 'empty')
   }
 }
@@ -250,41 +220,6 @@ export function flattenAttributes(
     if (type) types[key] = type
   })
   return { values, types }
-}
-
-/** The inverse of `flattenAttributes`, for reads. */
-export function typedAttributes(
-  values: Record<string, string>,
-  types: Record<string, string>,
-): Record<string, unknown> {
-  const out: Record<string, unknown> = {}
-  for (const [key, text] of Object.entries(values)) {
-    switch (types[key]) {
-      case 'int': {
-        const n = Number(text)
-        out[key] = Number.isSafeInteger(n) ? n : text
-        break
-      }
-      case 'double': {
-        const d = Number(text)
-        out[key] = Number.isFinite(d) ? d : text
-        break
-      }
-      case 'bool':
-        out[key] = text === 'true'
-        break
-      case 'array':
-      case 'kvlist':
-        out[key] = JSON.parse(text) as unknown
-        break
-      case 'empty':
-        out[key] = null
-        break
-      default:
-        out[key] = text
-    }
-  }
-  return out
 }
 
 /** The enum value as a number, whether sent as 2 or as "SPAN_KIND_SERVER". */

@@ -1,5 +1,6 @@
 import {
   businessEventsTable,
+  fidelityColumns,
   logsTable,
   metricPointsTable,
   spansByTraceBackfill,
@@ -111,6 +112,11 @@ export const MIGRATIONS: readonly Migration[] = [
         (table) =>
           `ALTER TABLE ${db}.${table} MODIFY SETTING min_bytes_for_wide_part = ${COMPACT_PART_BYTES}`,
       ),
+  },
+  {
+    version: 9,
+    name: 'what is stored reads back as sent: value types, schema URLs, scopes, log bodies, amounts, event IDs',
+    statements: (db) => fidelityColumns(db),
   },
 ]
 

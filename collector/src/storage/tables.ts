@@ -318,3 +318,54 @@ export function switchChangesTable(db: string): string {
 ) ENGINE = MergeTree
 ORDER BY (name, changed_at)`
 }
+
+/** The columns that carry a row's resource and scope whole, beside `resource_attributes`. */
+const ORIGIN_COLUMNS = [
+  `resource_attribute_types ${Types}`,
+  'resource_dropped_attributes UInt32 CODEC(ZSTD(1))',
+  'resource_schema_url LowCardinality(String) CODEC(ZSTD(1))',
+  'scope_version LowCardinality(String) CODEC(ZSTD(1))',
+  `scope_attributes ${Attrs}`,
+  `scope_attribute_types ${Types}`,
+  'scope_dropped_attributes UInt32 CODEC(ZSTD(1))',
+  'scope_schema_url LowCardinality(String) CODEC(ZSTD(1))',
+]
+
+const addColumns = (db: string, table: string, columns: readonly string[]): string =>
+  `ALTER TABLE ${db}.${table} ${columns.map((c) => `ADD COLUMN IF NOT EXISTS ${c}`).join(', ')}`
+
+/**
+ * The content hash that stands in for the ID of a business event stored before events had
+ * one: copies of one event (an exporter's retry) get the same, and reads count them once.
+ */
+const LEGACY_EVENT_ID = `lower(hex(sipHash128(system, event_name, entity, entity_key, status,
+  ifNull(toString(amount), ''), currency, timestamp, flow_id, trace_id, span_id,
+  mapKeys(attributes), mapValues(attributes))))`
+
+/**
+ * Migration 9: everything a record arrived with reads back as it was sent. The types of
+ * attribute values on every signal (as `spans` kept them), resources and scopes whole (schema
+ * URLs, scope attributes, dropped counts), log bodies with their type, amounts as their text,
+ * and business events' IDs, by which reads count each event once however often it was sent.
+ * Rows stored before read back as before: their added columns hold the defaults.
+ */
+export function fidelityColumns(db: string): string[] {
+  return [
+    addColumns(db, 'trace_spans', [
+      'resource_schema_url LowCardinality(String) CODEC(ZSTD(1))',
+      'scope_schema_url LowCardinality(String) CODEC(ZSTD(1))',
+    ]),
+    addColumns(db, 'logs', [
+      'body_type LowCardinality(String) CODEC(ZSTD(1))',
+      'dropped_attributes UInt32 CODEC(ZSTD(1))',
+      ...ORIGIN_COLUMNS,
+    ]),
+    addColumns(db, 'metric_points', [`attribute_types ${Types}`, ...ORIGIN_COLUMNS]),
+    addColumns(db, 'business_events', [
+      `event_id String DEFAULT ${LEGACY_EVENT_ID} CODEC(ZSTD(1))`,
+      'amount_text String CODEC(ZSTD(1))',
+      `attribute_types ${Types}`,
+      `resource_attribute_types ${Types}`,
+    ]),
+  ]
+}

@@ -1,4 +1,4 @@
-import { typedAttributes } from '../../otlp/values.js'
+import { record, typedMap, type TypedObject } from '../../otlp/typed-value.js'
 import type { Storage } from '../../storage/client.js'
 import { nanos, select } from '../db.js'
 import type { SpanView } from './span-view.js'
@@ -30,9 +30,10 @@ interface SpanRow {
   link_attributes: string[]
 }
 
-const parse = (json: string | undefined): Record<string, unknown> =>
-  json ? (JSON.parse(json) as Record<string, unknown>) : {}
+const parse = (json: string | undefined): TypedObject =>
+  json ? (JSON.parse(json) as TypedObject) : record()
 
+/** This copy kept no flags, dropped counts, scope attributes or schema URLs. */
 function toView(r: SpanRow): SpanView {
   return {
     spanId: r.span_id,
@@ -43,21 +44,36 @@ function toView(r: SpanRow): SpanView {
     startTimeUnixNano: r.start,
     durationNano: r.duration,
     status: { code: r.status_code, message: r.status_message },
-    attributes: typedAttributes(r.span_attributes, r.span_attribute_types),
-    resource: typedAttributes(r.resource_attributes, r.resource_attribute_types),
-    scope: { name: r.scope_name, version: r.scope_version },
+    attributes: typedMap(r.span_attributes, r.span_attribute_types),
+    droppedAttributesCount: 0,
+    resource: typedMap(r.resource_attributes, r.resource_attribute_types),
+    resourceDroppedAttributesCount: 0,
+    resourceSchemaUrl: '',
+    scope: {
+      name: r.scope_name,
+      version: r.scope_version,
+      attributes: record(),
+      droppedAttributesCount: 0,
+      schemaUrl: '',
+    },
     traceState: r.trace_state,
+    flags: 0,
     events: r.event_names.map((name, i) => ({
       timeUnixNano: r.event_times[i] ?? '0',
       name,
       attributes: parse(r.event_attributes[i]),
+      droppedAttributesCount: 0,
     })),
+    droppedEventsCount: 0,
     links: r.link_trace_ids.map((traceId, i) => ({
       traceId,
       spanId: r.link_span_ids[i] ?? '',
       traceState: r.link_trace_states[i] ?? '',
+      flags: 0,
       attributes: parse(r.link_attributes[i]),
+      droppedAttributesCount: 0,
     })),
+    droppedLinksCount: 0,
     flowId: r.flow_id,
   }
 }

@@ -1,7 +1,8 @@
-// A span as the trace view shows it, read back from the OTLP protobuf `trace_spans` keeps.
-// Attributes go through the same flattening as at ingest, so the view matches what search
-// filters on: a repeated key keeps its first value, typed values come back typed.
-import { ResourceCodec, ScopeCodec, SpanCodec } from '../../otlp/proto.js'
+// A span as the trace view shows it, read back from the OTLP protobuf `trace_spans` keeps:
+// every field, attribute values in the typed JSON form (typed-value.ts). Each span, event,
+// link and attribute is converted on its own: what cannot be is left out and said so in the
+// span's `decodeWarning`, and the rest of the span and of the trace is served.
+import { ResourceCodec, ScopeCodec } from '../../otlp/proto.js'
 import {
   ATTR_FLOW_ID,
   SERVICE_NAME,
@@ -11,16 +12,25 @@ import {
   STATUS_CODES,
   UNKNOWN_SERVICE,
 } from '../../otlp/semconv.js'
+import { record, typedAnyValue, type TypedObject, type TypedValue } from '../../otlp/typed-value.js'
+import type { KeyValue, Span } from '../../otlp/types.js'
 import {
-  attributesToJson,
   enumValue,
-  flattenAttributes,
   halvesToBigInt,
   hexId,
   timeHalves,
-  timeNanos,
-  typedAttributes,
+  uint32,
+  visitAttributes,
 } from '../../otlp/values.js'
+import { decodeStoredSpan } from './span-decode.js'
+
+export interface ScopeView {
+  name: string
+  version: string
+  attributes: TypedObject
+  droppedAttributesCount: number
+  schemaUrl: string
+}
 
 export interface SpanView {
   spanId: string
@@ -31,73 +41,229 @@ export interface SpanView {
   startTimeUnixNano: string
   durationNano: string
   status: { code: string; message: string }
-  attributes: Record<string, unknown>
-  resource: Record<string, unknown>
-  scope: { name: string; version: string }
+  attributes: TypedObject
+  droppedAttributesCount: number
+  resource: TypedObject
+  resourceDroppedAttributesCount: number
+  resourceSchemaUrl: string
+  scope: ScopeView
   traceState: string
-  events: { timeUnixNano: string; name: string; attributes: Record<string, unknown> }[]
+  flags: number
+  events: {
+    timeUnixNano: string
+    name: string
+    attributes: TypedObject
+    droppedAttributesCount: number
+  }[]
+  droppedEventsCount: number
   links: {
     traceId: string
     spanId: string
     traceState: string
-    attributes: Record<string, unknown>
+    flags: number
+    attributes: TypedObject
+    droppedAttributesCount: number
   }[]
+  droppedLinksCount: number
   flowId: string
+  /** What of the stored span could not be read back; absent when all of it was. */
+  decodeWarning?: string
 }
 
 /** What the spans of one resource and scope share, decoded once per trace. */
 export interface SpanOrigin {
   service: string
-  resource: Record<string, unknown>
-  scope: { name: string; version: string }
+  resource: TypedObject
+  resourceDroppedAttributesCount: number
+  resourceSchemaUrl: string
+  scope: ScopeView
+  /** What of the resource or scope could not be decoded. */
+  problems: string[]
 }
 
-/** Decodes the stored resource and scope (base64 of their protobuf). */
-export function spanOrigin(resource: string, scope: string): SpanOrigin {
-  const r = ResourceCodec.decode(Buffer.from(resource, 'base64'))
-  const s = ScopeCodec.decode(Buffer.from(scope, 'base64'))
-  const flat = flattenAttributes(r.attributes, 'resource.attributes')
+const describe = (err: unknown): string => (err instanceof Error ? err.message : String(err))
+
+/** Attributes one by one: one that cannot be read back is left out and reported. */
+function attributes(kvs: KeyValue[] | null | undefined, what: string, problems: string[]) {
+  const out = record<TypedValue>()
+  for (const kv of kvs ?? []) {
+    const key = kv?.key
+    if (!key || Object.hasOwn(out, key)) continue
+    try {
+      out[key] = typedAnyValue(kv.value, `${what}.${key}`)
+    } catch (err) {
+      problems.push(`${what} ${JSON.stringify(key)} left out (${describe(err)})`)
+    }
+  }
+  return out
+}
+
+/** Decodes the stored resource and scope (base64 of their protobuf) and their schema URLs. */
+export function spanOrigin(
+  resource: string,
+  scope: string,
+  resourceSchemaUrl: string,
+  scopeSchemaUrl: string,
+): SpanOrigin {
+  const problems: string[] = []
+  let r: { attributes?: KeyValue[] | null; droppedAttributesCount?: number | null } = {}
+  let s: {
+    name?: string | null
+    version?: string | null
+    attributes?: KeyValue[] | null
+    droppedAttributesCount?: number | null
+  } = {}
+  try {
+    r = ResourceCodec.decode(Buffer.from(resource, 'base64'))
+  } catch (err) {
+    problems.push(`the resource could not be decoded (${describe(err)})`)
+  }
+  try {
+    s = ScopeCodec.decode(Buffer.from(scope, 'base64'))
+  } catch (err) {
+    problems.push(`the scope could not be decoded (${describe(err)})`)
+  }
+  const resourceAttributes = attributes(r.attributes, 'resource attribute', problems)
+  const service = resourceAttributes[SERVICE_NAME]
   return {
-    service: flat.values[SERVICE_NAME] || UNKNOWN_SERVICE,
-    resource: typedAttributes(flat.values, flat.types),
-    scope: { name: s.name ?? '', version: s.version ?? '' },
+    service: typeof service === 'string' && service !== '' ? service : UNKNOWN_SERVICE,
+    resource: resourceAttributes,
+    resourceDroppedAttributesCount: r.droppedAttributesCount ?? 0,
+    resourceSchemaUrl,
+    scope: {
+      name: s.name ?? '',
+      version: s.version ?? '',
+      attributes: attributes(s.attributes, 'scope attribute', problems),
+      droppedAttributesCount: s.droppedAttributesCount ?? 0,
+      schemaUrl: scopeSchemaUrl,
+    },
+    problems,
   }
 }
 
-/** Decodes a stored span (base64 of its protobuf); its start time is returned for sorting. */
-export function spanView(span: string, origin: SpanOrigin): { view: SpanView; start: bigint } {
-  const s = SpanCodec.decode(Buffer.from(span, 'base64'))
-  const start = halvesToBigInt(timeHalves(s.startTimeUnixNano, 'startTimeUnixNano'))
-  const end = halvesToBigInt(timeHalves(s.endTimeUnixNano, 'endTimeUnixNano'))
-  const attributes = flattenAttributes(s.attributes, 'attributes')
+/** Runs `read`; on failure notes the problem and gives `fallback`. */
+function guarded<T>(problems: string[], what: string, fallback: T, read: () => T): T {
+  try {
+    return read()
+  } catch (err) {
+    problems.push(`${what} could not be read (${describe(err)})`)
+    return fallback
+  }
+}
+
+/** The flow ID as `spans.flow_id` holds it: the attribute's stored text. */
+function flowIdOf(kvs: KeyValue[] | null | undefined): string {
+  const kv = kvs?.find((a) => a?.key === ATTR_FLOW_ID)
+  let flowId = ''
+  if (kv) visitAttributes([kv], 'attributes', (_key, text) => (flowId = text))
+  return flowId
+}
+
+/**
+ * Decodes a stored span (base64 of its protobuf). Its start time is returned for sorting;
+ * `rowStart`, the row's own start time, stands in when the span's cannot be read.
+ */
+export function spanView(
+  bytes: string,
+  origin: SpanOrigin,
+  rowStart: bigint,
+): { view: SpanView; start: bigint } {
+  const { span: s, problems } = decodeStoredSpan(Buffer.from(bytes, 'base64'))
+  problems.push(...origin.problems)
+  const time = (field: 'startTimeUnixNano' | 'endTimeUnixNano', fallback: bigint): bigint =>
+    guarded(problems, field, fallback, () => halvesToBigInt(timeHalves(s[field], field)))
+  const start = s.startTimeUnixNano ? time('startTimeUnixNano', rowStart) : rowStart
+  const end = s.endTimeUnixNano ? time('endTimeUnixNano', start) : start
+  const id = (field: 'spanId' | 'parentSpanId'): string =>
+    guarded(problems, field, '', () => hexId(s[field], 8, field))
   const view: SpanView = {
-    spanId: hexId(s.spanId, 8, 'spanId'),
-    parentSpanId: hexId(s.parentSpanId, 8, 'parentSpanId'),
+    spanId: id('spanId'),
+    parentSpanId: id('parentSpanId'),
     service: origin.service,
     name: s.name ?? '',
-    kind: SPAN_KINDS[enumValue(s.kind, SPAN_KIND_ENUM, 'kind')] ?? 'Unspecified',
+    kind:
+      SPAN_KINDS[guarded(problems, 'kind', 0, () => enumValue(s.kind, SPAN_KIND_ENUM, 'kind'))] ??
+      'Unspecified',
     startTimeUnixNano: start.toString(),
     durationNano: (end - start).toString(),
     status: {
-      code: STATUS_CODES[enumValue(s.status?.code, STATUS_CODE_ENUM, 'status.code')] ?? 'Unset',
+      code:
+        STATUS_CODES[
+          guarded(problems, 'status.code', 0, () =>
+            enumValue(s.status?.code, STATUS_CODE_ENUM, 'status.code'),
+          )
+        ] ?? 'Unset',
       message: s.status?.message ?? '',
     },
-    attributes: typedAttributes(attributes.values, attributes.types),
+    attributes: attributes(s.attributes, 'attribute', problems),
+    droppedAttributesCount: s.droppedAttributesCount ?? 0,
     resource: origin.resource,
+    resourceDroppedAttributesCount: origin.resourceDroppedAttributesCount,
+    resourceSchemaUrl: origin.resourceSchemaUrl,
     scope: origin.scope,
     traceState: s.traceState ?? '',
-    events: (s.events ?? []).map((e) => ({
-      timeUnixNano: timeNanos(e.timeUnixNano, 'events.timeUnixNano').toString(),
-      name: e.name ?? '',
-      attributes: attributesToJson(e.attributes, 'events.attributes'),
-    })),
-    links: (s.links ?? []).map((l) => ({
-      traceId: hexId(l.traceId, 16, 'links.traceId'),
-      spanId: hexId(l.spanId, 8, 'links.spanId'),
-      traceState: l.traceState ?? '',
-      attributes: attributesToJson(l.attributes, 'links.attributes'),
-    })),
-    flowId: attributes.values[ATTR_FLOW_ID] ?? '',
+    flags: guarded(problems, 'flags', 0, () => uint32(s.flags, 'flags')),
+    events: events(s, problems),
+    droppedEventsCount: s.droppedEventsCount ?? 0,
+    links: links(s, problems),
+    droppedLinksCount: s.droppedLinksCount ?? 0,
+    flowId: guarded(problems, 'flow ID', '', () => flowIdOf(s.attributes)),
   }
+  if (problems.length > 0) view.decodeWarning = problems.join('; ')
   return { view, start }
+}
+
+function events(s: Span, problems: string[]): SpanView['events'] {
+  const out: SpanView['events'] = []
+  for (const [i, e] of (s.events ?? []).entries()) {
+    const time = guarded(problems, `events[${i}].timeUnixNano`, 0n, () =>
+      halvesToBigInt(timeHalves(e.timeUnixNano, 'timeUnixNano')),
+    )
+    out.push({
+      timeUnixNano: time.toString(),
+      name: e.name ?? '',
+      attributes: attributes(e.attributes, `events[${i}] attribute`, problems),
+      droppedAttributesCount: e.droppedAttributesCount ?? 0,
+    })
+  }
+  return out
+}
+
+function links(s: Span, problems: string[]): SpanView['links'] {
+  return (s.links ?? []).map((l, i) => ({
+    traceId: guarded(problems, `links[${i}].traceId`, '', () => hexId(l.traceId, 16, 'traceId')),
+    spanId: guarded(problems, `links[${i}].spanId`, '', () => hexId(l.spanId, 8, 'spanId')),
+    traceState: l.traceState ?? '',
+    flags: l.flags ?? 0,
+    attributes: attributes(l.attributes, `links[${i}] attribute`, problems),
+    droppedAttributesCount: l.droppedAttributesCount ?? 0,
+  }))
+}
+
+/** A stand-in for a stored row none of which could be read. */
+export function undecodableSpan(origin: SpanOrigin, rowStart: bigint, problem: string): SpanView {
+  return {
+    spanId: '',
+    parentSpanId: '',
+    service: origin.service,
+    name: '',
+    kind: 'Unspecified',
+    startTimeUnixNano: rowStart.toString(),
+    durationNano: '0',
+    status: { code: 'Unset', message: '' },
+    attributes: record(),
+    droppedAttributesCount: 0,
+    resource: origin.resource,
+    resourceDroppedAttributesCount: origin.resourceDroppedAttributesCount,
+    resourceSchemaUrl: origin.resourceSchemaUrl,
+    scope: origin.scope,
+    traceState: '',
+    flags: 0,
+    events: [],
+    droppedEventsCount: 0,
+    links: [],
+    droppedLinksCount: 0,
+    flowId: '',
+    decodeWarning: problem,
+  }
 }

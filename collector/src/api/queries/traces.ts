@@ -2,7 +2,13 @@ import type { Storage } from '../../storage/client.js'
 import { setImmediate } from 'node:timers/promises'
 import { inWindow, nanos, select, selectStream, type Params, type Window } from '../db.js'
 import { spansStoredBeforeV6 } from './legacy-trace.js'
-import { spanOrigin, spanView, type SpanOrigin } from './span-view.js'
+import {
+  spanOrigin,
+  spanView,
+  undecodableSpan,
+  type SpanOrigin,
+  type SpanView,
+} from './span-view.js'
 
 export interface TraceSummary {
   traceId: string
@@ -26,7 +32,35 @@ export interface TraceJson {
 interface SpanEntry {
   start: bigint
   spanId: string
+  /** Copies of a span share it: its ID, or its bytes when the ID cannot be read. */
+  key: string
   json: string
+}
+
+interface StoredSpanRow {
+  resource: string
+  scope: string
+  span: string
+  resource_schema_url: string
+  scope_schema_url: string
+  start: string
+}
+
+/** One stored span, decoded and serialized on its own: whatever it holds, it is shown. */
+function entry(r: StoredSpanRow, origin: SpanOrigin): SpanEntry {
+  const rowStart = BigInt(r.start)
+  let view: SpanView
+  let start = rowStart
+  let json: string
+  try {
+    ;({ view, start } = spanView(r.span, origin, rowStart))
+    json = JSON.stringify(view)
+  } catch (err) {
+    const problem = `the span could not be read (${err instanceof Error ? err.message : String(err)})`
+    view = undecodableSpan(origin, rowStart, problem)
+    json = JSON.stringify(view)
+  }
+  return { start, spanId: view.spanId, key: view.spanId || `bytes ${r.span}`, json }
 }
 
 /** Spans decoded between yields to the event loop: a 10 000-span trace must not stall it. */
@@ -50,10 +84,11 @@ export async function getTrace(
   const olderSpans = spansStoredBeforeV6(storage, traceId, room, timeout)
   // Awaited below; should the read of trace_spans fail first, this is not left unhandled.
   olderSpans.catch(() => {})
-  const rows = selectStream<{ resource: string; scope: string; span: string }>(
+  const rows = selectStream<StoredSpanRow>(
     storage,
     `SELECT base64Encode(resource) AS resource, base64Encode(scope) AS scope,
-       base64Encode(span) AS span
+       base64Encode(span) AS span, resource_schema_url, scope_schema_url,
+       ${nanos('timestamp')} AS start
      FROM ${storage.database}.trace_spans
      WHERE trace_id = {traceId:String}
      ORDER BY timestamp
@@ -65,11 +100,13 @@ export async function getTrace(
   const origins = new Map<string, SpanOrigin>()
   let read = 0
   for await (const r of rows) {
-    const key = `${r.resource} ${r.scope}`
+    const key = `${r.resource} ${r.scope} ${r.resource_schema_url} ${r.scope_schema_url}`
     let origin = origins.get(key)
-    if (!origin) origins.set(key, (origin = spanOrigin(r.resource, r.scope)))
-    const { view, start } = spanView(r.span, origin)
-    entries.push({ start, spanId: view.spanId, json: JSON.stringify(view) })
+    if (!origin) {
+      origin = spanOrigin(r.resource, r.scope, r.resource_schema_url, r.scope_schema_url)
+      origins.set(key, origin)
+    }
+    entries.push(entry(r, origin))
     if (++read % SPANS_PER_TURN === 0) await setImmediate()
   }
   const older = await olderSpans
@@ -78,6 +115,7 @@ export async function getTrace(
     entries.push({
       start: BigInt(view.startTimeUnixNano),
       spanId: view.spanId,
+      key: view.spanId,
       json: JSON.stringify(view),
     })
   }
@@ -87,8 +125,8 @@ export async function getTrace(
   const seen = new Set<string>()
   const spans: string[] = []
   for (const e of entries) {
-    if (seen.has(e.spanId)) continue
-    seen.add(e.spanId)
+    if (seen.has(e.key)) continue
+    seen.add(e.key)
     if (spans.length === limit) {
       truncated = true
       break

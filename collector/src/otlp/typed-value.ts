@@ -1,0 +1,153 @@
+// The one JSON form every attribute value (and log body) is read back in, on every signal:
+// plain JSON where JSON alone says what the OTLP type was, a one-key tag where it cannot.
+//
+//   string, bool           "text", true
+//   int                    3 (a JSON number without a fraction), {"int": "9007199254740993"}
+//                          beyond ±(2^53 - 1), where a JSON number would round
+//   double                 2.5 (a JSON number with a fraction), {"double": 2} when integral,
+//                          {"double": "NaN" | "Infinity" | "-Infinity" | "-0"}
+//   bytes                  {"bytes": "<base64>"}
+//   array                  [ …typed values ]
+//   kvlist                 { "key": typed value, … }, or {"kvlist": { … }} when its only key
+//                          is one of the tags (int, double, bytes, kvlist)
+//   empty (no value)       null
+//
+// Objects are built without a prototype, so a key spelled `__proto__` or `constructor` is a
+// key like any other. Stored text forms (the string maps beside their type maps) hold arrays
+// and kvlists in this form too, so they read back typed.
+import type { AnyValue, KeyValue } from './types.js'
+import { double, int64, InvalidField, type AttributeType } from './values.js'
+
+export type TypedValue = string | number | boolean | null | TypedValue[] | TypedObject
+export interface TypedObject {
+  [key: string]: TypedValue
+}
+
+/**
+ * Deepest nesting read back. Deeper values (only ever stored before ingest refused them)
+ * are left out with a decode warning rather than let a read run out of stack.
+ */
+export const MAX_READ_DEPTH = 512
+
+/** A value nested deeper than `MAX_READ_DEPTH`. */
+export class TooDeep extends Error {
+  override name = 'TooDeep'
+  constructor() {
+    super(`nested deeper than ${MAX_READ_DEPTH} levels`)
+  }
+}
+
+const TAGS = new Set(['int', 'double', 'bytes', 'kvlist'])
+
+/** An object without a prototype: every key, whatever its spelling, is data. */
+export const record = <T>(): Record<string, T> => Object.create(null) as Record<string, T>
+
+/** An int64, given as exact decimal text. */
+export function typedInt(text: string): TypedValue {
+  const n = Number(text)
+  return Number.isSafeInteger(n) ? n : { int: text }
+}
+
+export function typedDouble(d: number): TypedValue {
+  if (Number.isNaN(d) || !Number.isFinite(d)) return { double: String(d) }
+  if (Object.is(d, -0)) return { double: '-0' }
+  return Number.isInteger(d) ? { double: d } : d
+}
+
+export function typedBytes(base64: string): TypedValue {
+  return { bytes: base64 }
+}
+
+/** A kvlist's object, wrapped when it would read as a tag. */
+export function typedKvlist(o: TypedObject): TypedValue {
+  const keys = Object.keys(o)
+  if (keys.length === 1 && TAGS.has(keys[0]!)) {
+    const wrapped = record<TypedValue>()
+    wrapped.kvlist = o
+    return wrapped
+  }
+  return o
+}
+
+function bytesToBase64(b: Uint8Array | string): string {
+  return typeof b === 'string'
+    ? b
+    : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
+}
+
+/** An OTLP AnyValue in the typed form; `field` names it in errors. */
+export function typedAnyValue(
+  v: AnyValue | null | undefined,
+  field = 'value',
+  depth = 0,
+): TypedValue {
+  if (depth > MAX_READ_DEPTH) throw new TooDeep()
+  if (!v) return null
+  if (v.stringValue !== undefined && v.stringValue !== null) {
+    if (typeof v.stringValue !== 'string') throw new InvalidField(`${field} must be a string`)
+    return v.stringValue
+  }
+  if (v.boolValue !== undefined && v.boolValue !== null) return v.boolValue === true
+  if (v.intValue !== undefined && v.intValue !== null) return typedInt(int64(v.intValue, field))
+  if (v.doubleValue !== undefined && v.doubleValue !== null) {
+    return typedDouble(double(v.doubleValue, field))
+  }
+  if (v.arrayValue) {
+    return (v.arrayValue.values ?? []).map((x) => typedAnyValue(x, field, depth + 1))
+  }
+  if (v.kvlistValue) return typedKvlist(typedKeyValues(v.kvlistValue.values, field, depth + 1))
+  if (v.bytesValue !== undefined && v.bytesValue !== null) {
+    return typedBytes(bytesToBase64(v.bytesValue))
+  }
+  return null
+}
+
+/** Key/values as an object of typed values. Of a repeated key the first is kept, as stored. */
+export function typedKeyValues(
+  kvs: KeyValue[] | null | undefined,
+  field = 'attributes',
+  depth = 0,
+): TypedObject {
+  const out = record<TypedValue>()
+  if (!kvs) return out
+  for (const kv of kvs) {
+    const key = kv?.key
+    if (!key || Object.hasOwn(out, key)) continue
+    out[key] = typedAnyValue(kv.value, `${field}.${key}`, depth)
+  }
+  return out
+}
+
+/** A value kept as text beside its type (see `flattenAttributes`), typed again. */
+export function typedFromText(text: string, type: string | undefined): TypedValue {
+  switch (type as AttributeType | undefined) {
+    case 'int':
+      return typedInt(text)
+    case 'double':
+      return typedDouble(text === '-0' ? -0 : Number(text))
+    case 'bool':
+      return text === 'true'
+    case 'bytes':
+      return typedBytes(text)
+    case 'array':
+    case 'kvlist':
+      return JSON.parse(text) as TypedValue
+    case 'empty':
+      return null
+    default:
+      return text
+  }
+}
+
+/** A stored string map and its type map as an object of typed values. */
+export function typedMap(
+  values: Record<string, string>,
+  types: Record<string, string> | undefined,
+): TypedObject {
+  const out = record<TypedValue>()
+  for (const key of Object.keys(values)) {
+    const type = types !== undefined && Object.hasOwn(types, key) ? types[key] : undefined
+    out[key] = typedFromText(values[key]!, type)
+  }
+  return out
+}
