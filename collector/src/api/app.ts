@@ -2,9 +2,11 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { ReadsBusy } from './read-gate.js'
+import { AttributeValueSchema } from './schemas.js'
 import { breakerRoutes } from './routes/breakers.js'
 import { flowRoutes } from './routes/flows.js'
 import { healthRoutes } from './routes/health.js'
+import { logRoutes } from './routes/logs.js'
 import { metricRoutes } from './routes/metrics.js'
 import { serviceRoutes } from './routes/services.js'
 import { switchRoutes } from './routes/switches.js'
@@ -12,13 +14,14 @@ import { traceRoutes } from './routes/traces.js'
 
 /** The query API (port 8318): JSON over HTTP, OpenAPI at /api/docs. */
 export async function apiApp(app: FastifyInstance): Promise<void> {
+  app.addSchema(AttributeValueSchema)
   await app.register(swagger, {
     openapi: {
       info: {
         title: 'Reckon query API',
         version: '0.1.0',
         description:
-          'Traces, flows, services, business events, metrics, breakers, instance health and degradation switches.',
+          'Traces, flows, services, business events, logs, metrics, breakers, instance health and degradation switches.',
       },
     },
   })
@@ -49,6 +52,7 @@ export async function apiApp(app: FastifyInstance): Promise<void> {
   await app.register(healthRoutes)
   await app.register(traceRoutes)
   await app.register(flowRoutes)
+  await app.register(logRoutes)
   await app.register(serviceRoutes)
   await app.register(metricRoutes)
   await app.register(breakerRoutes)

@@ -1,4 +1,5 @@
 import Type from 'typebox'
+import type { TypedValue } from '../otlp/typed-value.js'
 import { TimeParam } from './time.js'
 
 export const TraceId = Type.String({
@@ -8,9 +9,11 @@ export const TraceId = Type.String({
 
 /**
  * An OTLP AnyValue as JSON (otlp/typed-value.ts, README "Attribute values"): plain JSON where
- * it says the type, a one-key tag where it cannot.
+ * it says the type, a one-key tag where it cannot. Recursive, so defined once: routes refer
+ * to it by its ID (`AttributeValue`), which `apiApp` registers with `addSchema`. Inlined, its
+ * `$id` would occur once per use, and a response with two uses could not be compiled.
  */
-export const AttributeValue = Type.Cyclic(
+export const AttributeValueSchema = Type.Cyclic(
   {
     AttributeValue: Type.Union(
       [
@@ -54,7 +57,8 @@ export const AttributeValue = Type.Cyclic(
     ),
   },
   'AttributeValue',
-)
+).$defs.AttributeValue
+export const AttributeValue = Type.Unsafe<TypedValue>(Type.Ref('AttributeValue'))
 export const Attributes = Type.Record(Type.String(), AttributeValue)
 const Count = Type.Integer({ minimum: 0 })
 const Nanos = Type.String({ pattern: '^\\d+$', description: 'Unix nanoseconds (exact, as text)' })
@@ -129,6 +133,10 @@ export const TraceSummary = Type.Object({
 })
 
 export const BusinessEvent = Type.Object({
+  id: Type.String({
+    description:
+      'Unique within its system (reckon.event.id, or derived from the content): each event is listed once',
+  }),
   timeUnixNano: Nanos,
   type: Type.String(),
   flowId: Type.String(),
@@ -136,12 +144,86 @@ export const BusinessEvent = Type.Object({
   entity: Type.String(),
   key: Type.String(),
   status: Type.String(),
-  amount: Type.Union([Type.String(), Type.Null()], { description: 'Exact decimal text' }),
+  amount: Type.Union([Type.String(), Type.Null()], {
+    description: 'Exact decimal text, as it was sent',
+  }),
   currency: Type.String(),
   service: Type.String(),
   traceId: Type.String(),
   spanId: Type.String(),
-  attributes: Type.Record(Type.String(), Type.String()),
+  attributes: Attributes,
+  resource: Attributes,
+})
+
+/** Where a log record or metric point came from: its resource and scope, whole. */
+const Origin = {
+  resource: Attributes,
+  resourceDroppedAttributesCount: Count,
+  resourceSchemaUrl: Type.String(),
+  scope: Scope,
+}
+
+const Doubles = Type.Array(Type.Number())
+const Counts = Type.Array(Type.Integer({ minimum: 0 }))
+const NullableDouble = Type.Union([Type.Number(), Type.Null()])
+
+export const MetricPoint = Type.Object({
+  timeUnixNano: Nanos,
+  startTimeUnixNano: Nanos,
+  service: Type.String(),
+  name: Type.String(),
+  description: Type.String(),
+  unit: Type.String(),
+  kind: Type.Union([
+    Type.Literal('gauge'),
+    Type.Literal('sum'),
+    Type.Literal('histogram'),
+    Type.Literal('exponential_histogram'),
+    Type.Literal('summary'),
+  ]),
+  temporality: Type.Union([
+    Type.Literal('unspecified'),
+    Type.Literal('delta'),
+    Type.Literal('cumulative'),
+  ]),
+  isMonotonic: Type.Boolean(),
+  attributes: Attributes,
+  flags: Count,
+  ...Origin,
+  value: Type.Optional(Type.Number({ description: 'gauge and sum' })),
+  intValue: Type.Optional(
+    Type.String({ pattern: '^-?\\d+$', description: 'an integer point, exact' }),
+  ),
+  count: Type.Optional(Type.Integer({ minimum: 0 })),
+  sum: Type.Optional(NullableDouble),
+  min: Type.Optional(NullableDouble),
+  max: Type.Optional(NullableDouble),
+  bucketCounts: Type.Optional(Counts),
+  explicitBounds: Type.Optional(Doubles),
+  scale: Type.Optional(Type.Integer()),
+  zeroCount: Type.Optional(Type.Integer({ minimum: 0 })),
+  positive: Type.Optional(Type.Object({ offset: Type.Integer(), bucketCounts: Counts })),
+  negative: Type.Optional(Type.Object({ offset: Type.Integer(), bucketCounts: Counts })),
+  quantiles: Type.Optional(
+    Type.Array(Type.Object({ quantile: Type.Number(), value: Type.Number() })),
+  ),
+})
+
+export const LogRecord = Type.Object({
+  timeUnixNano: Nanos,
+  observedTimeUnixNano: Nanos,
+  service: Type.String(),
+  severityNumber: Type.Integer({ minimum: 0, maximum: 24 }),
+  severityText: Type.String(),
+  body: AttributeValue,
+  eventName: Type.String(),
+  attributes: Attributes,
+  droppedAttributesCount: Count,
+  flags: Count,
+  traceId: Type.String(),
+  spanId: Type.String(),
+  flowId: Type.String(),
+  ...Origin,
 })
 
 export const Window = {

@@ -3,9 +3,12 @@ import Type, { type Static } from 'typebox'
 import Value from 'typebox/value'
 import {
   checkBusinessEvent,
+  checkEventId,
+  deriveEventId,
   encodeBusinessEvent,
   type BusinessEvent,
 } from '../otlp/business-event.js'
+import { flattenTyped } from '../otlp/typed-value.js'
 import { dateTime64Text, hexId, InvalidField } from '../otlp/values.js'
 import { jsonRows } from '../storage/writer.js'
 import { BodyError } from './body.js'
@@ -14,6 +17,12 @@ import { nowNanos, QueueFull } from './common.js'
 /** One business event as systems without OpenTelemetry send it to POST /v1/events. */
 export const EventInput = Type.Object(
   {
+    id: Type.Optional(
+      Type.String({
+        description:
+          'Unique within the system; the same ID sent again is the same event (default: derived from the content)',
+      }),
+    ),
     type: Type.String({ description: 'What happened, e.g. order.created' }),
     system: Type.String({ minLength: 1, description: 'System of record, e.g. payment' }),
     entity: Type.String({ description: 'Kind of record, e.g. order' }),
@@ -29,7 +38,10 @@ export const EventInput = Type.Object(
     traceId: Type.Optional(Type.String()),
     spanId: Type.Optional(Type.String()),
     attributes: Type.Optional(
-      Type.Record(Type.String(), Type.Union([Type.String(), Type.Number(), Type.Boolean()])),
+      Type.Record(
+        Type.String(),
+        Type.Unknown({ description: 'A value in the typed JSON form (README: Attribute values)' }),
+      ),
     ),
   },
   { additionalProperties: false },
@@ -72,9 +84,7 @@ function describeSchemaError(row: unknown): string {
 
 function toEvent(row: EventInput, now: string): BusinessEvent {
   const time = row.timestamp ? parseTimestamp(row.timestamp) : now
-  const attributes: Record<string, string> = {}
-  for (const [k, v] of Object.entries(row.attributes ?? {})) attributes[k] = String(v)
-  const event: BusinessEvent = {
+  const event: Omit<BusinessEvent, 'id'> = {
     timestamp: time,
     observedTimestamp: now,
     type: row.type,
@@ -88,11 +98,19 @@ function toEvent(row: EventInput, now: string): BusinessEvent {
     service: row.service ?? row.system,
     traceId: hexId(row.traceId, 16, 'traceId'),
     spanId: hexId(row.spanId, 8, 'spanId'),
-    attributes,
-    resourceAttributes: {},
+    attributes: flattenTyped(row.attributes ?? {}),
+    resource: flattenTyped({}),
   }
-  checkBusinessEvent(event)
-  return event
+  const full: BusinessEvent = {
+    ...event,
+    // The arrival time of a row sent without one is not part of it: a resent copy is the same.
+    id:
+      row.id === undefined
+        ? deriveEventId(event, row.timestamp ? time : '')
+        : checkEventId(row.id, 'id'),
+  }
+  checkBusinessEvent(full)
+  return full
 }
 
 function parseRows(body: Buffer, ndjson: boolean): unknown[] {

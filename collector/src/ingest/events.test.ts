@@ -92,7 +92,7 @@ describe('POST /v1/events', () => {
     const stored = (await eventsFor('B-2')).map((e) => [e.type, e.amount]).sort()
     expect(stored).toEqual([
       ['order.created', null],
-      ['order.paid', '0.1'],
+      ['order.paid', '0.10'],
     ])
   })
 

@@ -1,7 +1,13 @@
-import { InvalidField } from './values.js'
+import { createHash } from 'node:crypto'
+import { InvalidField, type FlatAttributes } from './values.js'
 
 /** A business event as stored: one fact about one record in one system. */
 export interface BusinessEvent {
+  /**
+   * Unique within its system: given by the sender (`reckon.event.id`, `id`) or derived from
+   * the event's content (`deriveEventId`). Reads count each (system, ID) once.
+   */
+  id: string
   /** Nanoseconds since the epoch, as a decimal string. */
   timestamp: string
   observedTimestamp: string
@@ -15,14 +21,51 @@ export interface BusinessEvent {
   /** Business key, e.g. the order number. */
   key: string
   status: string
-  /** Exact decimal string, or null when the event carries no money. */
+  /** Exact decimal string as sent, or null when the event carries no money. */
   amount: string | null
   currency: string
   service: string
   traceId: string
   spanId: string
-  attributes: Record<string, string>
-  resourceAttributes: Record<string, string>
+  attributes: FlatAttributes
+  resource: FlatAttributes
+}
+
+const MAX_ID_LENGTH = 256
+
+/** An event ID the sender gave: text of 1 to 256 characters. */
+export function checkEventId(id: unknown, field: string): string {
+  if (typeof id !== 'string' || id === '' || id.length > MAX_ID_LENGTH) {
+    throw new InvalidField(`${field} must be a string of 1-${MAX_ID_LENGTH} characters`)
+  }
+  return id
+}
+
+/**
+ * The ID of an event sent without one: a hash of what defines it, so the same event sent
+ * again (an exporter's retry) gets the same ID. `sentTime` is the time as the sender gave
+ * it, '' when it gave none (the arrival time a copy gets is not part of the event).
+ */
+export function deriveEventId(e: Omit<BusinessEvent, 'id'>, sentTime: string): string {
+  const attributes = Object.keys(e.attributes.values)
+    .sort()
+    .map((k) => [k, e.attributes.values[k], e.attributes.types[k] ?? ''])
+  const content = [
+    e.system,
+    e.type,
+    e.entity,
+    e.key,
+    e.status,
+    e.amount,
+    e.currency,
+    sentTime,
+    e.flowId,
+    e.traceId,
+    e.spanId,
+    e.service,
+    attributes,
+  ]
+  return createHash('sha256').update(JSON.stringify(content)).digest('hex').slice(0, 32)
 }
 
 const DECIMAL = /^-?\d{1,29}(\.\d{1,9})?$/
@@ -63,6 +106,7 @@ export function checkBusinessEvent(e: BusinessEvent): void {
 export function encodeBusinessEvent(e: BusinessEvent): string {
   return (
     JSON.stringify({
+      event_id: e.id,
       timestamp: e.timestamp,
       observed_timestamp: e.observedTimestamp,
       event_name: e.type,
@@ -72,12 +116,16 @@ export function encodeBusinessEvent(e: BusinessEvent): string {
       entity_key: e.key,
       status: e.status,
       amount: e.amount,
+      // The Decimal column keeps sums exact; the text keeps the amount as it was written.
+      amount_text: e.amount ?? '',
       currency: e.currency,
       service_name: e.service,
       trace_id: e.traceId,
       span_id: e.spanId,
-      attributes: e.attributes,
-      resource_attributes: e.resourceAttributes,
+      attributes: e.attributes.values,
+      attribute_types: e.attributes.types,
+      resource_attributes: e.resource.values,
+      resource_attribute_types: e.resource.types,
     }) + '\n'
   )
 }

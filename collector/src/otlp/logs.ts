@@ -1,19 +1,25 @@
 import { jsonRows, type EncodedRows } from '../storage/writer.js'
-import { checkBusinessEvent, encodeBusinessEvent, type BusinessEvent } from './business-event.js'
+import {
+  checkBusinessEvent,
+  checkEventId,
+  deriveEventId,
+  encodeBusinessEvent,
+  type BusinessEvent,
+} from './business-event.js'
 import {
   ATTR_AMOUNT,
   ATTR_CURRENCY,
   ATTR_ENTITY,
   ATTR_ENTITY_KEY,
+  ATTR_EVENT_ID,
   ATTR_EVENT_NAME,
   ATTR_FLOW_ID,
   ATTR_STATUS,
   ATTR_SYSTEM,
-  SERVICE_NAME,
-  UNKNOWN_SERVICE,
 } from './semconv.js'
-import { typedAnyValue } from './typed-value.js'
-import type { LogRecord, LogsRequest, Resource, Scope } from './types.js'
+import { resourceOrigin, scopeOriginJson, withOrigin, type ResourceOrigin } from './origin.js'
+import { dict } from './typed-value.js'
+import type { AnyValue, LogRecord, LogsRequest, Resource, Scope } from './types.js'
 import {
   dateTime64Text,
   flattenAttributes,
@@ -22,6 +28,8 @@ import {
   str,
   uint32,
   uint64,
+  visitAttributes,
+  type AttributeType,
   type FlatAttributes,
 } from './values.js'
 
@@ -43,6 +51,7 @@ const EVENT_COLUMNS = new Set([
   ATTR_STATUS,
   ATTR_AMOUNT,
   ATTR_CURRENCY,
+  ATTR_EVENT_ID,
 ])
 
 /**
@@ -56,24 +65,23 @@ export class LogConverter {
   private rejected = 0
   private index = 0
   private readonly errors: string[] = []
-  private resource: FlatAttributes = flattenAttributes(undefined, 'resource.attributes')
-  private service = UNKNOWN_SERVICE
-  private scopeName = ''
+  private origin: ResourceOrigin = resourceOrigin(undefined, undefined)
+  private scope = scopeOriginJson(undefined, undefined)
 
   constructor(private readonly nowNanos: string) {}
 
-  beginResource(resource: Resource | null | undefined): void {
-    this.resource = flattenAttributes(resource?.attributes, 'resource.attributes')
-    this.service = this.resource.values[SERVICE_NAME] || UNKNOWN_SERVICE
-    this.scopeName = ''
+  beginResource(resource: Resource | null | undefined, schemaUrl?: string | null): void {
+    this.origin = resourceOrigin(resource, schemaUrl)
+    this.scope = scopeOriginJson(undefined, undefined)
   }
 
-  beginScope(scope: Scope | null | undefined): void {
-    this.scopeName = str(scope?.name, 'scope.name')
+  beginScope(scope: Scope | null | undefined, schemaUrl?: string | null): void {
+    this.scope = scopeOriginJson(scope, schemaUrl)
   }
 
   add(record: LogRecord): void {
-    const { resource, service, nowNanos } = this
+    const { nowNanos } = this
+    const { service, attributes: resource } = this.origin
     try {
       const attrs = flattenAttributes(record.attributes, 'attributes')
       const eventName = str(record.eventName, 'eventName') || attrs.values[ATTR_EVENT_NAME] || ''
@@ -82,15 +90,7 @@ export class LogConverter {
         this.events.text += encodeBusinessEvent(event)
         this.events.rows++
       } else {
-        this.logs.text += encodeLog(
-          record,
-          attrs,
-          eventName,
-          service,
-          resource,
-          this.scopeName,
-          nowNanos,
-        )
+        this.logs.text += encodeLog(record, attrs, eventName, this.origin, this.scope, nowNanos)
         this.logs.rows++
       }
     } catch (err) {
@@ -117,9 +117,9 @@ export class LogConverter {
 export function convertLogs(req: LogsRequest, nowNanos: string): LogConversion {
   const converter = new LogConverter(nowNanos)
   for (const rl of req.resourceLogs ?? []) {
-    converter.beginResource(rl.resource)
+    converter.beginResource(rl.resource, rl.schemaUrl)
     for (const sl of rl.scopeLogs ?? []) {
-      converter.beginScope(sl.scope)
+      converter.beginScope(sl.scope, sl.schemaUrl)
       for (const record of sl.logRecords ?? []) converter.add(record)
     }
   }
@@ -146,16 +146,25 @@ function toBusinessEvent(
   nowNanos: string,
 ): BusinessEvent {
   const { time, observed } = times(record, nowNanos)
-  const rest: Record<string, string> = {}
-  for (const [k, v] of Object.entries(attrs.values)) if (!EVENT_COLUMNS.has(k)) rest[k] = v
-  const v = attrs.values
-  const amount = v[ATTR_AMOUNT]
-  if (amount !== undefined && attrs.types[ATTR_AMOUNT] !== undefined) {
-    throw new InvalidField(
-      `${ATTR_AMOUNT} must be a string attribute holding an exact decimal (floats lose cents)`,
-    )
+  const rest: FlatAttributes = { values: dict<string>(), types: dict<AttributeType>() }
+  for (const [k, v] of Object.entries(attrs.values)) {
+    if (EVENT_COLUMNS.has(k)) continue
+    rest.values[k] = v
+    const t = attrs.types[k]
+    if (t) rest.types[k] = t
   }
-  const event: BusinessEvent = {
+  const v = attrs.values
+  for (const column of [ATTR_AMOUNT, ATTR_EVENT_ID]) {
+    if (v[column] !== undefined && attrs.types[column] !== undefined) {
+      throw new InvalidField(
+        column === ATTR_AMOUNT
+          ? `${ATTR_AMOUNT} must be a string attribute holding an exact decimal (floats lose cents)`
+          : `${ATTR_EVENT_ID} must be a string attribute`,
+      )
+    }
+  }
+  const amount = v[ATTR_AMOUNT]
+  const event: Omit<BusinessEvent, 'id'> = {
     timestamp: time,
     observedTimestamp: observed,
     type,
@@ -170,35 +179,34 @@ function toBusinessEvent(
     traceId: hexId(record.traceId, 16, 'traceId'),
     spanId: hexId(record.spanId, 8, 'spanId'),
     attributes: rest,
-    resourceAttributes: resource.values,
+    resource,
   }
   try {
-    checkBusinessEvent(event)
+    const given = v[ATTR_EVENT_ID]
+    const sentTime = `${uint64(record.timeUnixNano, 'timeUnixNano')}/${uint64(record.observedTimeUnixNano, 'observedTimeUnixNano')}`
+    const full: BusinessEvent = {
+      ...event,
+      id: given === undefined ? deriveEventId(event, sentTime) : checkEventId(given, ATTR_EVENT_ID),
+    }
+    checkBusinessEvent(full)
+    return full
   } catch (err) {
     if (err instanceof InvalidField)
       throw new InvalidField(`business event ${JSON.stringify(type)}: ${err.message}`)
     throw err
   }
-  return event
 }
 
 function encodeLog(
   record: LogRecord,
   attrs: FlatAttributes,
   eventName: string,
-  service: string,
-  resource: FlatAttributes,
-  scopeName: string,
+  origin: ResourceOrigin,
+  scope: string,
   nowNanos: string,
 ): string {
   const { time, observed } = times(record, nowNanos)
-  const body = record.body
-  const text =
-    body?.stringValue !== undefined && body.stringValue !== null
-      ? str(body.stringValue, 'body')
-      : body
-        ? JSON.stringify(typedAnyValue(body, 'body'))
-        : ''
+  const body = bodyText(record.body)
   const severity = record.severityNumber
   const severityNumber =
     typeof severity === 'number'
@@ -209,25 +217,37 @@ function encodeLog(
   if (!Number.isInteger(severityNumber) || severityNumber < 0 || severityNumber > 24) {
     throw new InvalidField('severityNumber must be 0-24')
   }
-  return (
-    JSON.stringify({
-      timestamp: time,
-      observed_timestamp: observed,
-      trace_id: hexId(record.traceId, 16, 'traceId'),
-      span_id: hexId(record.spanId, 8, 'spanId'),
-      flags: uint32(record.flags, 'flags'),
-      severity_text: str(record.severityText, 'severityText'),
-      severity_number: severityNumber,
-      service_name: service,
-      event_name: eventName,
-      body: text,
-      flow_id: attrs.values[ATTR_FLOW_ID] ?? '',
-      scope_name: scopeName,
-      resource_attributes: resource.values,
-      log_attributes: attrs.values,
-      log_attribute_types: attrs.types,
-    }) + '\n'
-  )
+  const row = {
+    timestamp: time,
+    observed_timestamp: observed,
+    trace_id: hexId(record.traceId, 16, 'traceId'),
+    span_id: hexId(record.spanId, 8, 'spanId'),
+    flags: uint32(record.flags, 'flags'),
+    severity_text: str(record.severityText, 'severityText'),
+    severity_number: severityNumber,
+    service_name: origin.service,
+    event_name: eventName,
+    body: body.text,
+    body_type: body.type ?? '',
+    flow_id: attrs.values[ATTR_FLOW_ID] ?? '',
+    log_attributes: attrs.values,
+    log_attribute_types: attrs.types,
+    dropped_attributes: uint32(record.droppedAttributesCount, 'droppedAttributesCount'),
+  }
+  return withOrigin(row, origin.json, scope) + '\n'
+}
+
+/**
+ * A body as the `body` column keeps it: a string as it is (searched as text), any other
+ * value as its stored text beside its type, as attributes are; no body is 'empty'.
+ */
+function bodyText(body: AnyValue | null | undefined): { text: string; type?: AttributeType } {
+  if (body === null || body === undefined) return { text: '', type: 'empty' }
+  let out: { text: string; type?: AttributeType } = { text: '' }
+  visitAttributes([{ key: 'body', value: body }], 'body', (_key, text, type) => {
+    out = type ? { text, type } : { text }
+  })
+  return out
 }
 
 const SEVERITY_PREFIX = 'SEVERITY_NUMBER_'

@@ -1,5 +1,5 @@
 import { jsonRows, type EncodedRows } from '../storage/writer.js'
-import { SERVICE_NAME, UNKNOWN_SERVICE } from './semconv.js'
+import { resourceOrigin, scopeOriginJson, withOrigin, type ResourceOrigin } from './origin.js'
 import type { Int64, KeyValue, Metric, MetricsRequest, Resource, Scope } from './types.js'
 import {
   dateTime64Text,
@@ -30,9 +30,8 @@ const TEMPORALITY_ENUM = [
 ]
 
 interface Common {
-  service: string
+  origin: ResourceOrigin
   scope: string
-  resource: Record<string, string>
   metric: Metric
 }
 
@@ -53,22 +52,20 @@ export class MetricConverter {
   private rows = 0
   private rejected = 0
   private readonly errors: string[] = []
-  private resource: Record<string, string> = {}
-  private service = UNKNOWN_SERVICE
-  private scope = ''
+  private origin: ResourceOrigin = resourceOrigin(undefined, undefined)
+  private scope = scopeOriginJson(undefined, undefined)
 
-  beginResource(resource: Resource | null | undefined): void {
-    this.resource = flattenAttributes(resource?.attributes, 'resource.attributes').values
-    this.service = this.resource[SERVICE_NAME] || UNKNOWN_SERVICE
-    this.scope = ''
+  beginResource(resource: Resource | null | undefined, schemaUrl?: string | null): void {
+    this.origin = resourceOrigin(resource, schemaUrl)
+    this.scope = scopeOriginJson(undefined, undefined)
   }
 
-  beginScope(scope: Scope | null | undefined): void {
-    this.scope = str(scope?.name, 'scope.name')
+  beginScope(scope: Scope | null | undefined, schemaUrl?: string | null): void {
+    this.scope = scopeOriginJson(scope, schemaUrl)
   }
 
   add(metric: Metric): void {
-    const c: Common = { service: this.service, scope: this.scope, resource: this.resource, metric }
+    const c: Common = { origin: this.origin, scope: this.scope, metric }
     const name = typeof metric.name === 'string' ? metric.name : ''
     const points = pointsOf(metric)
     if (!name) {
@@ -102,9 +99,9 @@ export class MetricConverter {
 export function convertMetrics(req: MetricsRequest): MetricConversion {
   const converter = new MetricConverter()
   for (const rm of req.resourceMetrics ?? []) {
-    converter.beginResource(rm.resource)
+    converter.beginResource(rm.resource, rm.schemaUrl)
     for (const sm of rm.scopeMetrics ?? []) {
-      converter.beginScope(sm.scope)
+      converter.beginScope(sm.scope, sm.schemaUrl)
       for (const metric of sm.metrics ?? []) converter.add(metric)
     }
   }
@@ -156,22 +153,22 @@ function encodePoint(c: Common, kp: KindPoint): string {
   const p: Point = kp.point
   const time = uint64(p.timeUnixNano, 'timeUnixNano')
   if (time === '0') throw new InvalidField('timeUnixNano is missing')
+  const attributes = flattenAttributes(p.attributes, 'attributes')
   const row: Record<string, unknown> = {
     timestamp: dateTime64Text(time, 'timeUnixNano'),
     start_timestamp: dateTime64Text(
       uint64(p.startTimeUnixNano, 'startTimeUnixNano'),
       'startTimeUnixNano',
     ),
-    service_name: c.service,
+    service_name: c.origin.service,
     metric_name: c.metric.name,
     description: str(c.metric.description, 'description'),
     unit: str(c.metric.unit, 'unit'),
     kind: kp.kind,
     temporality: temporality(c.metric),
     is_monotonic: c.metric.sum?.isMonotonic === true,
-    scope_name: c.scope,
-    resource_attributes: c.resource,
-    attributes: flattenAttributes(p.attributes, 'attributes').values,
+    attributes: attributes.values,
+    attribute_types: attributes.types,
     flags: uint32(p.flags, 'flags'),
   }
   switch (kp.kind) {
@@ -233,5 +230,5 @@ function encodePoint(c: Common, kp: KindPoint): string {
       break
     }
   }
-  return JSON.stringify(row)
+  return withOrigin(row, c.origin.json, c.scope)
 }

@@ -17,6 +17,8 @@ export const ATTR_STATUS = 'reckon.status'
 export const ATTR_AMOUNT = 'reckon.amount'
 /** ISO 4217 currency code of the amount. */
 export const ATTR_CURRENCY = 'reckon.currency'
+/** The event's ID, unique within its system: copies of one event are counted once. */
+export const ATTR_EVENT_ID = 'reckon.event.id'
 
 export const SERVICE_NAME = 'service.name'
 export const UNKNOWN_SERVICE = 'unknown_service'

@@ -16,7 +16,7 @@
 // key like any other. Stored text forms (the string maps beside their type maps) hold arrays
 // and kvlists in this form too, so they read back typed.
 import type { AnyValue, KeyValue } from './types.js'
-import { double, int64, InvalidField, type AttributeType } from './values.js'
+import { double, int64, InvalidField, type AttributeType, type FlatAttributes } from './values.js'
 
 export type TypedValue = string | number | boolean | null | TypedValue[] | TypedObject
 export interface TypedObject {
@@ -40,7 +40,7 @@ export class TooDeep extends Error {
 const TAGS = new Set(['int', 'double', 'bytes', 'kvlist'])
 
 /** An object without a prototype: every key, whatever its spelling, is data. */
-export const record = <T>(): Record<string, T> => Object.create(null) as Record<string, T>
+export const dict = <T>(): Record<string, T> => Object.create(null) as Record<string, T>
 
 /** An int64, given as exact decimal text. */
 export function typedInt(text: string): TypedValue {
@@ -62,7 +62,7 @@ export function typedBytes(base64: string): TypedValue {
 export function typedKvlist(o: TypedObject): TypedValue {
   const keys = Object.keys(o)
   if (keys.length === 1 && TAGS.has(keys[0]!)) {
-    const wrapped = record<TypedValue>()
+    const wrapped = dict<TypedValue>()
     wrapped.kvlist = o
     return wrapped
   }
@@ -108,7 +108,7 @@ export function typedKeyValues(
   field = 'attributes',
   depth = 0,
 ): TypedObject {
-  const out = record<TypedValue>()
+  const out = dict<TypedValue>()
   if (!kvs) return out
   for (const kv of kvs) {
     const key = kv?.key
@@ -144,10 +144,124 @@ export function typedMap(
   values: Record<string, string>,
   types: Record<string, string> | undefined,
 ): TypedObject {
-  const out = record<TypedValue>()
+  const out = dict<TypedValue>()
   for (const key of Object.keys(values)) {
     const type = types !== undefined && Object.hasOwn(types, key) ? types[key] : undefined
     out[key] = typedFromText(values[key]!, type)
   }
   return out
+}
+
+const INT64 = /^-?\d{1,19}$/
+const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/
+const SPECIAL_DOUBLES: Record<string, number> = {
+  NaN: NaN,
+  Infinity: Infinity,
+  '-Infinity': -Infinity,
+  '-0': -0,
+}
+
+/** Which tag a one-key object is, if it is one. */
+function tagOf(o: object): string | undefined {
+  const keys = Object.keys(o)
+  return keys.length === 1 && TAGS.has(keys[0]!) ? keys[0] : undefined
+}
+
+/**
+ * A value sent in the typed form (POST /v1/events attributes), checked and put back in the
+ * canonical form: what `typedAnyValue` would give for the AnyValue it stands for.
+ */
+export function canonicalTyped(v: unknown, field: string, depth = 0): TypedValue {
+  if (depth > MAX_READ_DEPTH) throw new InvalidField(`${field} is ${new TooDeep().message}`)
+  if (v === null || typeof v === 'string' || typeof v === 'boolean') return v
+  if (typeof v === 'number') {
+    if (!Number.isFinite(v)) throw new InvalidField(`${field} must be a finite number`)
+    if (!Number.isInteger(v)) return v
+    if (!Number.isSafeInteger(v)) {
+      throw new InvalidField(`${field}: integers beyond 2^53 are sent as {"int": "<digits>"}`)
+    }
+    return v
+  }
+  if (Array.isArray(v)) return v.map((x, i) => canonicalTyped(x, `${field}[${i}]`, depth + 1))
+  if (typeof v !== 'object') throw new InvalidField(`${field} is not an attribute value`)
+  const o = v as Record<string, unknown>
+  switch (tagOf(o)) {
+    case 'int': {
+      const text = o.int
+      if (
+        typeof text !== 'string' ||
+        !INT64.test(text) ||
+        BigInt(text) !== BigInt.asIntN(64, BigInt(text))
+      ) {
+        throw new InvalidField(`${field}.int must be a 64-bit integer as text`)
+      }
+      return typedInt(BigInt(text).toString())
+    }
+    case 'double': {
+      const d = o.double
+      if (typeof d === 'number' && Number.isFinite(d)) return typedDouble(d)
+      if (typeof d === 'string' && Object.hasOwn(SPECIAL_DOUBLES, d)) {
+        return typedDouble(SPECIAL_DOUBLES[d]!)
+      }
+      throw new InvalidField(
+        `${field}.double must be a number, "NaN", "Infinity", "-Infinity" or "-0"`,
+      )
+    }
+    case 'bytes':
+      if (typeof o.bytes !== 'string' || o.bytes.length % 4 !== 0 || !BASE64.test(o.bytes)) {
+        throw new InvalidField(`${field}.bytes must be base64`)
+      }
+      return typedBytes(o.bytes)
+    case 'kvlist':
+      if (typeof o.kvlist !== 'object' || o.kvlist === null || Array.isArray(o.kvlist)) {
+        throw new InvalidField(`${field}.kvlist must be an object`)
+      }
+      return typedKvlist(canonicalObject(o.kvlist as Record<string, unknown>, field, depth + 1))
+    default:
+      return typedKvlist(canonicalObject(o, field, depth + 1))
+  }
+}
+
+function canonicalObject(o: Record<string, unknown>, field: string, depth: number): TypedObject {
+  const out = dict<TypedValue>()
+  for (const key of Object.keys(o)) out[key] = canonicalTyped(o[key], `${field}.${key}`, depth)
+  return out
+}
+
+/** A typed value as `flattenAttributes` stores it: text, and its type unless a string. */
+export function storedText(v: TypedValue): { text: string; type?: AttributeType } {
+  if (typeof v === 'string') return { text: v }
+  if (typeof v === 'boolean') return { text: String(v), type: 'bool' }
+  if (v === null) return { text: '', type: 'empty' }
+  if (typeof v === 'number') {
+    return Number.isInteger(v)
+      ? { text: String(v), type: 'int' }
+      : { text: String(v), type: 'double' }
+  }
+  if (Array.isArray(v)) return { text: JSON.stringify(v), type: 'array' }
+  switch (tagOf(v)) {
+    case 'int':
+      return { text: v.int as string, type: 'int' }
+    case 'double': {
+      const d = v.double as number | string // canonical: a number or a special's name
+      return { text: typeof d === 'number' ? String(d) : d, type: 'double' }
+    }
+    case 'bytes':
+      return { text: v.bytes as string, type: 'bytes' }
+    default:
+      return { text: JSON.stringify(v), type: 'kvlist' }
+  }
+}
+
+/** Attributes sent in the typed form, checked, as the string and type maps keep them. */
+export function flattenTyped(o: Record<string, unknown>, field = 'attributes'): FlatAttributes {
+  const values = dict<string>()
+  const types = dict<AttributeType>()
+  for (const key of Object.keys(o)) {
+    if (key === '') throw new InvalidField(`${field} keys must not be empty`)
+    const { text, type } = storedText(canonicalTyped(o[key], `${field}.${key}`))
+    values[key] = text
+    if (type) types[key] = type
+  }
+  return { values, types }
 }

@@ -94,7 +94,7 @@ describe('recovering spooled inserts', () => {
     expect(trace.json().spans).toHaveLength(40)
     const events = await t.api.inject({ url: '/api/events?entity=order&key=R-1' })
     expect(events.json().events).toEqual([
-      expect.objectContaining({ type: 'order.paid', amount: '42.1', currency: 'EUR' }),
+      expect.objectContaining({ type: 'order.paid', amount: '42.10', currency: 'EUR' }),
     ])
   })
 

@@ -1,5 +1,6 @@
 import type { Storage } from '../../storage/client.js'
 import { inWindow, nanos, select, type Params, type Window } from '../db.js'
+import { ONE_PER_EVENT } from './events.js'
 
 /** Resilience4j's breaker metrics, in Prometheus spelling (without `_total`). */
 const BREAKER_METRICS = [
@@ -203,7 +204,7 @@ export async function findTransitions(
        attributes['circuitbreaker.state.from'] AS from, status AS to,
        attributes['reckon.cause.trace_id'] AS cause
      FROM ${storage.database}.business_events WHERE ${where.join(' AND ')}
-     ORDER BY timestamp LIMIT {limit:UInt32}`,
+     ORDER BY timestamp, observed_timestamp ${ONE_PER_EVENT} LIMIT {limit:UInt32}`,
     params,
     timeout,
   )

@@ -1,7 +1,19 @@
+import { typedMap, type TypedObject } from '../../otlp/typed-value.js'
 import type { Storage } from '../../storage/client.js'
 import { inWindow, nanos, select, type Params, type Window } from '../db.js'
 
+/**
+ * Business events are stored once per copy sent (an exporter's retry stores a second), and
+ * read once per event: the first copy, by time, of each (system, event ID). A rider on any
+ * query of `business_events` that lists or counts events, after its ORDER BY.
+ */
+export const ONE_PER_EVENT = 'LIMIT 1 BY system, event_id'
+
+/** The amount as it was sent; rows stored before the text was kept give the Decimal's. */
+export const AMOUNT_AS_SENT = `if(isNull(amount), NULL, if(amount_text != '', amount_text, toString(amount)))`
+
 export interface EventView {
+  id: string
   timeUnixNano: string
   type: string
   flowId: string
@@ -15,7 +27,8 @@ export interface EventView {
   service: string
   traceId: string
   spanId: string
-  attributes: Record<string, string>
+  attributes: TypedObject
+  resource: TypedObject
 }
 
 export interface EventFilter {
@@ -53,6 +66,7 @@ export async function findEvents(
     params[name] = value
   }
   const rows = await select<{
+    event_id: string
     ts: string
     event_name: string
     flow_id: string
@@ -66,17 +80,22 @@ export async function findEvents(
     trace_id: string
     span_id: string
     attributes: Record<string, string>
+    attribute_types: Record<string, string>
+    resource_attributes: Record<string, string>
+    resource_attribute_types: Record<string, string>
   }>(
     storage,
-    `SELECT ${nanos('timestamp')} AS ts, event_name, flow_id, system, entity, entity_key, status,
-       toString(amount) AS amount, currency, service_name, trace_id, span_id, attributes
+    `SELECT event_id, ${nanos('timestamp')} AS ts, event_name, flow_id, system, entity, entity_key,
+       status, ${AMOUNT_AS_SENT} AS amount, currency, service_name, trace_id, span_id,
+       attributes, attribute_types, resource_attributes, resource_attribute_types
      FROM ${storage.database}.business_events
      WHERE ${where.join(' AND ')}
-     ORDER BY timestamp LIMIT {limit:UInt32}`,
+     ORDER BY timestamp, observed_timestamp ${ONE_PER_EVENT} LIMIT {limit:UInt32}`,
     params,
     timeout,
   )
   return rows.map((r) => ({
+    id: r.event_id,
     timeUnixNano: r.ts,
     type: r.event_name,
     flowId: r.flow_id,
@@ -89,6 +108,7 @@ export async function findEvents(
     service: r.service_name,
     traceId: r.trace_id,
     spanId: r.span_id,
-    attributes: r.attributes,
+    attributes: typedMap(r.attributes, r.attribute_types),
+    resource: typedMap(r.resource_attributes, r.resource_attribute_types),
   }))
 }

@@ -1,4 +1,4 @@
-import { record, typedMap, type TypedObject } from '../../otlp/typed-value.js'
+import { dict, typedMap, type TypedObject } from '../../otlp/typed-value.js'
 import type { Storage } from '../../storage/client.js'
 import { nanos, select } from '../db.js'
 import type { SpanView } from './span-view.js'
@@ -31,7 +31,7 @@ interface SpanRow {
 }
 
 const parse = (json: string | undefined): TypedObject =>
-  json ? (JSON.parse(json) as TypedObject) : record()
+  json ? (JSON.parse(json) as TypedObject) : dict()
 
 /** This copy kept no flags, dropped counts, scope attributes or schema URLs. */
 function toView(r: SpanRow): SpanView {
@@ -52,7 +52,7 @@ function toView(r: SpanRow): SpanView {
     scope: {
       name: r.scope_name,
       version: r.scope_version,
-      attributes: record(),
+      attributes: dict(),
       droppedAttributesCount: 0,
       schemaUrl: '',
     },

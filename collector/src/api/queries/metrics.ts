@@ -1,7 +1,9 @@
+import { typedMap, type TypedObject } from '../../otlp/typed-value.js'
 import type { Storage } from '../../storage/client.js'
 import { inWindow, nanos, select, type Params, type Window } from '../db.js'
+import { ORIGIN_COLUMNS, originView, type OriginRow, type OriginView } from './origin-view.js'
 
-export interface MetricPointView {
+export interface MetricPointView extends OriginView {
   timeUnixNano: string
   startTimeUnixNano: string
   service: string
@@ -11,7 +13,8 @@ export interface MetricPointView {
   kind: 'gauge' | 'sum' | 'histogram' | 'exponential_histogram' | 'summary'
   temporality: 'unspecified' | 'delta' | 'cumulative'
   isMonotonic: boolean
-  attributes: Record<string, string>
+  attributes: TypedObject
+  flags: number
   /** gauge and sum: the value (integers kept exact in intValue). */
   value?: number
   intValue?: string
@@ -28,7 +31,7 @@ export interface MetricPointView {
   quantiles?: { quantile: number; value: number }[]
 }
 
-interface Row {
+interface Row extends OriginRow {
   ts: string
   start_ts: string
   service_name: string
@@ -39,6 +42,8 @@ interface Row {
   temporality: MetricPointView['temporality']
   is_monotonic: boolean
   attributes: Record<string, string>
+  attribute_types: Record<string, string>
+  flags: number
   value: number
   int_value: string | null
   count: string
@@ -68,7 +73,9 @@ function toView(r: Row): MetricPointView {
     kind: r.kind,
     temporality: r.temporality,
     isMonotonic: r.is_monotonic,
-    attributes: r.attributes,
+    attributes: typedMap(r.attributes, r.attribute_types),
+    flags: r.flags,
+    ...originView(r),
   }
   const nums = (a: string[]): number[] => a.map(Number)
   switch (r.kind) {
@@ -138,9 +145,10 @@ export async function findMetricPoints(
   const rows = await select<Row>(
     storage,
     `SELECT ${nanos('timestamp')} AS ts, ${nanos('start_timestamp')} AS start_ts, service_name, metric_name,
-       description, unit, kind, temporality, is_monotonic, attributes, value, toString(int_value) AS int_value,
-       count, sum, min, max, bucket_counts, explicit_bounds, scale, zero_count, positive_offset, positive_counts,
-       negative_offset, negative_counts, quantiles, quantile_values
+       description, unit, kind, temporality, is_monotonic, attributes, attribute_types, flags, value,
+       toString(int_value) AS int_value, count, sum, min, max, bucket_counts, explicit_bounds, scale,
+       zero_count, positive_offset, positive_counts, negative_offset, negative_counts, quantiles,
+       quantile_values, ${ORIGIN_COLUMNS}
      FROM ${storage.database}.metric_points WHERE ${where.join(' AND ')}
      ORDER BY timestamp LIMIT {limit:UInt32}`,
     params,

@@ -12,7 +12,7 @@ import {
   STATUS_CODES,
   UNKNOWN_SERVICE,
 } from '../../otlp/semconv.js'
-import { record, typedAnyValue, type TypedObject, type TypedValue } from '../../otlp/typed-value.js'
+import { dict, typedAnyValue, type TypedObject, type TypedValue } from '../../otlp/typed-value.js'
 import type { KeyValue, Span } from '../../otlp/types.js'
 import {
   enumValue,
@@ -85,7 +85,7 @@ const describe = (err: unknown): string => (err instanceof Error ? err.message :
 
 /** Attributes one by one: one that cannot be read back is left out and reported. */
 function attributes(kvs: KeyValue[] | null | undefined, what: string, problems: string[]) {
-  const out = record<TypedValue>()
+  const out = dict<TypedValue>()
   for (const kv of kvs ?? []) {
     const key = kv?.key
     if (!key || Object.hasOwn(out, key)) continue
@@ -251,7 +251,7 @@ export function undecodableSpan(origin: SpanOrigin, rowStart: bigint, problem: s
     startTimeUnixNano: rowStart.toString(),
     durationNano: '0',
     status: { code: 'Unset', message: '' },
-    attributes: record(),
+    attributes: dict(),
     droppedAttributesCount: 0,
     resource: origin.resource,
     resourceDroppedAttributesCount: origin.resourceDroppedAttributesCount,

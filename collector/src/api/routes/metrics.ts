@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { findMetricPoints, listMetricNames } from '../queries/metrics.js'
-import { Limit, Window } from '../schemas.js'
+import { Limit, MetricPoint, Window } from '../schemas.js'
 import { HOUR_NS, window } from '../time.js'
 
 export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -24,6 +24,7 @@ export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
+        response: { 200: Type.Object({ points: Type.Array(MetricPoint) }) },
       },
     },
     async (request) => {

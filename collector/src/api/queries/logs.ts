@@ -1,0 +1,110 @@
+import {
+  typedFromText,
+  typedMap,
+  type TypedObject,
+  type TypedValue,
+} from '../../otlp/typed-value.js'
+import type { Storage } from '../../storage/client.js'
+import { inWindow, nanos, select, type Params, type Window } from '../db.js'
+import { ORIGIN_COLUMNS, originView, type OriginRow, type OriginView } from './origin-view.js'
+
+export interface LogView extends OriginView {
+  timeUnixNano: string
+  observedTimeUnixNano: string
+  service: string
+  severityNumber: number
+  severityText: string
+  body: TypedValue
+  eventName: string
+  attributes: TypedObject
+  droppedAttributesCount: number
+  flags: number
+  traceId: string
+  spanId: string
+  flowId: string
+}
+
+export interface LogFilter {
+  service?: string | undefined
+  /** At least this severity number (1-24). */
+  minSeverity?: number | undefined
+  /** Text the body contains, in any case. */
+  body?: string | undefined
+  traceId?: string | undefined
+  spanId?: string | undefined
+  flowId?: string | undefined
+  window: Window
+  limit: number
+}
+
+interface Row extends OriginRow {
+  ts: string
+  observed: string
+  service_name: string
+  severity_number: number
+  severity_text: string
+  body: string
+  body_type: string
+  event_name: string
+  log_attributes: Record<string, string>
+  log_attribute_types: Record<string, string>
+  dropped_attributes: number
+  flags: number
+  trace_id: string
+  span_id: string
+  flow_id: string
+}
+
+/** Log records matching every filter, newest first. */
+export async function findLogs(
+  storage: Storage,
+  f: LogFilter,
+  timeout: number,
+): Promise<LogView[]> {
+  const where = [inWindow('timestamp')]
+  const params: Params = { from: f.window.from, to: f.window.to, limit: f.limit }
+  const equal = (column: string, name: string, value: string | undefined): void => {
+    if (value === undefined) return
+    where.push(`${column} = {${name}:String}`)
+    params[name] = value
+  }
+  equal('service_name', 'service', f.service)
+  equal('trace_id', 'traceId', f.traceId)
+  equal('span_id', 'spanId', f.spanId)
+  equal('flow_id', 'flowId', f.flowId)
+  if (f.minSeverity !== undefined) {
+    where.push('severity_number >= {minSeverity:UInt8}')
+    params.minSeverity = f.minSeverity
+  }
+  if (f.body !== undefined) {
+    where.push('positionCaseInsensitiveUTF8(body, {body:String}) > 0')
+    params.body = f.body
+  }
+  const rows = await select<Row>(
+    storage,
+    `SELECT ${nanos('timestamp')} AS ts, ${nanos('observed_timestamp')} AS observed, service_name,
+       severity_number, severity_text, body, body_type, event_name, log_attributes,
+       log_attribute_types, dropped_attributes, flags, trace_id, span_id, flow_id, ${ORIGIN_COLUMNS}
+     FROM ${storage.database}.logs
+     WHERE ${where.join(' AND ')}
+     ORDER BY timestamp DESC LIMIT {limit:UInt32}`,
+    params,
+    timeout,
+  )
+  return rows.map((r) => ({
+    timeUnixNano: r.ts,
+    observedTimeUnixNano: r.observed,
+    service: r.service_name,
+    severityNumber: r.severity_number,
+    severityText: r.severity_text,
+    body: typedFromText(r.body, r.body_type || undefined),
+    eventName: r.event_name,
+    attributes: typedMap(r.log_attributes, r.log_attribute_types),
+    droppedAttributesCount: r.dropped_attributes,
+    flags: r.flags,
+    traceId: r.trace_id,
+    spanId: r.span_id,
+    flowId: r.flow_id,
+    ...originView(r),
+  }))
+}
