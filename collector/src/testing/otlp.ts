@@ -9,10 +9,28 @@ const root = createRequire(import.meta.url)(
   'otlp-proto-definitions/build/src/generated/root.js',
 ) as {
   opentelemetry: {
-    proto: { collector: { trace: { v1: { ExportTraceServiceRequest: RequestCodec } } } }
+    proto: {
+      collector: {
+        trace: { v1: { ExportTraceServiceRequest: RequestCodec } }
+        logs: { v1: { ExportLogsServiceRequest: RequestCodec } }
+        metrics: { v1: { ExportMetricsServiceRequest: RequestCodec } }
+      }
+    }
   }
 }
-const { ExportTraceServiceRequest } = root.opentelemetry.proto.collector.trace.v1
+const { collector } = root.opentelemetry.proto
+const { ExportTraceServiceRequest } = collector.trace.v1
+
+const encode = (codec: RequestCodec, request: object): Buffer =>
+  Buffer.from(codec.encode(codec.fromObject(request)).finish())
+
+/** An ExportLogsServiceRequest in protobuf (protobufjs' object form, as `protobufTraces`). */
+export const protobufLogs = (request: object): Buffer =>
+  encode(collector.logs.v1.ExportLogsServiceRequest, request)
+
+/** An ExportMetricsServiceRequest in protobuf (protobufjs' object form). */
+export const protobufMetrics = (request: object): Buffer =>
+  encode(collector.metrics.v1.ExportMetricsServiceRequest, request)
 
 /**
  * An ExportTraceServiceRequest in protobuf, as an exporter sends it. Takes protobufjs'
