@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto'
 import { context, diag, type AttributeValue } from '@opentelemetry/api'
 import { logs, SeverityNumber } from '@opentelemetry/api-logs'
 import { currentFlowId, FLOW_ID_KEY } from '../flow/flow.js'
@@ -11,6 +12,7 @@ export const EVENT_ATTRIBUTES = {
   amount: 'reckon.amount',
   currency: 'reckon.currency',
   system: 'reckon.system',
+  id: 'reckon.event.id',
 } as const
 
 export interface BusinessEventInput {
@@ -28,6 +30,12 @@ export interface BusinessEventInput {
   currency?: string
   /** The system of record; default: the service name. */
   system?: string
+  /**
+   * Unique within the system, so a copy (an exporter's retry) is counted once. Default: a
+   * random UUID per call; pass a deterministic one (e.g. `capture-${paymentId}`) when the
+   * same fact may be recorded again, by a replayed job or another instance.
+   */
+  id?: string
   attributes?: Record<string, AttributeValue>
 }
 
@@ -43,6 +51,8 @@ export function checkEvent(e: BusinessEventInput): string | undefined {
     return `entity must be 1-200 letters, digits or . _ : / - (got ${JSON.stringify(e.entity)})`
   if (typeof e.key !== 'string' || e.key === '' || e.key.length > 500)
     return 'key is required (at most 500 characters)'
+  if (e.id !== undefined && (typeof e.id !== 'string' || e.id === '' || e.id.length > 256))
+    return 'id must be a string of 1-256 characters'
   if (e.amount !== undefined) {
     if (typeof e.amount !== 'string' || !DECIMAL.test(e.amount)) {
       return `amount must be an exact decimal string with at most 9 decimal places, like "12.50" (got ${JSON.stringify(e.amount)})`
@@ -78,6 +88,7 @@ export function recordEvent(event: BusinessEventInput): boolean {
     const attributes: Record<string, AttributeValue> = {
       ...event.attributes,
       'event.name': event.type,
+      [EVENT_ATTRIBUTES.id]: event.id ?? randomUUID(),
       [EVENT_ATTRIBUTES.entity]: event.entity,
       [EVENT_ATTRIBUTES.key]: event.key,
     }

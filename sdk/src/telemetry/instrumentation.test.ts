@@ -158,7 +158,20 @@ describe('recordEvent', () => {
       'reckon.amount': '1234567890123.45',
       'reckon.currency': 'EUR',
       'reckon.flow.id': 'ORD-7',
+      'reckon.event.id': expect.stringMatching(/^[0-9a-f-]{36}$/),
     })
+  })
+
+  it('gives every event an ID of its own, or the one passed', () => {
+    const event = { type: 'order.created', entity: 'order', key: 'ORD-9' }
+    expect(recordEvent(event)).toBe(true)
+    expect(recordEvent(event)).toBe(true)
+    expect(recordEvent({ ...event, id: 'created-ORD-9' })).toBe(true)
+    expect(recordEvent({ ...event, id: '' })).toBe(false)
+    const ids = records.getFinishedLogRecords().map((r) => r.attributes['reckon.event.id'])
+    expect(ids).toHaveLength(3)
+    expect(new Set(ids).size).toBe(3)
+    expect(ids[2]).toBe('created-ORD-9')
   })
 
   it('refuses an inexact amount without throwing, and emits nothing', () => {
