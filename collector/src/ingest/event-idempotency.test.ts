@@ -141,6 +141,26 @@ describe('business events are idempotent', () => {
     ).toEqual(['view-1', 'view-2'])
   })
 
+  it('lists the events asked for even when copies of one outnumber them', async () => {
+    const key = `ORD-${hex(4)}`
+    const row = (type: string, second: number) => ({
+      type,
+      system: 'shop',
+      entity: 'order',
+      key,
+      timestamp: new Date(Date.now() - 10_000 + second * 1000).toISOString(),
+    })
+    const copies = Array.from({ length: 6 }, () => row('order.created', 0))
+    expect(
+      (await t.postJson('/v1/events', [...copies, row('order.paid', 1)])).json().accepted,
+    ).toBe(7)
+    const found = await events(`entity=order&key=${key}&limit=2`)
+    expect(found.map((e) => (e as unknown as { type: string }).type)).toEqual([
+      'order.created',
+      'order.paid',
+    ])
+  })
+
   it('counts an ID once within its system only: the same ID from two systems is two events', async () => {
     const key = `ORD-${hex(4)}`
     const row = (system: string) => ({

@@ -1,6 +1,6 @@
 import type { Storage } from '../../storage/client.js'
 import { inWindow, nanos, select, type Params, type Window } from '../db.js'
-import { ONE_PER_EVENT } from './events.js'
+import { oncePerEvent } from './one-per-event.js'
 
 /** Resilience4j's breaker metrics, in Prometheus spelling (without `_total`). */
 const BREAKER_METRICS = [
@@ -189,24 +189,28 @@ export async function findTransitions(
     where.push('entity_key = {name:String}')
     params.name = f.name
   }
-  const rows = await select<{
-    ts: string
-    service: string
-    instance: string
-    breaker: string
-    from: string
-    to: string
-    cause: string
-  }>(
-    storage,
-    `SELECT ${nanos('timestamp')} AS ts, service_name AS service,
+  const rows = await oncePerEvent(f.limit, (tail, more) =>
+    select<{
+      system: string
+      event_id: string
+      ts: string
+      service: string
+      instance: string
+      breaker: string
+      from: string
+      to: string
+      cause: string
+    }>(
+      storage,
+      `SELECT system, event_id, ${nanos('timestamp')} AS ts, service_name AS service,
        resource_attributes['service.instance.id'] AS instance, entity_key AS breaker,
        attributes['circuitbreaker.state.from'] AS from, status AS to,
        attributes['reckon.cause.trace_id'] AS cause
      FROM ${storage.database}.business_events WHERE ${where.join(' AND ')}
-     ORDER BY timestamp, observed_timestamp ${ONE_PER_EVENT} LIMIT {limit:UInt32}`,
-    params,
-    timeout,
+     ${tail}`,
+      { ...params, ...more },
+      timeout,
+    ),
   )
   return rows.map((r) => ({
     timeUnixNano: r.ts,

@@ -1,13 +1,7 @@
 import { typedMap, type TypedObject } from '../../otlp/typed-value.js'
 import type { Storage } from '../../storage/client.js'
 import { inWindow, nanos, select, type Params, type Window } from '../db.js'
-
-/**
- * Business events are stored once per copy sent (an exporter's retry stores a second), and
- * read once per event: the first copy, by time, of each (system, event ID). A rider on any
- * query of `business_events` that lists or counts events, after its ORDER BY.
- */
-export const ONE_PER_EVENT = 'LIMIT 1 BY system, event_id'
+import { oncePerEvent } from './one-per-event.js'
 
 /** The amount as it was sent; rows stored before the text was kept give the Decimal's. */
 export const AMOUNT_AS_SENT = `if(isNull(amount), NULL, if(amount_text != '', amount_text, toString(amount)))`
@@ -65,34 +59,36 @@ export async function findEvents(
     where.push(`${column} = {${name}:String}`)
     params[name] = value
   }
-  const rows = await select<{
-    event_id: string
-    ts: string
-    event_name: string
-    flow_id: string
-    system: string
-    entity: string
-    entity_key: string
-    status: string
-    amount: string | null
-    currency: string
-    service_name: string
-    trace_id: string
-    span_id: string
-    attributes: Record<string, string>
-    attribute_types: Record<string, string>
-    resource_attributes: Record<string, string>
-    resource_attribute_types: Record<string, string>
-  }>(
-    storage,
-    `SELECT event_id, ${nanos('timestamp')} AS ts, event_name, flow_id, system, entity, entity_key,
+  const rows = await oncePerEvent(f.limit, (tail, more) =>
+    select<{
+      event_id: string
+      ts: string
+      event_name: string
+      flow_id: string
+      system: string
+      entity: string
+      entity_key: string
+      status: string
+      amount: string | null
+      currency: string
+      service_name: string
+      trace_id: string
+      span_id: string
+      attributes: Record<string, string>
+      attribute_types: Record<string, string>
+      resource_attributes: Record<string, string>
+      resource_attribute_types: Record<string, string>
+    }>(
+      storage,
+      `SELECT event_id, ${nanos('timestamp')} AS ts, event_name, flow_id, system, entity, entity_key,
        status, ${AMOUNT_AS_SENT} AS amount, currency, service_name, trace_id, span_id,
        attributes, attribute_types, resource_attributes, resource_attribute_types
      FROM ${storage.database}.business_events
      WHERE ${where.join(' AND ')}
-     ORDER BY timestamp, observed_timestamp ${ONE_PER_EVENT} LIMIT {limit:UInt32}`,
-    params,
-    timeout,
+     ${tail}`,
+      { ...params, ...more },
+      timeout,
+    ),
   )
   return rows.map((r) => ({
     id: r.event_id,
