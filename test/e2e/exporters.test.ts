@@ -7,6 +7,7 @@ import { OTLPLogExporter as ProtoLogExporter } from '@opentelemetry/exporter-log
 import { OTLPMetricExporter as HttpMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http'
 import { OTLPMetricExporter as ProtoMetricExporter } from '@opentelemetry/exporter-metrics-otlp-proto'
 import { resourceFromAttributes } from '@opentelemetry/resources'
+import { SeverityNumber } from '@opentelemetry/api-logs'
 import { LoggerProvider, SimpleLogRecordProcessor } from '@opentelemetry/sdk-logs'
 import {
   AggregationTemporality,
@@ -39,9 +40,28 @@ interface StoredSpan {
   durationNano: string
   status: { code: string; message: string }
   attributes: Record<string, unknown>
-  events: { timeUnixNano: string; name: string; attributes: Record<string, unknown> }[]
-  links: { traceId: string; spanId: string; attributes: Record<string, unknown> }[]
+  droppedAttributesCount: number
+  resource: Record<string, unknown>
+  resourceSchemaUrl: string
+  scope: { name: string; version: string; schemaUrl: string }
+  flags: number
+  events: {
+    timeUnixNano: string
+    name: string
+    attributes: Record<string, unknown>
+    droppedAttributesCount: number
+  }[]
+  droppedEventsCount: number
+  links: {
+    traceId: string
+    spanId: string
+    flags: number
+    attributes: Record<string, unknown>
+    droppedAttributesCount: number
+  }[]
+  droppedLinksCount: number
   flowId: string
+  decodeWarning?: string
 }
 
 const protocols = [
@@ -172,6 +192,67 @@ describe.each(protocols)('official OpenTelemetry JS exporters over $name', (p) =
     await Promise.all([checkout.shutdown(), payment.shutdown()])
   })
 
+  it('store every field of a span: flags, dropped counts, schema URLs, limits applied', async () => {
+    const memory = new InMemorySpanExporter()
+    const provider = new TracerProvider({
+      resource: resourceFromAttributes(
+        { 'service.name': 'limits', 'host.cores': 8 },
+        { schemaUrl: 'https://opentelemetry.io/schemas/1.26.0' },
+      ),
+      // Limits low enough that the SDK drops some of everything, and says how many.
+      spanLimits: {
+        attributeCountLimit: 2,
+        eventCountLimit: 1,
+        linkCountLimit: 1,
+        attributePerEventCountLimit: 1,
+        attributePerLinkCountLimit: 1,
+      },
+      spanProcessors: [
+        new SimpleSpanProcessor({ exporter: new p.Trace({ url: `${reckon.otlpUrl}/v1/traces` }) }),
+        new SimpleSpanProcessor({ exporter: memory }),
+      ],
+    })
+    const tracer = provider.getTracer('limited', '0.1.0', {
+      schemaUrl: 'https://opentelemetry.io/schemas/1.27.0',
+    })
+    const other = tracer.startSpan('other')
+    other.end()
+    const span = tracer.startSpan('limited', {
+      attributes: { a: 1, b: 'two', c: true, d: 0.5 },
+      // The SDK drops the oldest event and link past the limit.
+      links: [
+        { context: other.spanContext() },
+        { context: other.spanContext(), attributes: { x: 1, y: 2 } },
+      ],
+    })
+    span.addEvent('first')
+    span.addEvent('second', { e1: 1, e2: 2 })
+    span.end()
+    await provider.forceFlush()
+    await reckon.context.pipeline.flush()
+    const traceId = span.spanContext().traceId
+    const got = await api<{ spans: StoredSpan[] }>(reckon, `/api/traces/${traceId}`)
+    const stored = got.spans.find((s) => s.name === 'limited')!
+    const [sent] = memory.getFinishedSpans().filter((s) => s.name === 'limited')
+    expectSameSpan(stored, sent!)
+    expect(stored).toMatchObject({
+      droppedAttributesCount: 2,
+      droppedEventsCount: 1,
+      droppedLinksCount: 1,
+      resource: { 'service.name': 'limits', 'host.cores': 8 },
+      resourceSchemaUrl: 'https://opentelemetry.io/schemas/1.26.0',
+      scope: {
+        name: 'limited',
+        version: '0.1.0',
+        schemaUrl: 'https://opentelemetry.io/schemas/1.27.0',
+      },
+      events: [{ name: 'second', droppedAttributesCount: 1 }],
+      links: [{ spanId: other.spanContext().spanId, droppedAttributesCount: 1 }],
+    })
+    expect(stored.decodeWarning).toBeUndefined()
+    await provider.shutdown()
+  })
+
   it('store business events and plain logs from the logs exporter, money exact', async () => {
     const flowId = `order-${p.name.length}-${Date.now()}`
     const provider = new LoggerProvider({
@@ -192,9 +273,28 @@ describe.each(protocols)('official OpenTelemetry JS exporters over $name', (p) =
         'reckon.amount': '1234567890123.45',
         'reckon.currency': 'EUR',
         'order.channel': 'web',
+        'order.items': 3,
+        'order.gift': true,
+        'order.tags': ['p', 'q'],
+      },
+    })
+    logger.emit({
+      eventName: 'order.created',
+      attributes: {
+        'reckon.entity': 'order',
+        'reckon.entity.key': `${flowId}-b`,
+        'reckon.flow.id': flowId,
+        'reckon.amount': '12.50',
+        'reckon.currency': 'EUR',
       },
     })
     logger.emit({ body: 'just a log line', attributes: { 'reckon.flow.id': flowId } })
+    logger.emit({
+      severityNumber: SeverityNumber.WARN2,
+      severityText: 'WARN2',
+      body: { code: 42, detail: ['a', true], ratio: 0.5 },
+      attributes: { 'reckon.flow.id': flowId, retries: 2, 'cache.hit': false },
+    })
     await provider.forceFlush()
     await eventually(reckon, async () => {
       const flow = await api<{
@@ -216,9 +316,35 @@ describe.each(protocols)('official OpenTelemetry JS exporters over $name', (p) =
           status: 'created',
           amount: '1234567890123.45',
           currency: 'EUR',
-          attributes: { 'order.channel': 'web' },
+          attributes: {
+            'order.channel': 'web',
+            'order.items': 3,
+            'order.gift': true,
+            'order.tags': ['p', 'q'],
+          },
         }),
+        expect.objectContaining({ key: `${flowId}-b`, amount: '12.50' }),
       ])
+      const found = await api<{ logs: Record<string, unknown>[] }>(
+        reckon,
+        `/api/logs?flowId=${flowId}`,
+      )
+      expect(found.logs).toEqual([
+        expect.objectContaining({
+          service: 'orders',
+          severityNumber: SeverityNumber.WARN2,
+          severityText: 'WARN2',
+          body: { code: 42, detail: ['a', true], ratio: 0.5 },
+          attributes: { 'reckon.flow.id': flowId, retries: 2, 'cache.hit': false },
+          scope: expect.objectContaining({ name: 'orders' }),
+        }),
+        expect.objectContaining({ body: 'just a log line', severityNumber: 0 }),
+      ])
+      const warnings = await api<{ logs: unknown[] }>(
+        reckon,
+        `/api/logs?flowId=${flowId}&severity=WARN`,
+      )
+      expect(warnings.logs).toHaveLength(1)
     })
     await provider.shutdown()
   })
@@ -235,7 +361,7 @@ describe.each(protocols)('official OpenTelemetry JS exporters over $name', (p) =
       readers: [reader],
     })
     const meter = provider.getMeter('stock')
-    meter.createCounter('orders.reserved').add(7, { warehouse: 'berlin' })
+    meter.createCounter('orders.reserved').add(7, { warehouse: 'berlin', shelf: 4, express: true })
     meter.createGauge('stock.level', { unit: '{item}' }).record(42.5, { sku: 'A-1' })
     const h = meter.createHistogram('reserve.duration', {
       unit: 'ms',
@@ -255,7 +381,9 @@ describe.each(protocols)('official OpenTelemetry JS exporters over $name', (p) =
         temporality: 'cumulative',
         isMonotonic: true,
         value: 7,
-        attributes: { warehouse: 'berlin' },
+        attributes: { warehouse: 'berlin', shelf: 4, express: true },
+        resource: { 'service.name': service },
+        scope: expect.objectContaining({ name: 'stock' }),
       }),
     ])
     expect((await q('stock.level')).points).toEqual([
@@ -291,5 +419,27 @@ function expectSameSpan(stored: StoredSpan, sent: ReadableSpan): void {
   expect(stored.durationNano).toBe(String(ns(sent.endTime) - ns(sent.startTime)))
   expect(stored.parentSpanId).toBe(sent.parentSpanContext?.spanId ?? '')
   expect(stored.attributes).toEqual(sent.attributes)
-  expect(stored.events.map((e) => e.name)).toEqual(sent.events.map((e) => e.name))
+  expect(stored.droppedAttributesCount).toBe(sent.droppedAttributesCount)
+  expect(stored.droppedEventsCount).toBe(sent.droppedEventsCount)
+  expect(stored.droppedLinksCount).toBe(sent.droppedLinksCount)
+  expect(stored.flags).toBe(spanFlags(sent.spanContext().traceFlags, sent.parentSpanContext))
+  expect(stored.resource).toEqual(sent.resource.attributes)
+  expect(stored.scope).toMatchObject({
+    name: sent.instrumentationScope.name,
+    version: sent.instrumentationScope.version ?? '',
+    schemaUrl: sent.instrumentationScope.schemaUrl ?? '',
+  })
+  expect(stored.events.map((e) => [e.name, e.attributes, e.droppedAttributesCount])).toEqual(
+    sent.events.map((e) => [e.name, e.attributes ?? {}, e.droppedAttributesCount ?? 0]),
+  )
+  expect(stored.links.map((l) => [l.spanId, l.attributes, l.droppedAttributesCount])).toEqual(
+    sent.links.map((l) => [l.context.spanId, l.attributes ?? {}, l.droppedAttributesCount ?? 0]),
+  )
+}
+
+/** OTLP span flags: the W3C trace flags, and whether the parent is known to be remote. */
+function spanFlags(traceFlags: number, parent: { isRemote?: boolean } | undefined): number {
+  const HAS_IS_REMOTE = 0x100
+  const IS_REMOTE = 0x200
+  return (traceFlags & 0xff) | HAS_IS_REMOTE | (parent?.isRemote ? IS_REMOTE : 0)
 }
