@@ -1,6 +1,8 @@
 import protobuf from 'protobufjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ResourceCodec, ScopeCodec, SpanCodec } from '../otlp/proto.js'
+import { LowCardinalityColumn } from '../storage/native-dictionary.js'
+import { encodeBlock, PlainColumn, TIME } from '../storage/native.js'
 import { testApps, type TestApps } from '../testing/apps.js'
 import { hex, nanosAgo } from '../testing/harness.js'
 import { protobufTraces } from '../testing/otlp.js'
@@ -147,6 +149,38 @@ describe('GET /api/traces/:traceId reads back what was stored', () => {
     expect(spans[0]!.decodeWarning).toMatch(/attribute "deep"/)
   })
 })
+
+describe('spans spooled by a collector before migration 9', () => {
+  it('are stored and read: a block without the schema URL columns gets their defaults', async () => {
+    const traceId = hex(16)
+    const start = nanosAgo(60_000)
+    const c = {
+      traceId: new PlainColumn('String'),
+      timestamp: new PlainColumn(TIME),
+      resource: new LowCardinalityColumn(),
+      scope: new LowCardinalityColumn(),
+      span: new PlainColumn('String'),
+    }
+    c.traceId.data.string(traceId)
+    c.timestamp.data.int64(start)
+    const resource = ResourceCodec.encode({ attributes: [kv('service.name', str('old'))] })
+    c.resource.addIndex(c.resource.indexOfBytes(resource.finish()))
+    c.scope.addIndex(c.scope.indexOfBytes(ScopeCodec.encode({}).finish()))
+    c.span.data.bytes(SpanCodec.encode(SpanCodec.fromObject(span(traceId, 'old span'))).finish())
+    const block = encodeBlock(
+      Object.entries(c).map(([k, v]) => [snake(k), v]),
+      1,
+    )
+    const { storage } = t.context
+    await storage.insertRows(`${storage.database}.trace_spans`, 'Native', [block])
+    const { spans } = await trace(traceId)
+    expect(spans).toMatchObject([
+      { name: 'old span', service: 'old', resourceSchemaUrl: '', scope: { schemaUrl: '' } },
+    ])
+  })
+})
+
+const snake = (s: string) => s.replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`)
 
 describe('a span reads back with every field and every value typed as sent', () => {
   // Values plain JSON cannot tell apart, and keys an object's prototype would swallow.
