@@ -58,8 +58,9 @@ export class WritePipeline {
             metrics.flushSeconds.observe({ table }, o.seconds)
           } else if (o.kind === 'dropped') {
             metrics.rows.inc({ table, outcome: 'dropped' }, o.rows)
-            metrics.flushFailures.inc({ table })
-          } else {
+          } else if (o.kind === 'quarantined') {
+            metrics.quarantined.inc({ table }, o.rows)
+          } else if (o.kind === 'retrying') {
             metrics.flushFailures.inc({ table })
           }
         },
