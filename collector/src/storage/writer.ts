@@ -93,6 +93,8 @@ export class TableWriter {
   private readonly opts: WriterOptions
   private chunks: QueuedRows[] = []
   private queuedRows = 0
+  /** Recovered files queued: they are written at once, not after the flush interval. */
+  private queuedRecovered = 0
   private queuedBytes = 0
   private timer: NodeJS.Timeout | undefined
   private flushing: Promise<void> | undefined
@@ -116,6 +118,7 @@ export class TableWriter {
     if (rows.rows === 0) return
     this.chunks.push(rows)
     this.queuedRows += rows.rows
+    if (isSpooled(rows) && rows.recovered) this.queuedRecovered++
     this.queuedBytes += queuedBytes(rows)
     this.schedule()
   }
@@ -141,12 +144,13 @@ export class TableWriter {
   async shutdown(): Promise<void> {
     this.closed = true
     this.clearTimer()
-    await this.flushing
+    while (this.flushing) await this.flushing
     const left = this.chunks.filter((c) => isSpooled(c) && c.recovered)
     if (left.length > 0) {
       this.chunks = this.chunks.filter((c) => !(isSpooled(c) && c.recovered))
       for (const c of left) {
         this.queuedRows -= c.rows
+        this.queuedRecovered--
         this.queuedBytes -= queuedBytes(c)
         this.opts.onSettled?.(c, 'left')
       }
@@ -155,8 +159,9 @@ export class TableWriter {
   }
 
   private schedule(): void {
-    if (this.flushing) return
-    if (this.queuedRows >= this.opts.batchRows) {
+    // Once closed, shutdown's flush writes what is queued.
+    if (this.flushing || this.closed) return
+    if (this.queuedRows >= this.opts.batchRows || this.queuedRecovered > 0) {
       this.clearTimer()
       this.flushing = this.flushOnce().finally(() => {
         this.flushing = undefined
@@ -253,6 +258,7 @@ export class TableWriter {
       }
       this.queuedRows -= c.rows
       this.queuedBytes -= queuedBytes(c)
+      if (isSpooled(c) && c.recovered) this.queuedRecovered--
       if (isSpooled(c) && settled !== 'set aside' && settled !== 'left') discard.push(c)
       this.opts.onSettled?.(c, settled)
     }
