@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { convertBody } from '../ingest/convert.js'
@@ -213,6 +213,10 @@ describe('rows the dead-letter table refuses too', () => {
     expect(kept).toHaveLength(1)
     expect(kept[0]).toMatch(/"entity_key":"\\ud800"/)
     const name = names.find((n) => readFileSync(join(dir, n), 'utf8').includes(system))!
+    const mode = (path: string): number => statSync(path).mode & 0o777
+    expect([mode(dir), mode(join(dir, name)), mode(join(dir, `${name}.reason`))]).toEqual([
+      0o700, 0o600, 0o600,
+    ])
     expect(readFileSync(join(dir, `${name}.reason`), 'utf8')).toMatch(
       /^Cannot parse escape sequence.*\n.*quarantined_rows.*does not exist.*\nrows: 1\n$/,
     )
