@@ -56,9 +56,14 @@ export async function readLeftovers(dir: string, names: readonly string[]): Prom
       await unlink(file).catch(() => {})
       continue
     }
-    const { size } = await stat(file)
-    const rows = await countRows(file, target.format, size)
-    leftovers.push({ ...target, rows: { file, bytes: size, rows, recovered: true } })
+    try {
+      const { size } = await stat(file)
+      const rows = await countRows(file, target.format, size)
+      leftovers.push({ ...target, rows: { file, bytes: size, rows, recovered: true } })
+    } catch (err) {
+      // Removed since it was listed (by a person): nothing is left of it to store.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    }
   }
   return leftovers
 }
@@ -105,7 +110,13 @@ export const rejectedDir = (spoolDir: string): string => join(dirname(spoolDir),
 export function setAside(file: string, dir: string): void {
   privateDir(dir)
   const to = join(dir, basename(file))
-  renameSync(file, to)
+  try {
+    renameSync(file, to)
+  } catch (err) {
+    // Gone already (the engine's reason says so): nothing is left to set aside.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw err
+  }
   // Written by an earlier version, it may be readable by anyone.
   chmodSync(to, FILE_MODE)
 }
