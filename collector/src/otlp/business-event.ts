@@ -106,7 +106,6 @@ export function checkBusinessEvent(e: BusinessEvent): void {
 export function encodeBusinessEvent(e: BusinessEvent): string {
   return (
     JSON.stringify({
-      event_id: e.id,
       timestamp: e.timestamp,
       observed_timestamp: e.observedTimestamp,
       event_name: e.type,
@@ -126,6 +125,7 @@ export function encodeBusinessEvent(e: BusinessEvent): string {
       attribute_types: e.attributes.types,
       resource_attributes: e.resource.values,
       resource_attribute_types: e.resource.types,
+      event_id: e.id,
     }) + '\n'
   )
 }

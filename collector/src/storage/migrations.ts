@@ -3,6 +3,7 @@ import {
   fidelityColumns,
   logsTable,
   metricPointsTable,
+  quarantinedRowsTable,
   spansByTraceBackfill,
   spansByTraceCheaper,
   spansByTraceTable,
@@ -114,6 +115,11 @@ export const MIGRATIONS: readonly Migration[] = [
       ),
   },
   {
+    version: 8,
+    name: 'quarantined rows: what the engine refused, apart from the good rows of its batch',
+    statements: (db, days) => [quarantinedRowsTable(db, days)],
+  },
+  {
     version: 9,
     name: 'what is stored reads back as sent: value types, schema URLs, scopes, log bodies, amounts, event IDs',
     statements: (db) => fidelityColumns(db),
@@ -129,4 +135,5 @@ export const RETAINED_TABLES: readonly { table: string; column: string }[] = [
   { table: 'business_events', column: 'timestamp' },
   { table: 'logs', column: 'timestamp' },
   { table: 'metric_points', column: 'timestamp' },
+  { table: 'quarantined_rows', column: 'time' },
 ]

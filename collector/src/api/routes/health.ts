@@ -2,8 +2,13 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { isMigrated } from '../../storage/migrate.js'
 
+const Recovering = Type.Boolean({
+  description:
+    'The spool files a killed run left are still being stored (meanwhile ingest answers 503 while they fill the write queue)',
+})
+
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { storage, metrics } = app.reckon
+  const { storage, metrics, pipeline } = app.reckon
 
   app.get(
     '/healthz',
@@ -28,11 +33,13 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
             status: Type.String(),
             storage: Type.Boolean(),
             migrations: Type.Boolean(),
+            recovering: Recovering,
           }),
           503: Type.Object({
             status: Type.String(),
             storage: Type.Boolean(),
             migrations: Type.Boolean(),
+            recovering: Recovering,
           }),
         },
       },
@@ -40,10 +47,14 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (_request, reply) => {
       const ping = await storage.client.ping().catch(() => ({ success: false }))
       const migrations = ping.success ? await isMigrated(storage) : false
-      const ready = ping.success && migrations
-      return reply
-        .code(ready ? 200 : 503)
-        .send({ status: ready ? 'ready' : 'not ready', storage: ping.success, migrations })
+      const recovering = pipeline.recovering
+      const ready = ping.success && migrations && !recovering
+      return reply.code(ready ? 200 : 503).send({
+        status: ready ? 'ready' : 'not ready',
+        storage: ping.success,
+        migrations,
+        recovering,
+      })
     },
   )
 
