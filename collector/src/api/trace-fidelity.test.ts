@@ -150,6 +150,33 @@ describe('GET /api/traces/:traceId reads back what was stored', () => {
   })
 })
 
+describe('a value too deep to read back', () => {
+  it('is refused at ingest, span by span, with the reason', async () => {
+    const traceId = hex(16)
+    let value: object = str('leaf')
+    for (let i = 0; i < 600; i++) value = { kvlistValue: { values: [kv('k', value)] } }
+    const start = nanosAgo(60_000)
+    const at = (i: number) => ({
+      traceId,
+      spanId: hex(8),
+      name: `s${i}`,
+      startTimeUnixNano: start.toString(),
+      endTimeUnixNano: (start + 10n).toString(),
+      attributes: i === 0 ? [kv('deep', value)] : [],
+    })
+    const res = await t.postJson('/v1/traces', {
+      resourceSpans: [{ scopeSpans: [{ spans: [at(0), at(1)] }] }],
+    })
+    expect(res.statusCode).toBe(200)
+    expect(res.json().partialSuccess).toMatchObject({
+      rejectedSpans: 1,
+      errorMessage: expect.stringMatching(/nest/i),
+    })
+    await t.flush()
+    expect((await trace(traceId)).spans.map((s) => s.name)).toEqual(['s1'])
+  })
+})
+
 describe('spans spooled by a collector before migration 9', () => {
   it('are stored and read: a block without the schema URL columns gets their defaults', async () => {
     const traceId = hex(16)

@@ -16,7 +16,8 @@
 // key like any other. Stored text forms (the string maps beside their type maps) hold arrays
 // and kvlists in this form too, so they read back typed.
 import type { AnyValue, KeyValue } from './types.js'
-import { double, int64, InvalidField, type AttributeType, type FlatAttributes } from './values.js'
+import { InvalidField } from './invalid-field.js'
+import { double, int64, type AttributeType, type FlatAttributes } from './values.js'
 
 export type TypedValue = string | number | boolean | null | TypedValue[] | TypedObject
 export interface TypedObject {
@@ -29,8 +30,8 @@ export interface TypedObject {
  */
 export const MAX_READ_DEPTH = 512
 
-/** A value nested deeper than `MAX_READ_DEPTH`. */
-export class TooDeep extends Error {
+/** A value nested deeper than `MAX_READ_DEPTH`; at ingest, the item is refused for it. */
+export class TooDeep extends InvalidField {
   override name = 'TooDeep'
   constructor() {
     super(`nested deeper than ${MAX_READ_DEPTH} levels`)

@@ -1,10 +1,8 @@
+import { InvalidField } from './invalid-field.js'
 import { typedAnyValue } from './typed-value.js'
 import type { Id, Int64, KeyValue } from './types.js'
 
-/** Raised for a value that cannot be stored; the message names the field. */
-export class InvalidField extends Error {
-  override name = 'InvalidField'
-}
+export { InvalidField } from './invalid-field.js'
 
 /**
  * A trace or span ID, checked: raw bytes as they came (protobuf), lowercase hex text
