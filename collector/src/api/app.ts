@@ -1,6 +1,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { plainQueryNumbers, wellFormedBodies } from './input-checks.js'
 import { ReadsBusy } from './read-gate.js'
 import { breakerRoutes } from './routes/breakers.js'
 import { flowRoutes } from './routes/flows.js'
@@ -46,6 +47,8 @@ export async function apiApp(app: FastifyInstance): Promise<void> {
       .send({ statusCode: status, error: status === 404 ? 'Not Found' : 'Bad Request', message })
   })
 
+  plainQueryNumbers(app)
+  wellFormedBodies(app)
   await app.register(healthRoutes)
   await app.register(traceRoutes)
   await app.register(flowRoutes)
@@ -65,5 +68,7 @@ function describeValidation(err: FastifyError): string {
   if (first.keyword === 'additionalProperties')
     return `${where}: unknown parameter ${JSON.stringify(params.additionalProperty)}`
   if (first.keyword === 'required') return `${where}: ${String(params.missingProperty)} is required`
+  if (first.keyword === 'minLength' && params.limit === 1)
+    return `${where}: ${field} must not be empty`
   return `${where}: ${field ? `${field} ` : ''}${first.message ?? 'is invalid'}`
 }

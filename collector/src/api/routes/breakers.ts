@@ -6,6 +6,7 @@ import { Limit, Window } from '../schemas.js'
 import { DAY_NS, window } from '../time.js'
 
 const MINUTE_NS = 60_000_000_000n
+const WEEK_SECONDS = 604_800
 const Nanos = Type.String({ description: 'Unix nanoseconds (exact, as text)' })
 const Rate = Type.Union([Type.Number(), Type.Null()], {
   description: 'Percent; null until the breaker has seen its minimum number of calls',
@@ -135,8 +136,12 @@ export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: Type.Object(
           {
             service: Type.Optional(Type.String({ minLength: 1 })),
-            staleAfterSeconds: Type.Optional(Type.Number({ minimum: 1, default: 30 })),
-            downAfterSeconds: Type.Optional(Type.Number({ minimum: 1, default: 120 })),
+            staleAfterSeconds: Type.Optional(
+              Type.Integer({ minimum: 1, maximum: WEEK_SECONDS, default: 30 }),
+            ),
+            downAfterSeconds: Type.Optional(
+              Type.Integer({ minimum: 1, maximum: WEEK_SECONDS, default: 120 }),
+            ),
             ...Window,
           },
           { additionalProperties: false },

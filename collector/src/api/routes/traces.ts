@@ -5,12 +5,22 @@ import { ErrorBody, Limit, Trace, TraceId, TraceSummary, Window } from '../schem
 import { ReadGate } from '../read-gate.js'
 import { BadParam, HOUR_NS, window } from '../time.js'
 
+/** attr. filters one search may have: each is a map lookup per span scanned. */
+export const MAX_ATTRIBUTE_FILTERS = 20
+
+// 100 days: in nanoseconds still an exact JavaScript number.
+const DurationMs = Type.Number({
+  minimum: 0,
+  maximum: 8_640_000_000,
+  description: 'Milliseconds (decimals allowed), at most 8 640 000 000 (100 days)',
+})
+
 const SearchQuery = Type.Object(
   {
     service: Type.Optional(Type.String({ minLength: 1 })),
     operation: Type.Optional(Type.String({ minLength: 1 })),
-    minDurationMs: Type.Optional(Type.Number({ minimum: 0 })),
-    maxDurationMs: Type.Optional(Type.Number({ minimum: 0 })),
+    minDurationMs: Type.Optional(DurationMs),
+    maxDurationMs: Type.Optional(DurationMs),
     status: Type.Optional(
       Type.Union([Type.Literal('error'), Type.Literal('ok'), Type.Literal('unset')]),
     ),
@@ -20,8 +30,8 @@ const SearchQuery = Type.Object(
   },
   {
     additionalProperties: false,
-    patternProperties: { '^attr\\..+$': Type.String() },
-    description: 'attr.KEY=VALUE matches spans whose attribute KEY equals VALUE',
+    patternProperties: { '^attr\\..+$': Type.String({ minLength: 1 }) },
+    description: `attr.KEY=VALUE matches spans whose attribute KEY equals VALUE (not empty), at most ${MAX_ATTRIBUTE_FILTERS} of them`,
   },
 )
 
@@ -78,6 +88,11 @@ export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const attributes = Object.entries(q as Record<string, unknown>)
         .filter(([k]) => k.startsWith('attr.'))
         .map(([k, v]): [string, string] => [k.slice(5), String(v)])
+      if (attributes.length > MAX_ATTRIBUTE_FILTERS) {
+        throw new BadParam(
+          `at most ${MAX_ATTRIBUTE_FILTERS} attr. filters in one search, got ${attributes.length}`,
+        )
+      }
       const traces = await searchTraces(
         storage,
         {
