@@ -2,7 +2,9 @@ import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { plainQueryNumbers, wellFormedBodies } from './input-checks.js'
+import { capHit } from './query-limits.js'
 import { ReadsBusy } from './read-gate.js'
+import { openReads } from './reads.js'
 import { breakerRoutes } from './routes/breakers.js'
 import { flowRoutes } from './routes/flows.js'
 import { healthRoutes } from './routes/health.js'
@@ -25,6 +27,10 @@ export async function apiApp(app: FastifyInstance): Promise<void> {
   })
   await app.register(swaggerUi, { routePrefix: '/api/docs' })
 
+  const reads = openReads(app.reckon.storage, app.reckon.config)
+  app.decorate('reads', reads)
+  app.addHook('onClose', () => reads.close())
+
   // One error handler: client mistakes are explained, server faults are logged and hidden.
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status =
@@ -34,6 +40,12 @@ export async function apiApp(app: FastifyInstance): Promise<void> {
         .code(503)
         .header('retry-after', '1')
         .send({ statusCode: 503, error: 'Service Unavailable', message: err.message })
+    }
+    const cap = capHit(err, app.reckon.config)
+    if (cap) {
+      if (cap.status === 503) reply.header('retry-after', '1')
+      const error = cap.status === 503 ? 'Service Unavailable' : 'Unprocessable Entity'
+      return reply.code(cap.status).send({ statusCode: cap.status, error, message: cap.message })
     }
     if (status >= 500) {
       request.log.error({ err }, 'query failed')

@@ -2,8 +2,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { testApps, type TestApps } from '../testing/apps.js'
 import { hex } from '../testing/harness.js'
 import { jsonTrace } from '../testing/otlp.js'
-import { MAX_ATTRIBUTE_FILTERS } from './routes/traces.js'
+import { DEFAULTS } from '../config/index.js'
 
+const MAX_ATTRIBUTE_FILTERS = DEFAULTS.query.maxAttributeFilters
 let t: TestApps
 const [tagged, untagged] = [hex(16), hex(16)]
 beforeAll(async () => {
@@ -40,7 +41,7 @@ describe('GET /api/traces attr. filters', () => {
     const more = await search(filters(1000))
     expect(more.statusCode).toBe(400)
     expect(more.json().message).toBe(
-      `at most ${MAX_ATTRIBUTE_FILTERS} attr. filters in one search, got 1000`,
+      `at most ${MAX_ATTRIBUTE_FILTERS} attr. filters in one search (query.maxAttributeFilters), got 1000`,
     )
   })
 })

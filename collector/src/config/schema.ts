@@ -38,10 +38,33 @@ export const ConfigSchema = Type.Object(
     query: Type.Object(
       {
         maxSpansPerTrace: Type.Integer({ minimum: 1 }),
-        timeoutSeconds: Type.Integer({ minimum: 1 }),
+        timeoutSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
         traceReads: Type.Integer({
           minimum: 1,
+          maximum: 256,
           description: 'Trace views read at once; as many again may wait, more get 503.',
+        }),
+        searches: Type.Integer({
+          minimum: 1,
+          maximum: 256,
+          description:
+            'Searches (every query but a trace view) run at once; as many again may wait, more get 503.',
+        }),
+        maxAttributeFilters: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          description:
+            'attr. filters one trace search may have; planning costs more than linearly in them.',
+        }),
+        maxRowsToRead: Type.Integer({
+          minimum: 1000,
+          maximum: Number.MAX_SAFE_INTEGER,
+          description: 'Rows one query may read; beyond, it is refused with 422.',
+        }),
+        maxBytesToRead: Type.Integer({
+          minimum: 1024 * 1024,
+          maximum: Number.MAX_SAFE_INTEGER,
+          description: 'Uncompressed bytes one query may read; beyond, it is refused with 422.',
         }),
       },
       { additionalProperties: false },
@@ -69,7 +92,15 @@ export const DEFAULTS: Config = {
     // event loop and the engine need little (bench:ingest on 2 cores: 78k → 86k spans/s).
     decodeThreads: Math.max(1, Math.min(4, availableParallelism())),
   },
-  query: { maxSpansPerTrace: 10_000, timeoutSeconds: 30, traceReads: 8 },
+  query: {
+    maxSpansPerTrace: 10_000,
+    timeoutSeconds: 30,
+    traceReads: 8,
+    searches: 4,
+    maxAttributeFilters: 20,
+    maxRowsToRead: 100_000_000,
+    maxBytesToRead: 10 * 1024 * 1024 * 1024,
+  },
 }
 
 /** Environment variables and the config key each one sets. */

@@ -64,7 +64,8 @@ const Instance = Type.Object({
 
 /** Breakers, their timeline, and instance health: what the SDKs report about themselves. */
 export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { storage, config } = app.reckon
+  const { config } = app.reckon
+  const { searches } = app.reads
   const timeout = config.query.timeoutSeconds
   const retention = BigInt(config.retentionDays) * DAY_NS
 
@@ -85,13 +86,8 @@ export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const w = window(request.query, 15n * MINUTE_NS)
       const since = (BigInt(w.to) - retention).toString()
-      return {
-        breakers: await listBreakers(
-          storage,
-          { service: request.query.service, window: w, transitionsSince: since },
-          timeout,
-        ),
-      }
+      const filter = { service: request.query.service, window: w, transitionsSince: since }
+      return { breakers: await searches.run((storage) => listBreakers(storage, filter, timeout)) }
     },
   )
 
@@ -115,12 +111,9 @@ export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const q = request.query
+      const filter = { ...q, window: window(q, DAY_NS), limit: q.limit ?? 1000 }
       return {
-        transitions: await findTransitions(
-          storage,
-          { ...q, window: window(q, DAY_NS), limit: q.limit ?? 1000 },
-          timeout,
-        ),
+        transitions: await searches.run((storage) => findTransitions(storage, filter, timeout)),
       }
     },
   )
@@ -151,22 +144,16 @@ export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const q = request.query
-      const nowNs = BigInt(Date.now()) * 1_000_000n
-      return {
-        instances: await listInstances(
-          storage,
-          {
-            service: q.service,
-            window: window(q, 60n * MINUTE_NS),
-            thresholds: {
-              staleAfterSeconds: q.staleAfterSeconds ?? 30,
-              downAfterSeconds: Math.max(q.downAfterSeconds ?? 120, q.staleAfterSeconds ?? 30),
-            },
-            nowNs,
-          },
-          timeout,
-        ),
+      const filter = {
+        service: q.service,
+        window: window(q, 60n * MINUTE_NS),
+        thresholds: {
+          staleAfterSeconds: q.staleAfterSeconds ?? 30,
+          downAfterSeconds: Math.max(q.downAfterSeconds ?? 120, q.staleAfterSeconds ?? 30),
+        },
+        nowNs: BigInt(Date.now()) * 1_000_000n,
       }
+      return { instances: await searches.run((storage) => listInstances(storage, filter, timeout)) }
     },
   )
 }

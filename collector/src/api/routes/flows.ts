@@ -6,7 +6,8 @@ import { BusinessEvent, ErrorBody, Limit, TraceSummary, Window } from '../schema
 import { DAY_NS, window } from '../time.js'
 
 export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { storage, config } = app.reckon
+  const { config } = app.reckon
+  const { searches } = app.reads
   const timeout = config.query.timeoutSeconds
   const retention = BigInt(config.retentionDays) * DAY_NS
 
@@ -33,12 +34,9 @@ export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const { flowId } = request.params
-      const flow = await getFlow(
-        storage,
-        flowId,
-        window(request.query, retention),
-        request.query.limit ?? 1000,
-        timeout,
+      const w = window(request.query, retention)
+      const flow = await searches.run((storage) =>
+        getFlow(storage, flowId, w, request.query.limit ?? 1000, timeout),
       )
       if (flow.traces.length === 0 && flow.events.length === 0) {
         return reply
@@ -73,11 +71,8 @@ export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const q = request.query
-      const events = await findEvents(
-        storage,
-        { ...q, window: window(q, retention), limit: q.limit ?? 1000 },
-        timeout,
-      )
+      const filter = { ...q, window: window(q, retention), limit: q.limit ?? 1000 }
+      const events = await searches.run((storage) => findEvents(storage, filter, timeout))
       return { events }
     },
   )

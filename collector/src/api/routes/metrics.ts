@@ -5,7 +5,8 @@ import { Limit, Window } from '../schemas.js'
 import { HOUR_NS, window } from '../time.js'
 
 export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { storage, config } = app.reckon
+  const { config } = app.reckon
+  const { searches } = app.reads
   const timeout = config.query.timeoutSeconds
 
   app.get(
@@ -28,13 +29,8 @@ export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request) => {
       const q = request.query
-      return {
-        points: await findMetricPoints(
-          storage,
-          { ...q, window: window(q, HOUR_NS), limit: q.limit ?? 1000 },
-          timeout,
-        ),
-      }
+      const filter = { ...q, window: window(q, HOUR_NS), limit: q.limit ?? 1000 }
+      return { points: await searches.run((storage) => findMetricPoints(storage, filter, timeout)) }
     },
   )
 
@@ -50,13 +46,13 @@ export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
         ),
       },
     },
-    async (request) => ({
-      metrics: await listMetricNames(
-        storage,
-        request.query.service,
-        window(request.query, HOUR_NS),
-        timeout,
-      ),
-    }),
+    async (request) => {
+      const w = window(request.query, HOUR_NS)
+      return {
+        metrics: await searches.run((storage) =>
+          listMetricNames(storage, request.query.service, w, timeout),
+        ),
+      }
+    },
   )
 }

@@ -7,7 +7,8 @@ import { HOUR_NS, window } from '../time.js'
 const WindowQuery = Type.Object(Window, { additionalProperties: false })
 
 export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { storage, config } = app.reckon
+  const { config } = app.reckon
+  const { searches } = app.reads
   const timeout = config.query.timeoutSeconds
 
   app.get(
@@ -21,9 +22,10 @@ export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Object({ services: Type.Array(Service) }) },
       },
     },
-    async (request) => ({
-      services: await listServices(storage, window(request.query, HOUR_NS), timeout),
-    }),
+    async (request) => {
+      const w = window(request.query, HOUR_NS)
+      return { services: await searches.run((storage) => listServices(storage, w, timeout)) }
+    },
   )
 
   app.get(
@@ -39,15 +41,14 @@ export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         },
       },
     },
-    async (request) => ({
-      service: request.params.name,
-      operations: await listOperations(
-        storage,
-        request.params.name,
-        window(request.query, HOUR_NS),
-        timeout,
-      ),
-    }),
+    async (request) => {
+      const w = window(request.query, HOUR_NS)
+      const { name } = request.params
+      return {
+        service: name,
+        operations: await searches.run((storage) => listOperations(storage, name, w, timeout)),
+      }
+    },
   )
 
   app.get(
@@ -60,8 +61,11 @@ export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Object({ dependencies: Type.Array(Dependency) }) },
       },
     },
-    async (request) => ({
-      dependencies: await listDependencies(storage, window(request.query, HOUR_NS), timeout),
-    }),
+    async (request) => {
+      const w = window(request.query, HOUR_NS)
+      return {
+        dependencies: await searches.run((storage) => listDependencies(storage, w, timeout)),
+      }
+    },
   )
 }

@@ -22,7 +22,8 @@ const Switch = Type.Object({
 
 /** Degradation switches (seed 000 §7, seed 003): served to the SDKs, every change audited. */
 export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { storage, config } = app.reckon
+  const { config } = app.reckon
+  const { switches } = app.reads
   const timeout = config.query.timeoutSeconds
 
   app.get(
@@ -34,7 +35,7 @@ export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         response: { 200: Type.Object({ switches: Type.Array(Switch) }) },
       },
     },
-    async () => ({ switches: await listSwitches(storage, timeout) }),
+    async () => ({ switches: await switches.run((storage) => listSwitches(storage, timeout)) }),
   )
 
   app.put(
@@ -62,14 +63,16 @@ export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { name } = request.params
       const b = request.body
-      const [previous] = await switchHistory(storage, name, 1, timeout)
-      const changed = await changeSwitch(storage, {
-        name,
-        on: b.on,
-        by: b.by,
-        reason: b.reason ?? '',
-        flowPinned: b.flowPinned ?? previous?.flowPinned ?? false,
-        description: b.description ?? previous?.description ?? '',
+      const changed = await switches.run(async (storage) => {
+        const [previous] = await switchHistory(storage, name, 1, timeout)
+        return changeSwitch(storage, {
+          name,
+          on: b.on,
+          by: b.by,
+          reason: b.reason ?? '',
+          flowPinned: b.flowPinned ?? previous?.flowPinned ?? false,
+          description: b.description ?? previous?.description ?? '',
+        })
       })
       request.log.info(
         { switch: name, on: b.on, by: b.by, reason: b.reason },
@@ -91,11 +94,8 @@ export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       },
     },
     async (request) => ({
-      changes: await switchHistory(
-        storage,
-        request.params.name,
-        request.query.limit ?? 100,
-        timeout,
+      changes: await switches.run((storage) =>
+        switchHistory(storage, request.params.name, request.query.limit ?? 100, timeout),
       ),
     }),
   )

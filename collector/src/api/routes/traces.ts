@@ -2,11 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { getTrace, searchTraces } from '../queries/traces.js'
 import { ErrorBody, Limit, Trace, TraceId, TraceSummary, Window } from '../schemas.js'
-import { ReadGate } from '../read-gate.js'
 import { BadParam, HOUR_NS, window } from '../time.js'
-
-/** attr. filters one search may have: each is a map lookup per span scanned. */
-export const MAX_ATTRIBUTE_FILTERS = 20
 
 // 100 days: in nanoseconds still an exact JavaScript number.
 const DurationMs = Type.Number({
@@ -31,15 +27,16 @@ const SearchQuery = Type.Object(
   {
     additionalProperties: false,
     patternProperties: { '^attr\\..+$': Type.String({ minLength: 1 }) },
-    description: `attr.KEY=VALUE matches spans whose attribute KEY equals VALUE (not empty), at most ${MAX_ATTRIBUTE_FILTERS} of them`,
+    description:
+      'attr.KEY=VALUE matches spans whose attribute KEY equals VALUE (not empty); at most query.maxAttributeFilters (default 20) of them',
   },
 )
 
 export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { storage, config } = app.reckon
+  const { config } = app.reckon
   const timeout = config.query.timeoutSeconds
-  const { traceReads } = config.query
-  const gate = new ReadGate('trace reads', traceReads, traceReads)
+  const { searches, traces } = app.reads
+  const maxFilters = config.query.maxAttributeFilters
 
   app.get(
     '/api/traces/:traceId',
@@ -53,7 +50,7 @@ export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (request, reply) => {
       const traceId = request.params.traceId.toLowerCase()
-      const trace = await gate.run(() =>
+      const trace = await traces.run((storage) =>
         getTrace(storage, traceId, config.query.maxSpansPerTrace, timeout),
       )
       if (!trace)
@@ -88,27 +85,23 @@ export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const attributes = Object.entries(q as Record<string, unknown>)
         .filter(([k]) => k.startsWith('attr.'))
         .map(([k, v]): [string, string] => [k.slice(5), String(v)])
-      if (attributes.length > MAX_ATTRIBUTE_FILTERS) {
+      if (attributes.length > maxFilters) {
         throw new BadParam(
-          `at most ${MAX_ATTRIBUTE_FILTERS} attr. filters in one search, got ${attributes.length}`,
+          `at most ${maxFilters} attr. filters in one search (query.maxAttributeFilters), got ${attributes.length}`,
         )
       }
-      const traces = await searchTraces(
-        storage,
-        {
-          service: q.service,
-          operation: q.operation,
-          minDurationMs: q.minDurationMs,
-          maxDurationMs: q.maxDurationMs,
-          status: q.status,
-          flowId: q.flowId,
-          attributes,
-          window: window(q, HOUR_NS),
-          limit: q.limit ?? 20,
-        },
-        timeout,
-      )
-      return { traces }
+      const search = {
+        service: q.service,
+        operation: q.operation,
+        minDurationMs: q.minDurationMs,
+        maxDurationMs: q.maxDurationMs,
+        status: q.status,
+        flowId: q.flowId,
+        attributes,
+        window: window(q, HOUR_NS),
+        limit: q.limit ?? 20,
+      }
+      return { traces: await searches.run((storage) => searchTraces(storage, search, timeout)) }
     },
   )
 }
