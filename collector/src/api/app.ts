@@ -1,5 +1,6 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { plainQueryNumbers, wellFormedBodies } from './input-checks.js'
 import { capHit } from './query-limits.js'
@@ -56,7 +57,7 @@ export async function apiApp(app: FastifyInstance): Promise<void> {
     const message = err.validation ? describeValidation(err) : err.message
     return reply
       .code(status)
-      .send({ statusCode: status, error: status === 404 ? 'Not Found' : 'Bad Request', message })
+      .send({ statusCode: status, error: STATUS_CODES[status] ?? 'Bad Request', message })
   })
 
   plainQueryNumbers(app)

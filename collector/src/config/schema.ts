@@ -7,6 +7,17 @@ const Port = Type.Integer({ minimum: 0, maximum: 65535, description: '0 picks a 
 export const ConfigSchema = Type.Object(
   {
     host: Type.String({ minLength: 1, description: 'Address both servers bind to.' }),
+    allowedHosts: Type.Array(
+      Type.String({
+        pattern: '^(\\*|[A-Za-z0-9_.-]+|\\[?[0-9A-Fa-f:.]+\\]?)$',
+        description: 'a host name or address, no port',
+      }),
+      {
+        maxItems: 100,
+        description:
+          'Host header names served besides localhost, 127.0.0.1 and [::1] (reverse proxies); * serves any. Bound to loopback, other names get 421; bound elsewhere, any name is served unless this lists some.',
+      },
+    ),
     otlpPort: Port,
     apiPort: Port,
     dataDir: Type.String({ minLength: 1, description: 'Embedded ClickHouse data directory.' }),
@@ -77,6 +88,7 @@ export type Config = Static<typeof ConfigSchema>
 
 export const DEFAULTS: Config = {
   host: '127.0.0.1',
+  allowedHosts: [],
   otlpPort: 4318,
   apiPort: 8318,
   dataDir: '.reckon/data',
@@ -104,8 +116,9 @@ export const DEFAULTS: Config = {
 }
 
 /** Environment variables and the config key each one sets. */
-export const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'integer' }> = {
+export const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'integer' | 'list' }> = {
   RECKON_HOST: { path: ['host'], type: 'string' },
+  RECKON_ALLOWED_HOSTS: { path: ['allowedHosts'], type: 'list' },
   RECKON_OTLP_PORT: { path: ['otlpPort'], type: 'integer' },
   RECKON_API_PORT: { path: ['apiPort'], type: 'integer' },
   RECKON_DATA_DIR: { path: ['dataDir'], type: 'string' },

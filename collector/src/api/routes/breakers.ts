@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { findTransitions, listBreakers } from '../queries/breakers.js'
 import { listInstances } from '../queries/instances.js'
-import { Limit, Window } from '../schemas.js'
+import { Limit, QueryRefusals, Window } from '../schemas.js'
 import { DAY_NS, window } from '../time.js'
 
 const MINUTE_NS = 60_000_000_000n
@@ -80,7 +80,7 @@ export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { service: Type.Optional(Type.String({ minLength: 1 })), ...Window },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ breakers: Type.Array(Breaker) }) },
+        response: { 200: Type.Object({ breakers: Type.Array(Breaker) }), ...QueryRefusals },
       },
     },
     async (request) => {
@@ -106,7 +106,7 @@ export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ transitions: Type.Array(Transition) }) },
+        response: { 200: Type.Object({ transitions: Type.Array(Transition) }), ...QueryRefusals },
       },
     },
     async (request) => {
@@ -139,7 +139,7 @@ export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ instances: Type.Array(Instance) }) },
+        response: { 200: Type.Object({ instances: Type.Array(Instance) }), ...QueryRefusals },
       },
     },
     async (request) => {

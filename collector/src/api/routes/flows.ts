@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { findEvents } from '../queries/events.js'
 import { getFlow } from '../queries/flows.js'
-import { BusinessEvent, ErrorBody, Limit, TraceSummary, Window } from '../schemas.js'
+import { BusinessEvent, ErrorBody, Limit, QueryRefusals, TraceSummary, Window } from '../schemas.js'
 import { DAY_NS, window } from '../time.js'
 
 export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -29,6 +29,7 @@ export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
             events: Type.Array(BusinessEvent),
           }),
           404: ErrorBody,
+          ...QueryRefusals,
         },
       },
     },
@@ -66,7 +67,7 @@ export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ events: Type.Array(BusinessEvent) }) },
+        response: { 200: Type.Object({ events: Type.Array(BusinessEvent) }), ...QueryRefusals },
       },
     },
     async (request) => {

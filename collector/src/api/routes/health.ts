@@ -44,7 +44,18 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
 
   app.get(
     '/metrics',
-    { schema: { summary: 'Prometheus metrics of Reckon itself', tags: ['health'] } },
+    {
+      schema: {
+        summary: 'Prometheus metrics of Reckon itself',
+        tags: ['health'],
+        response: {
+          200: {
+            description: 'Prometheus text exposition format 0.0.4',
+            content: { 'text/plain; version=0.0.4; charset=utf-8': { schema: Type.String() } },
+          },
+        },
+      },
+    },
     async (_request, reply) =>
       reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   )

@@ -1,8 +1,53 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { findMetricPoints, listMetricNames } from '../queries/metrics.js'
-import { Limit, Window } from '../schemas.js'
+import { Limit, QueryRefusals, Window } from '../schemas.js'
 import { HOUR_NS, window } from '../time.js'
+
+const Buckets = Type.Object({ offset: Type.Integer(), bucketCounts: Type.Array(Type.Number()) })
+const Nullable = Type.Union([Type.Number(), Type.Null()])
+
+// Open to further fields: each kind of point has its own, listed here when known.
+const MetricPoint = Type.Object(
+  {
+    timeUnixNano: Type.String({ description: 'Unix nanoseconds (exact, as text)' }),
+    startTimeUnixNano: Type.String(),
+    service: Type.String(),
+    name: Type.String(),
+    description: Type.String(),
+    unit: Type.String(),
+    kind: Type.Union([
+      Type.Literal('gauge'),
+      Type.Literal('sum'),
+      Type.Literal('histogram'),
+      Type.Literal('exponential_histogram'),
+      Type.Literal('summary'),
+    ]),
+    temporality: Type.Union([
+      Type.Literal('unspecified'),
+      Type.Literal('delta'),
+      Type.Literal('cumulative'),
+    ]),
+    isMonotonic: Type.Boolean(),
+    attributes: Type.Record(Type.String(), Type.Unknown()),
+    value: Type.Optional(Type.Number({ description: 'gauge and sum' })),
+    intValue: Type.Optional(Type.String({ description: 'an integer gauge or sum, exact' })),
+    count: Type.Optional(Type.Number()),
+    sum: Type.Optional(Nullable),
+    min: Type.Optional(Nullable),
+    max: Type.Optional(Nullable),
+    bucketCounts: Type.Optional(Type.Array(Type.Number())),
+    explicitBounds: Type.Optional(Type.Array(Type.Number())),
+    scale: Type.Optional(Type.Integer()),
+    zeroCount: Type.Optional(Type.Number()),
+    positive: Type.Optional(Buckets),
+    negative: Type.Optional(Buckets),
+    quantiles: Type.Optional(
+      Type.Array(Type.Object({ quantile: Type.Number(), value: Type.Number() })),
+    ),
+  },
+  { additionalProperties: true },
+)
 
 export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app.reckon
@@ -25,6 +70,7 @@ export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
+        response: { 200: Type.Object({ points: Type.Array(MetricPoint) }), ...QueryRefusals },
       },
     },
     async (request) => {
@@ -44,6 +90,20 @@ export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { service: Type.Optional(Type.String({ minLength: 1 })), ...Window },
           { additionalProperties: false },
         ),
+        response: {
+          200: Type.Object({
+            metrics: Type.Array(
+              Type.Object({
+                name: Type.String(),
+                kind: Type.String(),
+                unit: Type.String(),
+                services: Type.Array(Type.String()),
+                points: Type.Integer(),
+              }),
+            ),
+          }),
+          ...QueryRefusals,
+        },
       },
     },
     async (request) => {

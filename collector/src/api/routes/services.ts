@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { listDependencies, listOperations, listServices } from '../queries/services.js'
-import { Dependency, Operation, Service, Window } from '../schemas.js'
+import { Dependency, Operation, QueryRefusals, Service, Window } from '../schemas.js'
 import { HOUR_NS, window } from '../time.js'
 
 const WindowQuery = Type.Object(Window, { additionalProperties: false })
@@ -19,7 +19,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Rate, errors and duration (p50/p95/p99) of each service over the window (default 1 h)',
         tags: ['services'],
         querystring: WindowQuery,
-        response: { 200: Type.Object({ services: Type.Array(Service) }) },
+        response: { 200: Type.Object({ services: Type.Array(Service) }), ...QueryRefusals },
       },
     },
     async (request) => {
@@ -38,6 +38,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: WindowQuery,
         response: {
           200: Type.Object({ service: Type.String(), operations: Type.Array(Operation) }),
+          ...QueryRefusals,
         },
       },
     },
@@ -58,7 +59,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Caller → callee edges between services, from parent/child spans',
         tags: ['services'],
         querystring: WindowQuery,
-        response: { 200: Type.Object({ dependencies: Type.Array(Dependency) }) },
+        response: { 200: Type.Object({ dependencies: Type.Array(Dependency) }), ...QueryRefusals },
       },
     },
     async (request) => {

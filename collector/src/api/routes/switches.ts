@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { changeSwitch, listSwitches, switchHistory } from '../queries/switches.js'
-import { Limit } from '../schemas.js'
+import { CapRefusals, Limit, QueryRefusals } from '../schemas.js'
 
 const SwitchName = Type.String({
   pattern: '^[A-Za-z0-9_.:-]{1,100}$',
@@ -32,7 +32,7 @@ export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Every degradation switch and its current value (what the SDKs poll)',
         tags: ['switches'],
-        response: { 200: Type.Object({ switches: Type.Array(Switch) }) },
+        response: { 200: Type.Object({ switches: Type.Array(Switch) }), ...CapRefusals },
       },
     },
     async () => ({ switches: await switches.run((storage) => listSwitches(storage, timeout)) }),
@@ -57,7 +57,7 @@ export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Switch },
+        response: { 200: Switch, ...QueryRefusals },
       },
     },
     async (request) => {
@@ -90,7 +90,7 @@ export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['switches'],
         params: Type.Object({ name: SwitchName }),
         querystring: Type.Object({ limit: Limit(10000, 100) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ changes: Type.Array(Switch) }) },
+        response: { 200: Type.Object({ changes: Type.Array(Switch) }), ...QueryRefusals },
       },
     },
     async (request) => ({

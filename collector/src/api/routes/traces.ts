@@ -1,7 +1,15 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { getTrace, searchTraces } from '../queries/traces.js'
-import { ErrorBody, Limit, Trace, TraceId, TraceSummary, Window } from '../schemas.js'
+import {
+  ErrorBody,
+  Limit,
+  QueryRefusals,
+  Trace,
+  TraceId,
+  TraceSummary,
+  Window,
+} from '../schemas.js'
 import { BadParam, HOUR_NS, window } from '../time.js'
 
 // 100 days: in nanoseconds still an exact JavaScript number.
@@ -45,7 +53,7 @@ export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'One trace with all its spans',
         tags: ['traces'],
         params: Type.Object({ traceId: TraceId }),
-        response: { 200: Trace, 404: ErrorBody, 503: ErrorBody },
+        response: { 200: Trace, 404: ErrorBody, ...QueryRefusals },
       },
     },
     async (request, reply) => {
@@ -70,7 +78,7 @@ export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Find traces: newest first, each with a span matching every filter',
         tags: ['traces'],
         querystring: SearchQuery,
-        response: { 200: Type.Object({ traces: Type.Array(TraceSummary) }) },
+        response: { 200: Type.Object({ traces: Type.Array(TraceSummary) }), ...QueryRefusals },
       },
     },
     async (request) => {
