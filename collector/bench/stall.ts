@@ -1,7 +1,7 @@
 // npm run bench:stall — can a few expensive searches stall the query API and its health
 // checks? Loads spans (BENCH_SPANS, default 500k, over the last hour), then runs HEAVY
-// searches at once while /readyz and /healthz are asked one after another, and finally a
-// burst of BURST searches at once to see how many are shed.
+// searches at once while /readyz and /healthz are asked one after another, then a burst of
+// BURST searches at once to see how many are shed, and last health and queries under ingest.
 import { mkdtempSync, rmSync } from 'node:fs'
 import { Agent, request } from 'node:http'
 import { tmpdir } from 'node:os'
@@ -115,5 +115,57 @@ console.log(
 const burst = await Promise.all(Array.from({ length: BURST }, () => get(heavyPath)))
 const shed = burst.find((b) => b.status === 503)
 console.log(`burst of ${BURST} searches: ${statuses(burst)}${shed ? ` (${shed.body})` : ''}`)
+
+// INGEST_SECONDS of 32 connections sending 1000-span exports as fast as they are answered,
+// while /readyz, /api/services and a trace by ID are asked one after another.
+const INGEST_SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 20)
+const exports = Array.from({ length: 64 }, (_, i) =>
+  Buffer.from(spanBatch(PER_REQUEST, nowNs - BigInt(i) * 1_000_000_000n)),
+)
+const otlp = new URL(`${reckon.otlpUrl}/v1/traces`)
+function post(body: Buffer): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: otlp.hostname,
+        port: otlp.port,
+        path: otlp.pathname,
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
+      },
+      (res) => {
+        res.resume()
+        res.on('end', () => resolve(res.statusCode ?? 0))
+      },
+    )
+    req.on('error', reject)
+    req.end(body)
+  })
+}
+const { traces } = JSON.parse((await get('/api/traces?limit=1')).body) as {
+  traces: { traceId: string }[]
+}
+const traceId = traces[0]?.traceId ?? '0'.repeat(32)
+const until = performance.now() + INGEST_SECONDS * 1000
+const sent: number[] = []
+const senders = Array.from({ length: 32 }, async (_, c) => {
+  for (let i = c; performance.now() < until; i += 32) sent.push(await post(exports[i % 64]!))
+})
+const during: Record<string, number[]> = { '/readyz': [], '/api/services': [], trace: [] }
+while (performance.now() < until) {
+  during['/readyz']!.push((await get('/readyz')).ms)
+  during['/api/services']!.push((await get('/api/services')).ms)
+  during.trace!.push((await get(`/api/traces/${traceId}`)).ms)
+}
+await Promise.all(senders)
+console.log(
+  `${INGEST_SECONDS} s of 32 connections of 1000-span exports: ${statuses(sent.map((status) => ({ status })))}`,
+)
+for (const [route, xs] of Object.entries(during)) {
+  console.log(
+    `${route} meanwhile: ${xs.length} answers, p50 ${ms(pct(xs, 50))}, p99 ${ms(pct(xs, 99))}, max ${ms(Math.max(...xs))}`,
+  )
+}
 agent.destroy()
 await reckon.close()
