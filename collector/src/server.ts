@@ -56,15 +56,19 @@ export async function createContext(
   await migrate(storage)
   const log = (msg: string, err?: unknown): void =>
     console.error(`reckon: ${msg}${err instanceof Error ? `: ${err.message}` : ''}`)
-  // Before taking traffic: what an earlier run acknowledged and did not write.
-  const recovery = await storage.recover(log)
-  for (const line of describeRecovery(recovery)) log(line)
   const metrics = new SelfMetrics()
-  if (recovery) {
-    metrics.recovered.inc({ outcome: 'stored' }, recovery.stored)
-    metrics.recovered.inc({ outcome: 'rejected' }, recovery.rejected.length)
-  }
   const pipeline = new WritePipeline(storage, config, metrics, log)
+  // What an earlier run acknowledged and did not write: stored while this one listens.
+  if (storage.target.kind === 'embedded') {
+    metrics.recovered.inc({ outcome: 'stored' }, 0)
+    metrics.recovered.inc({ outcome: 'rejected' }, 0)
+    pipeline.recover(storage.takeLeftovers(), log).then(
+      (recovery) => {
+        for (const line of describeRecovery(recovery)) log(line)
+      },
+      (err: unknown) => log('storing the spool the previous run left failed', err),
+    )
+  }
   return { config, storage, pipeline, metrics }
 }
 

@@ -37,7 +37,11 @@ describe('a collector killed before it writes what it acknowledged', () => {
     expect(readdirSync(spool).length).toBeGreaterThan(0)
 
     const second = await reckonUp(dir)
-    // Said before the wait, so a slow start is explained; then what was stored.
+    // It listens while it stores the backlog, and is ready once that is stored.
+    while ((await fetch(`${second.apiUrl}/readyz`)).status !== 200) {
+      await new Promise((r) => setTimeout(r, 50))
+    }
+    // Said as it starts, so a slow start is explained; then what was stored.
     expect(second.stderr()).toMatch(
       /storing ([3-9]) spooled inserts the previous run left…\nreckon: stored \1 spooled inserts .* previous run acknowledged/,
     )

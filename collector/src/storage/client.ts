@@ -4,7 +4,8 @@ import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import type { Config } from '../config/index.js'
 import { fileInserter, spoolDir, streamingInserter, type RowInserter } from './insert.js'
-import { leftoverSpool, recoverSpool, type Recovery } from './recover.js'
+import { leftoverSpool } from './recover.js'
+import { DIR_MODE } from './spool.js'
 
 type ChdbAsConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>
 
@@ -21,10 +22,11 @@ export interface Storage {
   /** Writes encoded rows into `database.table` by the fastest path for the target. */
   readonly insertRows: RowInserter
   /**
-   * Stores the rows an earlier process acknowledged and left spooled when it died (once per
-   * process; undefined on a server, where inserts are not spooled). `log` hears of progress.
+   * The spool files an earlier process acknowledged and left when it died, listed as this
+   * one opened the engine (WritePipeline.recover stores them). Given once per process; a
+   * server has none, as inserts are not spooled.
    */
-  recover(log?: (line: string) => void): Promise<Recovery | undefined>
+  takeLeftovers(): string[]
   close(): Promise<void>
 }
 
@@ -42,7 +44,7 @@ export function openStorage(config: Config): Storage {
   let client: ClickHouseClient
   let target: StorageTarget
   let insertRows: RowInserter
-  let recover: Storage['recover'] = () => Promise.resolve(undefined)
+  let takeLeftovers: Storage['takeLeftovers'] = () => []
   if (url) {
     client = createClient({
       url,
@@ -55,7 +57,7 @@ export function openStorage(config: Config): Storage {
     insertRows = streamingInserter(client)
   } else {
     const dataDir = resolve(config.dataDir)
-    mkdirSync(dataDir, { recursive: true })
+    mkdirSync(dataDir, { recursive: true, mode: DIR_MODE })
     // chdb is typed against its own copy of client-common; the contract is the same.
     let connection: ChdbAsConnection
     try {
@@ -71,10 +73,13 @@ export function openStorage(config: Config): Storage {
     const dir = spoolDir(dataDir)
     // Listed now, before this process spools anything of its own; only once the engine has
     // locked the directory, so a second process never takes a running one's files.
-    const leftovers = leftoverSpool(dir)
+    let leftovers = leftoverSpool(dir)
     insertRows = fileInserter(client, dir)
-    let recovery: Promise<Recovery> | undefined
-    recover = (log) => (recovery ??= recoverSpool(client, dir, leftovers, log))
+    takeLeftovers = () => {
+      const names = leftovers
+      leftovers = []
+      return names
+    }
   }
   return {
     client,
@@ -82,7 +87,7 @@ export function openStorage(config: Config): Storage {
     target,
     retentionDays: config.retentionDays,
     insertRows,
-    recover,
+    takeLeftovers,
     close: () => client.close(),
   }
 }

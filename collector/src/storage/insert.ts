@@ -5,7 +5,7 @@ import { basename, dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { spoolName, type SpooledRows } from './spool.js'
+import { FILE_MODE, spoolName, type SpooledRows } from './spool.js'
 
 export type InsertFormat = 'JSONEachRow' | 'Native'
 
@@ -65,7 +65,7 @@ export function fileInserter(client: ClickHouseClient, dir: string): RowInserter
     try {
       if (own) {
         // One writev: a busy event loop must not stretch the write over many turns.
-        const file = await open(join(dir, own), 'wx')
+        const file = await open(join(dir, own), 'wx', FILE_MODE)
         try {
           await file.writev(buffers)
         } finally {

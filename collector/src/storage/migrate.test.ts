@@ -44,7 +44,7 @@ describe('migrate', () => {
     })
 
     const report = await migrate(storage)
-    expect(report.applied.map((m) => m.version)).toEqual([3, 4, 5, 6, 7])
+    expect(report.applied.map((m) => m.version)).toEqual([3, 4, 5, 6, 7, 8])
     // The old copy still holds these spans: it stays until retention empties it.
     expect(report.retired).toEqual([])
     expect(report.current).toBe(latestVersion())

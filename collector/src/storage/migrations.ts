@@ -2,6 +2,7 @@ import {
   businessEventsTable,
   logsTable,
   metricPointsTable,
+  quarantinedRowsTable,
   spansByTraceBackfill,
   spansByTraceCheaper,
   spansByTraceTable,
@@ -112,6 +113,11 @@ export const MIGRATIONS: readonly Migration[] = [
           `ALTER TABLE ${db}.${table} MODIFY SETTING min_bytes_for_wide_part = ${COMPACT_PART_BYTES}`,
       ),
   },
+  {
+    version: 8,
+    name: 'quarantined rows: what the engine refused, apart from the good rows of its batch',
+    statements: (db, days) => [quarantinedRowsTable(db, days)],
+  },
 ]
 
 /** Tables whose rows expire, and the column their TTL is measured from. */
@@ -123,4 +129,5 @@ export const RETAINED_TABLES: readonly { table: string; column: string }[] = [
   { table: 'business_events', column: 'timestamp' },
   { table: 'logs', column: 'timestamp' },
   { table: 'metric_points', column: 'timestamp' },
+  { table: 'quarantined_rows', column: 'time' },
 ]

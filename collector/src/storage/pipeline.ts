@@ -1,9 +1,17 @@
 import { randomBytes } from 'node:crypto'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 import type { Config } from '../config/index.js'
 import type { SelfMetrics } from '../telemetry/self-metrics.js'
 import type { Storage } from './client.js'
 import { spoolDir, type InsertFormat } from './insert.js'
+import {
+  readLeftovers,
+  RecoveryProgress,
+  rejectedDir,
+  setAside,
+  type Leftover,
+  type Recovery,
+} from './recover.js'
 import { SpoolRecycler } from './spool-recycler.js'
 import { spoolAsync, spoolName, unspool, type SpooledRows } from './spool.js'
 import { isSpooled, queuedBytes, TableWriter, type QueuedRows } from './writer.js'
@@ -32,25 +40,38 @@ export class WritePipeline {
   readonly writers: Record<Table, TableWriter>
   /** Embedded: spool files whose rows are stored, kept for decode threads to overwrite. */
   readonly recycler: SpoolRecycler | undefined
+  /** Writers for leftover files of other tables (another database, the dead-letter table). */
+  private readonly others = new Map<string, TableWriter>()
+  private readonly make: (table: string, format: InsertFormat, database?: string) => TableWriter
+  private progress: RecoveryProgress | undefined
+  /** Leftover files are being read: until they are queued, the queues' depth is unknown. */
+  private listing = false
 
   constructor(
     private readonly storage: Storage,
     config: Config,
-    metrics: SelfMetrics,
+    private readonly metrics: SelfMetrics,
     private readonly log: (msg: string, err?: unknown) => void,
   ) {
     const { target } = storage
     this.recycler =
       target.kind === 'embedded' ? new SpoolRecycler(spoolDir(target.dataDir)) : undefined
-    const make = (table: Table): TableWriter =>
+    this.make = (table, format, database = storage.database) =>
       new TableWriter({
-        storage,
+        storage: database === storage.database ? storage : { ...storage, database },
         table,
-        format: FORMATS[table],
+        format,
         batchRows: config.ingest.batchRows,
         flushIntervalMs: config.ingest.flushIntervalMs,
         maxQueueBytes: config.ingest.queueBytes,
         discard: (files) => this.discard(files),
+        setAside: async (file, error) => {
+          this.progress?.refused(file, error)
+          setAside(file.file, rejectedDir(dirname(file.file)))
+        },
+        onSettled: (chunk, outcome) => {
+          if (isSpooled(chunk)) this.progress?.settled(chunk, outcome)
+        },
         log,
         onFlush: (o) => {
           if (o.kind === 'written') {
@@ -58,12 +79,14 @@ export class WritePipeline {
             metrics.flushSeconds.observe({ table }, o.seconds)
           } else if (o.kind === 'dropped') {
             metrics.rows.inc({ table, outcome: 'dropped' }, o.rows)
-            metrics.flushFailures.inc({ table })
-          } else {
+          } else if (o.kind === 'quarantined') {
+            metrics.quarantined.inc({ table }, o.rows)
+          } else if (o.kind === 'retrying') {
             metrics.flushFailures.inc({ table })
           }
         },
       })
+    const make = (table: Table): TableWriter => this.make(table, FORMATS[table])
     this.writers = {
       spans: make('spans'),
       trace_spans: make('trace_spans'),
@@ -72,6 +95,47 @@ export class WritePipeline {
       metric_points: make('metric_points'),
     }
     metrics.queueDepth = () => TABLES.map((table) => ({ table, ...this.writers[table].depth }))
+  }
+
+  /** True while spool files an earlier process left are still being stored. */
+  get recovering(): boolean {
+    return this.progress?.inProgress ?? false
+  }
+
+  /**
+   * Hands the spool files an earlier process left (`names`, in the spool directory) to the
+   * write queues, past their cap: senders are told to retry until the backlog is under it.
+   * Resolves once every file is stored or set aside (see recover.ts).
+   */
+  async recover(names: readonly string[], log: (line: string) => void): Promise<Recovery> {
+    const { target, database } = this.storage
+    if (target.kind !== 'embedded') throw new Error('only the embedded engine spools')
+    if (this.progress) throw new Error('recovery runs once')
+    const dir = spoolDir(target.dataDir)
+    const progress = new RecoveryProgress(dir, (outcome) => this.metrics.recovered.inc({ outcome }))
+    this.progress = progress
+    const leftovers: Leftover[] = []
+    this.listing = true
+    try {
+      leftovers.push(...(await readLeftovers(dir, names)))
+    } finally {
+      this.listing = false
+      progress.expect(leftovers.map((l) => l.rows))
+    }
+    // A full queue takes a while (600 files, 277 MiB): say what is going on meanwhile.
+    if (leftovers.length > 0)
+      log(`storing ${leftovers.length} spooled inserts the previous run left…`)
+    for (const { table, format, rows } of leftovers) {
+      const [db, name] = table.split('.') as [string, string]
+      const ours = db === database && (TABLES as readonly string[]).includes(name)
+      let writer = ours ? this.writers[name as Table] : this.others.get(table)
+      if (!writer) {
+        writer = this.make(name, format, db)
+        this.others.set(table, writer)
+      }
+      writer.enqueue(rows)
+    }
+    return progress.done
   }
 
   /**
@@ -120,22 +184,35 @@ export class WritePipeline {
     return true
   }
 
-  /** Spool files whose rows are stored, dropped or refused: kept for reuse when embedded. */
-  private discard(files: SpooledRows[]): Promise<void> {
-    return this.recycler ? this.recycler.recycle(files) : unspool(files)
+  /**
+   * Spool files whose rows are stored, quarantined or refused: kept for reuse when embedded,
+   * but for those an earlier process left, so the spool is empty once they are stored.
+   */
+  private async discard(files: SpooledRows[]): Promise<void> {
+    const recovered = files.filter((f) => f.recovered)
+    const live = recovered.length === 0 ? files : files.filter((f) => !f.recovered)
+    await Promise.all([
+      unspool(recovered),
+      this.recycler ? this.recycler.recycle(live) : unspool(live),
+    ])
   }
 
   private fits(batches: Batches): boolean {
+    if (this.listing) return false
     const entries = Object.entries(batches) as [Table, QueuedRows][]
     return entries.every(([t, rows]) => this.writers[t].hasRoom(queuedBytes(rows)))
   }
 
+  private all(): TableWriter[] {
+    return [...TABLES.map((t) => this.writers[t]), ...this.others.values()]
+  }
+
   async flush(): Promise<void> {
-    await Promise.all(TABLES.map((t) => this.writers[t].flush()))
+    await Promise.all(this.all().map((w) => w.flush()))
   }
 
   async shutdown(): Promise<void> {
-    await Promise.all(TABLES.map((t) => this.writers[t].shutdown()))
+    await Promise.all(this.all().map((w) => w.shutdown()))
     await this.recycler?.close()
   }
 }

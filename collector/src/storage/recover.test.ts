@@ -1,28 +1,43 @@
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { convertBody } from '../ingest/convert.js'
 import { DecodePool } from '../ingest/decode-pool.js'
+import { buildApps, createContext } from '../server.js'
+import { SelfMetrics } from '../telemetry/self-metrics.js'
 import { testApps, type TestApps } from '../testing/apps.js'
-import { hex, nanosAgo } from '../testing/harness.js'
+import { dropDatabase, hex, nanosAgo, testConfig, testStorage } from '../testing/harness.js'
 import { protobufSpans } from '../testing/otlp.js'
-import { describeRecovery, leftoverSpool, recoverSpool } from './recover.js'
+import { spoolDir } from './insert.js'
+import { migrate } from './migrate.js'
+import { spoolFile, WritePipeline } from './pipeline.js'
+import { describeRecovery, leftoverSpool, type Recovery } from './recover.js'
+import { spool } from './spool.js'
 
 let t: TestApps
 let pool: DecodePool
 let dir: string
 beforeAll(async () => {
   t = await testApps()
-  // A spool directory of its own: what a process that died left behind.
-  dir = join(t.config.dataDir, `crashed-${hex(4)}`, 'inserts')
-  mkdirSync(dir, { recursive: true })
+  // The engine's spool directory: this test's files there are what a process that died
+  // left behind (the apps' own writers take only the files they are given).
+  dir = spoolDir(t.config.dataDir)
   pool = new DecodePool(1, () => {}, { dir, database: t.config.clickhouse.database })
 })
+
+/** The files `names` in the spool, stored as the next process to start stores them. */
+async function recoverSpool(names: readonly string[]): Promise<Recovery> {
+  const pipeline = new WritePipeline(t.context.storage, t.config, new SelfMetrics(), () => {})
+  const recovery = await pipeline.recover(names, () => {})
+  await pipeline.shutdown()
+  return recovery
+}
 afterAll(async () => {
   await pool.close()
   await t.close()
 })
 
-function paidEvent(key: string): Buffer {
+function paidEvent(key: string, timeUnixNano = nanosAgo(60_000)): Buffer {
   const attr = (k: string, v: string) => ({ key: k, value: { stringValue: v } })
   return Buffer.from(
     JSON.stringify({
@@ -33,7 +48,7 @@ function paidEvent(key: string): Buffer {
             {
               logRecords: [
                 {
-                  timeUnixNano: nanosAgo(60_000).toString(),
+                  timeUnixNano: timeUnixNano.toString(),
                   attributes: [
                     attr('event.name', 'order.paid'),
                     attr('reckon.system', 'payment'),
@@ -78,7 +93,7 @@ describe('recovering spooled inserts', () => {
     writeFileSync(cutFrom!, whole.subarray(0, whole.length >> 1))
     writeFileSync(join(dir, 'notes.txt'), 'not a spool file')
 
-    const recovery = await recoverSpool(t.context.storage.client, dir, leftoverSpool(dir))
+    const recovery = await recoverSpool(leftoverSpool(dir))
 
     expect(recovery.stored).toBe(spanFiles.length + eventFiles.length + restOfIt.length)
     expect(recovery.rejected.map((r) => r.name)).toEqual([basename(cutFrom!)])
@@ -102,7 +117,77 @@ describe('recovering spooled inserts', () => {
     const empty = join(t.config.dataDir, `clean-${hex(4)}`, 'inserts')
     const names = leftoverSpool(empty)
     expect(names).toEqual([])
-    const recovery = await recoverSpool(t.context.storage.client, empty, names)
+    const recovery = await recoverSpool(names)
     expect(describeRecovery(recovery)).toEqual([])
+  })
+})
+
+describe('a collector started with a backlog from the previous run', () => {
+  it('listens meanwhile: not ready, and senders told to retry, until the backlog is stored', async () => {
+    const config = testConfig({ ingest: { queueBytes: 4096 } })
+    const storage = testStorage(config)
+    await migrate(storage)
+    const time = nanosAgo(60_000)
+    const events = (key: string): Buffer => {
+      const c = convertBody('logs', paidEvent(key, time), true, nanosAgo().toString())
+      if (c.kind !== 'converted' || !c.converted.batches.business_events) throw new Error('refused')
+      return c.converted.batches.business_events.data
+    }
+    // The engine says "not now" (too many parts) until told otherwise: recovery cannot end.
+    const table = `${storage.database}.business_events`
+    await storage.insertRows(table, 'JSONEachRow', [events('B-0')])
+    await storage.client.command({ query: `SYSTEM STOP MERGES ${table}` })
+    await storage.client.command({
+      query: `ALTER TABLE ${table} MODIFY SETTING parts_to_throw_insert = 1`,
+    })
+    // More than the queue's cap: 20 requests' events, 20 spool files.
+    const keys = Array.from({ length: 20 }, (_, i) => `B-${i + 1}`)
+    const names = keys.map((key) => {
+      const file = spoolFile(dir, hex(8), storage.database, 'business_events')
+      spool(file, [events(key)], 1)
+      return basename(file)
+    })
+    const context = await createContext(config, {
+      storage: { ...storage, takeLeftovers: () => names },
+    })
+    const apps = await buildApps(context)
+    try {
+      const ready = await apps.api.inject({ url: '/readyz' })
+      expect([ready.statusCode, ready.json()]).toEqual([
+        503,
+        { status: 'not ready', storage: true, migrations: true, recovering: true },
+      ])
+      const send = () =>
+        apps.ingest.inject({
+          method: 'POST',
+          url: '/v1/events',
+          payload: [{ type: 'order.paid', system: 'payment', entity: 'order', key: 'B-new' }],
+        })
+      const refused = await send()
+      expect(refused.statusCode).toBe(503)
+      expect(refused.headers['retry-after']).toBe('2')
+
+      await storage.client.command({
+        query: `ALTER TABLE ${table} RESET SETTING parts_to_throw_insert`,
+      })
+      while ((await apps.api.inject({ url: '/readyz' })).statusCode !== 200) {
+        await new Promise((r) => setTimeout(r, 50))
+      }
+      expect((await apps.api.inject({ url: '/readyz' })).json()).toMatchObject({
+        recovering: false,
+      })
+      expect((await send()).statusCode).toBe(200)
+      await context.pipeline.flush()
+      const stored = await apps.api.inject({ url: '/api/events?entity=order&limit=100' })
+      expect((stored.json().events as { key: string }[]).map((e) => e.key).sort()).toEqual(
+        ['B-0', ...keys, 'B-new'].sort(),
+      )
+      const metrics = (await apps.api.inject({ url: '/metrics' })).body
+      expect(metrics).toContain('reckon_spool_recovered_total{outcome="stored"} 20')
+    } finally {
+      await Promise.all([apps.ingest.close(), apps.api.close()])
+      await context.pipeline.shutdown()
+      await dropDatabase(storage)
+    }
   })
 })

@@ -1,13 +1,19 @@
 // A process that dies without flushing (killed, out of memory) leaves in its spool
-// directory the rows it had acknowledged and not yet stored. The next process stores them
-// before it takes traffic. Delivery is at least once: a file whose insert finished just
-// before the crash, and was not yet removed, is stored twice.
-import { mkdirSync, readdirSync, renameSync } from 'node:fs'
-import { stat, unlink } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import type { ClickHouseClient } from '@clickhouse/client'
-import { sqlString } from './insert.js'
-import { parseSpoolName } from './spool.js'
+// directory the rows it had acknowledged and not yet stored. The next process hands those
+// files to its write queues, which store them in batches as they store live rows, while it
+// already listens: ingest answers 503 until the backlog is under the queue cap, and
+// /readyz is false until it is stored. Delivery is at least once: a file whose insert
+// finished just before the crash, and was not yet removed, is stored twice.
+//
+// A leftover file the engine refuses on its own is moved aside whole, not split: a file cut
+// short by the crash was still being written, so its request was never acknowledged and its
+// sender sends it again; storing what the file holds would store those rows twice.
+import { chmodSync, readdirSync, renameSync } from 'node:fs'
+import { open, readFile, stat, unlink } from 'node:fs/promises'
+import { basename, dirname, join } from 'node:path'
+import type { InsertFormat } from './insert.js'
+import { FILE_MODE, parseSpoolName, privateDir, type SpooledRows } from './spool.js'
+import type { Settled } from './writer.js'
 
 export interface Recovery {
   /** Files stored, and how many bytes of rows they held. */
@@ -17,32 +23,32 @@ export interface Recovery {
   rejected: { name: string; error: string }[]
   /** Where refused files were moved, for a person to look at. */
   rejectedDir: string
+  /** Files not yet stored when this process stopped: still in the spool, for the next. */
+  left: number
 }
 
 /** The files a spool directory holds as this process opens it (and the directory, made). */
 export function leftoverSpool(dir: string): string[] {
-  mkdirSync(dir, { recursive: true })
+  privateDir(dir)
   return readdirSync(dir, { withFileTypes: true })
     .filter((e) => e.isFile())
     .map((e) => e.name)
     .sort()
 }
 
+/** A leftover spool file, for the write queue of `table` (`database.table`). */
+export interface Leftover {
+  table: string
+  format: InsertFormat
+  rows: SpooledRows
+}
+
 /**
- * Stores each leftover file on its own: a file cut short fails alone, and a failed insert
- * leaves nothing half-stored to be stored again. Files that are not spool files are removed.
+ * What each leftover file holds and where it goes. Files that are not spool files (kept
+ * files of the recycler, a stray) are removed.
  */
-export async function recoverSpool(
-  client: ClickHouseClient,
-  dir: string,
-  names: readonly string[],
-  log: (line: string) => void = () => {},
-): Promise<Recovery> {
-  const rejectedDir = join(dirname(dir), 'inserts-rejected')
-  const recovery: Recovery = { stored: 0, bytes: 0, rejected: [], rejectedDir }
-  // A full queue takes a while (600 files, 277 MiB: ~10 s here): say why start is slow.
-  const count = names.filter((n) => parseSpoolName(n)).length
-  if (count > 0) log(`storing ${count} spooled inserts the previous run left…`)
+export async function readLeftovers(dir: string, names: readonly string[]): Promise<Leftover[]> {
+  const leftovers: Leftover[] = []
   for (const name of names) {
     const file = join(dir, name)
     const target = parseSpoolName(name)
@@ -50,23 +56,122 @@ export async function recoverSpool(
       await unlink(file).catch(() => {})
       continue
     }
-    const { size } = await stat(file)
     try {
-      // Table and format come from a name that matched plain identifiers and a known format.
-      await client.command({
-        query: `INSERT INTO ${target.table} FROM INFILE ${sqlString(file)} FORMAT ${target.format}`,
-      })
+      const { size } = await stat(file)
+      const rows = await countRows(file, target.format, size)
+      leftovers.push({ ...target, rows: { file, bytes: size, rows, recovered: true } })
     } catch (err) {
-      mkdirSync(rejectedDir, { recursive: true })
-      renameSync(file, join(rejectedDir, name))
-      recovery.rejected.push({ name, error: err instanceof Error ? err.message : String(err) })
-      continue
+      // Removed since it was listed (by a person): nothing is left of it to store.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
     }
-    await unlink(file)
-    recovery.stored++
-    recovery.bytes += size
   }
-  return recovery
+  return leftovers
+}
+
+/**
+ * Rows in a spool file, for the queue's batching: a Native block says so in its header
+ * (column count, then row count, as varints); JSON lines are counted. At least 1, so the
+ * queue takes a file whose header the crash cut.
+ */
+async function countRows(file: string, format: InsertFormat, size: number): Promise<number> {
+  if (size === 0) return 1
+  if (format === 'JSONEachRow') {
+    const data = await readFile(file)
+    let lines = data[data.length - 1] === 10 ? 0 : 1
+    for (let at = data.indexOf(10); at >= 0; at = data.indexOf(10, at + 1)) lines++
+    return Math.max(1, lines)
+  }
+  const head = Buffer.alloc(20)
+  const handle = await open(file, 'r')
+  let read: number
+  try {
+    ;({ bytesRead: read } = await handle.read(head, 0, head.length, 0))
+  } finally {
+    await handle.close()
+  }
+  let at = 0
+  const varUInt = (): number | undefined => {
+    let n = 0
+    for (let shift = 1; at < read; shift *= 128) {
+      const b = head[at++]!
+      n += (b & 0x7f) * shift
+      if (b < 0x80) return n
+    }
+    return undefined
+  }
+  varUInt() // columns
+  return Math.max(1, varUInt() ?? 1)
+}
+
+/** Where refused leftover files are moved, beside the spool directory. */
+export const rejectedDir = (spoolDir: string): string => join(dirname(spoolDir), 'inserts-rejected')
+
+/** Moves a leftover file the engine refused out of the spool, for a person to look at. */
+export function setAside(file: string, dir: string): void {
+  privateDir(dir)
+  const to = join(dir, basename(file))
+  try {
+    renameSync(file, to)
+  } catch (err) {
+    // Gone already (the engine's reason says so): nothing is left to set aside.
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return
+    throw err
+  }
+  // Written by an earlier version, it may be readable by anyone.
+  chmodSync(to, FILE_MODE)
+}
+
+/** Follows the leftover files through the write queues until each is stored or set aside. */
+export class RecoveryProgress {
+  readonly recovery: Recovery
+  readonly done: Promise<Recovery>
+  private readonly pending = new Set<SpooledRows>()
+  private readonly reasons = new Map<SpooledRows, string>()
+  private finish: (r: Recovery) => void = () => {}
+  private finished = false
+
+  constructor(
+    dir: string,
+    private readonly onFile: (outcome: 'stored' | 'rejected') => void,
+  ) {
+    this.recovery = { stored: 0, bytes: 0, rejected: [], rejectedDir: rejectedDir(dir), left: 0 }
+    this.done = new Promise((resolve) => (this.finish = resolve))
+    void this.done.then(() => (this.finished = true))
+  }
+
+  /** From the start, while the files are still being listed, until the last is settled. */
+  get inProgress(): boolean {
+    return !this.finished
+  }
+
+  /** The files being recovered; resolves `done` at once when there are none. */
+  expect(files: readonly SpooledRows[]): void {
+    for (const f of files) this.pending.add(f)
+    if (this.pending.size === 0) this.finish(this.recovery)
+  }
+
+  /** A file the engine refused, as it is moved aside. */
+  refused(file: SpooledRows, reason: string): void {
+    this.reasons.set(file, reason)
+  }
+
+  /** A queued chunk left its queue; those not recovered are ignored. */
+  settled(chunk: SpooledRows, outcome: Settled): void {
+    if (!this.pending.delete(chunk)) return
+    const r = this.recovery
+    if (outcome === 'stored') {
+      r.stored++
+      r.bytes += chunk.bytes
+      this.onFile('stored')
+    } else if (outcome === 'left') {
+      r.left++
+    } else {
+      const error = this.reasons.get(chunk) ?? outcome
+      r.rejected.push({ name: basename(chunk.file), error })
+      this.onFile('rejected')
+    }
+    if (this.pending.size === 0) this.finish(r)
+  }
 }
 
 /** What a person starting Reckon should know about a recovery, or nothing when there was none. */
@@ -83,6 +188,11 @@ export function describeRecovery(r: Recovery | undefined): string[] {
     const first = r.rejected[0]!
     lines.push(
       `${r.rejected.length} spooled insert${r.rejected.length === 1 ? '' : 's'} left by the previous run could not be stored, kept in ${r.rejectedDir} (${first.name}: ${first.error})`,
+    )
+  }
+  if (r.left > 0) {
+    lines.push(
+      `${r.left} spooled insert${r.left === 1 ? '' : 's'} left by the previous run not stored before this stop: kept for the next start`,
     )
   }
   return lines

@@ -1,11 +1,14 @@
-import { existsSync, readFileSync, statSync } from 'node:fs'
-import { basename, join } from 'node:path'
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs'
+import { basename, dirname, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DecodePool } from '../ingest/decode-pool.js'
 import { dropDatabase, hex, testConfig, testStorage } from '../testing/harness.js'
+import { protobufSpans } from '../testing/otlp.js'
 import type { Storage } from './client.js'
 import { spoolDir } from './insert.js'
+import { leftoverSpool, rejectedDir, setAside } from './recover.js'
 import { SpoolRecycler } from './spool-recycler.js'
-import { parseSpoolName, spool } from './spool.js'
+import { parseSpoolName, spool, spoolAsync } from './spool.js'
 import { jsonRows, TableWriter, type FlushOutcome, type WriterOptions } from './writer.js'
 
 let storage: Storage
@@ -114,5 +117,55 @@ describe('a spool file whose rows are stored', () => {
     await writer.flush()
     expect(await stored(name)).toEqual([...many, 'B-1', 'B-2'])
     await recycler.close()
+  })
+})
+
+/** Permission bits of a file or directory. */
+const mode = (path: string): number => statSync(path).mode & 0o777
+
+describe('spool files and their directories', () => {
+  it('are readable by this user alone: files 0600, directories 0700', async () => {
+    // The engine's spool, as the process made it when it opened the data directory.
+    expect(mode(dir)).toBe(0o700)
+    const name = await table()
+    const file = (): string => join(dir, `${hex(4)}.${storage.database}.${name}.JSONEachRow`)
+    const written = spool(file(), [lines(['A-1'])], 1)
+    const fromLoop = await spoolAsync(file(), lines(['A-2']), 1)
+    // A decode thread's: the rows of a request as it spools them.
+    const pool = new DecodePool(1, () => {}, { dir, database: storage.database })
+    const c = await pool.convert('traces', protobufSpans('modes', hex(16), 3), false, '0')
+    await pool.close()
+    if (c.kind !== 'converted') throw new Error('refused')
+    const decoded = Object.values(c.converted.batches).map((rows) => {
+      if (!('file' in rows)) throw new Error('not spooled')
+      return rows.file
+    })
+    // Kept for reuse, then overwritten with the next request's rows.
+    const recycler = new SpoolRecycler(dir)
+    await recycler.recycle([written])
+    const [kept] = recycler.take(1)
+    if (!kept) throw new Error('not kept')
+    const keptMode = mode(kept.file)
+    const reused = spool(file(), [lines(['A-3'])], 1, kept.file)
+    expect([fromLoop.file, ...decoded, reused.file].map((f) => [basename(f), mode(f)])).toEqual(
+      [fromLoop.file, ...decoded, reused.file].map((f) => [basename(f), 0o600]),
+    )
+    expect(keptMode).toBe(0o600)
+    await recycler.close()
+  })
+
+  it('are made private when an earlier version left them readable by anyone', () => {
+    const old = join(dirname(dir), `old-${hex(4)}`, 'inserts')
+    mkdirSync(old, { recursive: true, mode: 0o755 })
+    chmodSync(old, 0o755)
+    const leftover = join(old, `${hex(4)}.${storage.database}.orders.JSONEachRow`)
+    writeFileSync(leftover, '{"id":"cut sh', { mode: 0o644 })
+    chmodSync(leftover, 0o644)
+    expect(leftoverSpool(old)).toEqual([basename(leftover)])
+    expect(mode(old)).toBe(0o700)
+    // Refused, it is moved aside for a person, and is theirs alone there too.
+    setAside(leftover, rejectedDir(old))
+    const aside = join(rejectedDir(old), basename(leftover))
+    expect([mode(rejectedDir(old)), mode(aside)]).toEqual([0o700, 0o600])
   })
 })

@@ -3,9 +3,28 @@
 // several times a second under load: as much CPU as the decode thread itself. So a decode
 // thread writes the rows of each request to a spool file beside the embedded engine's data,
 // and the write queue holds the file's name; the insert reads the files directly.
-import { closeSync, ftruncateSync, openSync, renameSync, writevSync } from 'node:fs'
+import {
+  chmodSync,
+  closeSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  renameSync,
+  writevSync,
+} from 'node:fs'
 import { unlink, writeFile } from 'node:fs/promises'
 import type { InsertFormat } from './insert.js'
+
+/** Spooled rows are the senders' data: readable by this user alone, as the engine's are. */
+export const FILE_MODE = 0o600
+export const DIR_MODE = 0o700
+
+/** Makes `dir` (and its parents) readable by this user alone, created or already there. */
+export function privateDir(dir: string): void {
+  mkdirSync(dir, { recursive: true, mode: DIR_MODE })
+  // An existing directory keeps its mode through mkdir (one from an earlier version: 0755).
+  chmodSync(dir, DIR_MODE)
+}
 
 /** Rows waiting in a spool file, written whole before the request was acknowledged. */
 export interface SpooledRows {
@@ -13,6 +32,8 @@ export interface SpooledRows {
   file: string
   bytes: number
   rows: number
+  /** Left by a process that died (recover.ts), not spooled by this one. */
+  recovered?: boolean
 }
 
 /**
@@ -54,7 +75,7 @@ export function spool(
 ): SpooledRows {
   let fd: number
   try {
-    fd = openSync(reuse ?? file, reuse ? 'r+' : 'wx')
+    fd = openSync(reuse ?? file, reuse ? 'r+' : 'wx', FILE_MODE)
   } catch (err) {
     throw spoolError(err)
   }
@@ -95,7 +116,7 @@ export function spool(
 /** `spool` for the event loop: the same file, written without blocking it. */
 export async function spoolAsync(file: string, data: Buffer, rows: number): Promise<SpooledRows> {
   try {
-    await writeFile(file, data, { flag: 'wx' })
+    await writeFile(file, data, { flag: 'wx', mode: FILE_MODE })
   } catch (err) {
     // A file cut short by a full disk would otherwise be recovered as refused rows.
     await unlink(file).catch(() => {})

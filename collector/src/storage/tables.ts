@@ -318,3 +318,23 @@ export function switchChangesTable(db: string): string {
 ) ENGINE = MergeTree
 ORDER BY (name, changed_at)`
 }
+
+/**
+ * Rows the engine refused, isolated from the good rows of their batch (isolate.ts): what
+ * they were for, the engine's reason, and their bytes exactly as they were offered (a JSON
+ * line, or a whole Native block), for a person to read, fix and insert again.
+ */
+export function quarantinedRowsTable(db: string, days: number): string {
+  return `CREATE TABLE IF NOT EXISTS ${db}.quarantined_rows (
+  time DateTime64(9, 'UTC'),
+  table_name LowCardinality(String),
+  format LowCardinality(String),
+  reason String CODEC(ZSTD(1)),
+  rows UInt64,
+  data String CODEC(ZSTD(1))
+) ENGINE = MergeTree
+PARTITION BY toDate(time)
+ORDER BY (table_name, time)
+${ttl('time', days)}
+${Settings}`
+}

@@ -41,12 +41,16 @@ const rows = async (table: string): Promise<number[]> =>
   ).map((r) => r.n)
 
 describe('TableWriter', () => {
-  it('drops a batch the engine refuses as bad data after three tries, then writes the next', async () => {
+  it('quarantines a row the engine refuses as bad data at once, then writes the next', async () => {
     const { writer, outcomes } = await writerFor('bad_data')
     writer.enqueue(jsonRows('{"n":"not a number"}\n', 1))
     writer.enqueue(jsonRows('{"n":7}\n', 1))
     await writer.flush()
-    expect(outcomes.map((o) => o.kind)).toEqual(['retrying', 'retrying', 'dropped', 'written'])
+    expect(outcomes.map((o) => o.kind)).toEqual(['quarantined', 'written'])
+    expect(outcomes[0]).toMatchObject({
+      rows: 1,
+      error: expect.stringMatching(/^Cannot parse input/),
+    })
     expect(await rows('bad_data')).toEqual([7])
   })
 

@@ -17,13 +17,19 @@ export class SelfMetrics {
   })
   readonly rows = new Counter({
     name: 'reckon_storage_rows_total',
-    help: 'Rows leaving the write queue, by table and outcome: written or dropped (storage refused them repeatedly).',
+    help: 'Rows leaving the write queue, by table and outcome: written, or dropped (in memory when a shutdown gave up on an unreachable server).',
     labelNames: ['table', 'outcome'] as const,
+    registers: [this.registry],
+  })
+  readonly quarantined = new Counter({
+    name: 'reckon_rows_quarantined_total',
+    help: 'Rows the engine refused on their own, kept apart from the good rows of their batch (in the quarantined_rows table, or a file or the log when it refused those too).',
+    labelNames: ['table'] as const,
     registers: [this.registry],
   })
   readonly flushFailures = new Counter({
     name: 'reckon_storage_flush_failures_total',
-    help: 'Failed write attempts (each is retried).',
+    help: 'Write attempts that failed and are retried (the engine unreachable, or saying "not now").',
     labelNames: ['table'] as const,
     registers: [this.registry],
   })

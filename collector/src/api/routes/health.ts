@@ -1,15 +1,21 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 
+const Recovering = Type.Boolean({
+  description:
+    'The spool files a killed run left are still being stored (meanwhile ingest answers 503 while they fill the write queue)',
+})
+
 const Readiness = Type.Object({
   status: Type.String({ description: "'ready' or 'not ready'" }),
   storage: Type.Boolean(),
   migrations: Type.Boolean(),
-  reason: Type.Optional(Type.String({ description: 'Why not ready' })),
+  recovering: Recovering,
+  reason: Type.Optional(Type.String({ description: 'Why storage is not ready' })),
 })
 
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { metrics } = app.reckon
+  const { metrics, pipeline } = app.reckon
   const { readiness } = app.reads
 
   app.get(
@@ -28,7 +34,8 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/readyz',
     {
       schema: {
-        summary: 'Storage is reachable and every migration is applied',
+        summary:
+          'Storage is reachable, every migration is applied, no spool left by a killed run is being stored',
         description:
           'Asked of the engine on a session of its own, so it never waits behind searches or inserts; an engine that does not answer within 2 s is reported not ready.',
         tags: ['health'],
@@ -37,8 +44,11 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     },
     async (_request, reply) => {
       const state = await readiness.check()
-      const ready = state.storage && state.migrations
-      return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'not ready', ...state })
+      const recovering = pipeline.recovering
+      const ready = state.storage && state.migrations && !recovering
+      return reply
+        .code(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : 'not ready', ...state, recovering })
     },
   )
 
