@@ -24,7 +24,12 @@ describe('expensive searches', () => {
       const ingestHealthy = await t.ingest.inject({ url: '/healthz' })
       expect(finished).toBe(0)
       expect(ready.statusCode).toBe(200)
-      expect(ready.json()).toEqual({ status: 'ready', storage: true, migrations: true })
+      expect(ready.json()).toEqual({
+        status: 'ready',
+        storage: true,
+        migrations: true,
+        recovering: false,
+      })
       expect([healthy.statusCode, ingestHealthy.statusCode]).toEqual([200, 200])
       expect((await Promise.all(searches)).map((s) => s.statusCode)).toEqual([200, 200, 200])
     } finally {
