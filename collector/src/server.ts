@@ -3,6 +3,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { apiApp } from './api/app.js'
 import type { Config } from './config/index.js'
 import { contextPlugin, type ReckonContext } from './context.js'
+import { hostCheck } from './host-check.js'
 import { ingestApp } from './ingest/app.js'
 import { describeTarget, openStorage, type Storage } from './storage/client.js'
 import { migrate } from './storage/migrate.js'
@@ -28,8 +29,10 @@ export async function buildApps(
   context: ReckonContext,
   logger: ServerOptions['logger'] = false,
 ): Promise<Apps> {
+  const { host: bind, allowedHosts } = context.config
   const ingest = Fastify({ logger, bodyLimit: context.config.ingest.maxBodyBytes })
   await ingest.register(contextPlugin, { context })
+  await ingest.register(hostCheck, { bind, allowedHosts })
   await ingest.register(ingestApp)
 
   const api = Fastify({
@@ -38,6 +41,7 @@ export async function buildApps(
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
   await api.register(contextPlugin, { context })
+  await api.register(hostCheck, { bind, allowedHosts, document: true })
   await api.register(apiApp)
   await Promise.all([ingest.ready(), api.ready()])
   return { context, ingest, api }

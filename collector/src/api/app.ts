@@ -1,8 +1,12 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
+import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance } from 'fastify'
+import { plainQueryNumbers, wellFormedBodies } from './input-checks.js'
+import { capHit } from './query-limits.js'
 import { ReadsBusy } from './read-gate.js'
 import { AttributeValueSchema } from './schemas.js'
+import { openReads } from './reads.js'
 import { breakerRoutes } from './routes/breakers.js'
 import { flowRoutes } from './routes/flows.js'
 import { healthRoutes } from './routes/health.js'
@@ -27,6 +31,10 @@ export async function apiApp(app: FastifyInstance): Promise<void> {
   })
   await app.register(swaggerUi, { routePrefix: '/api/docs' })
 
+  const reads = openReads(app.reckon.storage, app.reckon.config)
+  app.decorate('reads', reads)
+  app.addHook('onClose', () => reads.close())
+
   // One error handler: client mistakes are explained, server faults are logged and hidden.
   app.setErrorHandler((err: FastifyError, request, reply) => {
     const status =
@@ -37,6 +45,12 @@ export async function apiApp(app: FastifyInstance): Promise<void> {
         .header('retry-after', '1')
         .send({ statusCode: 503, error: 'Service Unavailable', message: err.message })
     }
+    const cap = capHit(err, app.reckon.config)
+    if (cap) {
+      if (cap.status === 503) reply.header('retry-after', '1')
+      const error = cap.status === 503 ? 'Service Unavailable' : 'Unprocessable Entity'
+      return reply.code(cap.status).send({ statusCode: cap.status, error, message: cap.message })
+    }
     if (status >= 500) {
       request.log.error({ err }, 'query failed')
       return reply
@@ -46,9 +60,11 @@ export async function apiApp(app: FastifyInstance): Promise<void> {
     const message = err.validation ? describeValidation(err) : err.message
     return reply
       .code(status)
-      .send({ statusCode: status, error: status === 404 ? 'Not Found' : 'Bad Request', message })
+      .send({ statusCode: status, error: STATUS_CODES[status] ?? 'Bad Request', message })
   })
 
+  plainQueryNumbers(app)
+  wellFormedBodies(app)
   await app.register(healthRoutes)
   await app.register(traceRoutes)
   await app.register(flowRoutes)
@@ -69,5 +85,7 @@ function describeValidation(err: FastifyError): string {
   if (first.keyword === 'additionalProperties')
     return `${where}: unknown parameter ${JSON.stringify(params.additionalProperty)}`
   if (first.keyword === 'required') return `${where}: ${String(params.missingProperty)} is required`
+  if (first.keyword === 'minLength' && params.limit === 1)
+    return `${where}: ${field} must not be empty`
   return `${where}: ${field ? `${field} ` : ''}${first.message ?? 'is invalid'}`
 }

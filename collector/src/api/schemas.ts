@@ -252,8 +252,28 @@ export const Dependency = Type.Object({
   errors: Type.Integer(),
 })
 
-export const ErrorBody = Type.Object({
-  statusCode: Type.Integer(),
-  error: Type.String(),
-  message: Type.String(),
-})
+const errorBody = (description: string) =>
+  Type.Object(
+    { statusCode: Type.Integer(), error: Type.String(), message: Type.String() },
+    { description },
+  )
+
+export const ErrorBody = errorBody('Not found')
+
+/** The errors a route with parameters can answer. */
+export const Refusals = {
+  400: errorBody('A parameter or the body is invalid; the message names it'),
+}
+
+/** The errors of any query: a cost cap, or a full pool. */
+export const CapRefusals = {
+  422: errorBody(
+    'The query would read more than query.maxRowsToRead rows or query.maxBytesToRead bytes; narrow the time window or add filters',
+  ),
+  503: errorBody(
+    'Too many reads of this kind in progress, or the query ran longer than query.timeoutSeconds; retry after Retry-After seconds',
+  ),
+}
+
+/** The errors of a query with parameters. */
+export const QueryRefusals = { ...Refusals, ...CapRefusals }

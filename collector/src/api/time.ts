@@ -2,8 +2,9 @@ import Type from 'typebox'
 
 /** Accepted by every `from`/`to` query parameter. */
 export const TimeParam = Type.String({
+  maxLength: 64,
   description:
-    'RFC 3339 time (e.g. 2026-01-31T12:00:00Z), Unix milliseconds, or now-15m / now-2h / now-7d',
+    'RFC 3339 time (e.g. 2026-01-31T12:00:00Z), Unix milliseconds, or now-15m / now-2h / now-7d; from 1970-01-01T00:00:00Z to 2262-04-11T23:47:16Z',
 })
 
 /** Raised for a parameter that cannot be understood; becomes a 400 naming it. */
@@ -19,8 +20,25 @@ const UNITS: Record<string, bigint> = {
   d: 86_400_000_000_000n,
 }
 
-/** A time parameter as Unix nanoseconds. */
+/**
+ * The instants a time parameter may name: what the tables can hold (DateTime64(9) counts
+ * nanoseconds in an Int64) from the Unix epoch on. Beyond them a query means nothing and
+ * the engine's arithmetic would wrap.
+ */
+export const EARLIEST_NS = 0n
+export const LATEST_NS = 2n ** 63n - 1n
+const RANGE = '1970-01-01T00:00:00Z to 2262-04-11T23:47:16Z'
+
+/** A time parameter as Unix nanoseconds, within [EARLIEST_NS, LATEST_NS]. */
 export function parseTime(name: string, text: string, nowNs: bigint): bigint {
+  const ns = parseInstant(name, text, nowNs)
+  if (ns < EARLIEST_NS || ns > LATEST_NS) {
+    throw new BadParam(`${name} must lie within ${RANGE}, got ${JSON.stringify(text)}`)
+  }
+  return ns
+}
+
+function parseInstant(name: string, text: string, nowNs: bigint): bigint {
   const t = text.trim()
   if (t === 'now') return nowNs
   const rel = /^now-(\d+)([smhd])$/.exec(t)
@@ -47,7 +65,12 @@ export function window(
   now: bigint = BigInt(Date.now()) * 1_000_000n,
 ): { from: string; to: string; seconds: number } {
   const to = q.to !== undefined ? parseTime('to', q.to, now) : now
-  const from = q.from !== undefined ? parseTime('from', q.from, now) : to - defaultLookbackNs
+  const from =
+    q.from !== undefined
+      ? parseTime('from', q.from, now)
+      : to - defaultLookbackNs > EARLIEST_NS
+        ? to - defaultLookbackNs
+        : EARLIEST_NS
   if (from >= to) throw new BadParam('from must be before to')
   return { from: from.toString(), to: to.toString(), seconds: Number(to - from) / 1e9 }
 }

@@ -17,7 +17,13 @@ export interface LoadOptions {
   overrides?: DeepPartial<Config>
 }
 
-export type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? DeepPartial<T[K]> : T[K] }
+export type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends readonly unknown[]
+    ? T[K]
+    : T[K] extends object
+      ? DeepPartial<T[K]>
+      : T[K]
+}
 
 type Json = Record<string, unknown>
 
@@ -65,6 +71,11 @@ function fromEnv(env: NodeJS.ProcessEnv): Json {
         throw new ConfigError(`${name}: must be a whole number, got ${JSON.stringify(raw)}`)
       }
       value = Number(raw.trim())
+    } else if (type === 'list') {
+      value = raw
+        .split(',')
+        .map((item) => item.trim())
+        .filter((item) => item !== '')
     }
     const nested = path.reduceRight<unknown>((acc, key) => ({ [key]: acc }), value) as Json
     out = merge(out, nested)
@@ -74,7 +85,10 @@ function fromEnv(env: NodeJS.ProcessEnv): Json {
 
 function describe(source: string, instancePath: string, message: string, value: unknown): string {
   const key = instancePath.replace(/^\//, '').replaceAll('/', '.') || '(top level)'
-  const envName = Object.entries(ENV_KEYS).find(([, e]) => e.path.join('.') === key)?.[0]
+  // A list's item (allowedHosts.0) is named by the variable of the list.
+  const envName = Object.entries(ENV_KEYS).find(([, e]) =>
+    [key, key.replace(/\.\d+$/, '')].includes(e.path.join('.')),
+  )?.[0]
   const where = source === 'environment' && envName ? envName : `${source}: ${key}`
   const got = value === undefined ? '' : ` (got ${JSON.stringify(value)})`
   return `${where} ${message}${got}`
@@ -83,8 +97,9 @@ function describe(source: string, instancePath: string, message: string, value: 
 function valueAt(doc: unknown, instancePath: string): unknown {
   let cur = doc
   for (const part of instancePath.split('/').filter(Boolean)) {
-    if (!isObject(cur)) return undefined
-    cur = cur[part]
+    if (Array.isArray(cur)) cur = cur[Number(part)]
+    else if (isObject(cur)) cur = cur[part]
+    else return undefined
   }
   return cur
 }

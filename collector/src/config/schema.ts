@@ -7,6 +7,17 @@ const Port = Type.Integer({ minimum: 0, maximum: 65535, description: '0 picks a 
 export const ConfigSchema = Type.Object(
   {
     host: Type.String({ minLength: 1, description: 'Address both servers bind to.' }),
+    allowedHosts: Type.Array(
+      Type.String({
+        pattern: '^(\\*|[A-Za-z0-9_.-]+|\\[?[0-9A-Fa-f:.]+\\]?)$',
+        description: 'a host name or address, no port',
+      }),
+      {
+        maxItems: 100,
+        description:
+          'Host header names served besides localhost, 127.0.0.1 and [::1] (reverse proxies); * serves any. Bound to loopback, other names get 421; bound elsewhere, any name is served unless this lists some.',
+      },
+    ),
     otlpPort: Port,
     apiPort: Port,
     dataDir: Type.String({ minLength: 1, description: 'Embedded ClickHouse data directory.' }),
@@ -38,10 +49,33 @@ export const ConfigSchema = Type.Object(
     query: Type.Object(
       {
         maxSpansPerTrace: Type.Integer({ minimum: 1 }),
-        timeoutSeconds: Type.Integer({ minimum: 1 }),
+        timeoutSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
         traceReads: Type.Integer({
           minimum: 1,
+          maximum: 256,
           description: 'Trace views read at once; as many again may wait, more get 503.',
+        }),
+        searches: Type.Integer({
+          minimum: 1,
+          maximum: 256,
+          description:
+            'Searches (every query but a trace view) run at once; as many again may wait, more get 503.',
+        }),
+        maxAttributeFilters: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          description:
+            'attr. filters one trace search may have; planning costs more than linearly in them.',
+        }),
+        maxRowsToRead: Type.Integer({
+          minimum: 1000,
+          maximum: Number.MAX_SAFE_INTEGER,
+          description: 'Rows one query may read; beyond, it is refused with 422.',
+        }),
+        maxBytesToRead: Type.Integer({
+          minimum: 1024 * 1024,
+          maximum: Number.MAX_SAFE_INTEGER,
+          description: 'Uncompressed bytes one query may read; beyond, it is refused with 422.',
         }),
       },
       { additionalProperties: false },
@@ -54,6 +88,7 @@ export type Config = Static<typeof ConfigSchema>
 
 export const DEFAULTS: Config = {
   host: '127.0.0.1',
+  allowedHosts: [],
   otlpPort: 4318,
   apiPort: 8318,
   dataDir: '.reckon/data',
@@ -69,12 +104,21 @@ export const DEFAULTS: Config = {
     // event loop and the engine need little (bench:ingest on 2 cores: 78k → 86k spans/s).
     decodeThreads: Math.max(1, Math.min(4, availableParallelism())),
   },
-  query: { maxSpansPerTrace: 10_000, timeoutSeconds: 30, traceReads: 8 },
+  query: {
+    maxSpansPerTrace: 10_000,
+    timeoutSeconds: 30,
+    traceReads: 8,
+    searches: 4,
+    maxAttributeFilters: 20,
+    maxRowsToRead: 100_000_000,
+    maxBytesToRead: 10 * 1024 * 1024 * 1024,
+  },
 }
 
 /** Environment variables and the config key each one sets. */
-export const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'integer' }> = {
+export const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'integer' | 'list' }> = {
   RECKON_HOST: { path: ['host'], type: 'string' },
+  RECKON_ALLOWED_HOSTS: { path: ['allowedHosts'], type: 'list' },
   RECKON_OTLP_PORT: { path: ['otlpPort'], type: 'integer' },
   RECKON_API_PORT: { path: ['apiPort'], type: 'integer' },
   RECKON_DATA_DIR: { path: ['dataDir'], type: 'string' },

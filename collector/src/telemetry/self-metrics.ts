@@ -51,6 +51,11 @@ export class SelfMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'reckon_' })
+    // prom-client names three gauges like counters, which Prometheus' checks refuse; each is
+    // the sum over the `type` label of the gauge of the same name without `_total`.
+    for (const kind of ['handles', 'requests', 'resources']) {
+      this.registry.removeSingleMetric(`reckon_nodejs_active_${kind}_total`)
+    }
     const depth = () => this.queueDepth()
     new Gauge({
       name: 'reckon_storage_queue_rows',

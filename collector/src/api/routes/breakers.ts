@@ -2,10 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { findTransitions, listBreakers } from '../queries/breakers.js'
 import { listInstances } from '../queries/instances.js'
-import { Limit, Window } from '../schemas.js'
+import { Limit, QueryRefusals, Window } from '../schemas.js'
 import { DAY_NS, window } from '../time.js'
 
 const MINUTE_NS = 60_000_000_000n
+const WEEK_SECONDS = 604_800
 const Nanos = Type.String({ description: 'Unix nanoseconds (exact, as text)' })
 const Rate = Type.Union([Type.Number(), Type.Null()], {
   description: 'Percent; null until the breaker has seen its minimum number of calls',
@@ -63,7 +64,8 @@ const Instance = Type.Object({
 
 /** Breakers, their timeline, and instance health: what the SDKs report about themselves. */
 export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { storage, config } = app.reckon
+  const { config } = app.reckon
+  const { searches } = app.reads
   const timeout = config.query.timeoutSeconds
   const retention = BigInt(config.retentionDays) * DAY_NS
 
@@ -78,19 +80,14 @@ export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { service: Type.Optional(Type.String({ minLength: 1 })), ...Window },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ breakers: Type.Array(Breaker) }) },
+        response: { 200: Type.Object({ breakers: Type.Array(Breaker) }), ...QueryRefusals },
       },
     },
     async (request) => {
       const w = window(request.query, 15n * MINUTE_NS)
       const since = (BigInt(w.to) - retention).toString()
-      return {
-        breakers: await listBreakers(
-          storage,
-          { service: request.query.service, window: w, transitionsSince: since },
-          timeout,
-        ),
-      }
+      const filter = { service: request.query.service, window: w, transitionsSince: since }
+      return { breakers: await searches.run((storage) => listBreakers(storage, filter, timeout)) }
     },
   )
 
@@ -109,17 +106,14 @@ export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ transitions: Type.Array(Transition) }) },
+        response: { 200: Type.Object({ transitions: Type.Array(Transition) }), ...QueryRefusals },
       },
     },
     async (request) => {
       const q = request.query
+      const filter = { ...q, window: window(q, DAY_NS), limit: q.limit ?? 1000 }
       return {
-        transitions: await findTransitions(
-          storage,
-          { ...q, window: window(q, DAY_NS), limit: q.limit ?? 1000 },
-          timeout,
-        ),
+        transitions: await searches.run((storage) => findTransitions(storage, filter, timeout)),
       }
     },
   )
@@ -135,33 +129,31 @@ export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: Type.Object(
           {
             service: Type.Optional(Type.String({ minLength: 1 })),
-            staleAfterSeconds: Type.Optional(Type.Number({ minimum: 1, default: 30 })),
-            downAfterSeconds: Type.Optional(Type.Number({ minimum: 1, default: 120 })),
+            staleAfterSeconds: Type.Optional(
+              Type.Integer({ minimum: 1, maximum: WEEK_SECONDS, default: 30 }),
+            ),
+            downAfterSeconds: Type.Optional(
+              Type.Integer({ minimum: 1, maximum: WEEK_SECONDS, default: 120 }),
+            ),
             ...Window,
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ instances: Type.Array(Instance) }) },
+        response: { 200: Type.Object({ instances: Type.Array(Instance) }), ...QueryRefusals },
       },
     },
     async (request) => {
       const q = request.query
-      const nowNs = BigInt(Date.now()) * 1_000_000n
-      return {
-        instances: await listInstances(
-          storage,
-          {
-            service: q.service,
-            window: window(q, 60n * MINUTE_NS),
-            thresholds: {
-              staleAfterSeconds: q.staleAfterSeconds ?? 30,
-              downAfterSeconds: Math.max(q.downAfterSeconds ?? 120, q.staleAfterSeconds ?? 30),
-            },
-            nowNs,
-          },
-          timeout,
-        ),
+      const filter = {
+        service: q.service,
+        window: window(q, 60n * MINUTE_NS),
+        thresholds: {
+          staleAfterSeconds: q.staleAfterSeconds ?? 30,
+          downAfterSeconds: Math.max(q.downAfterSeconds ?? 120, q.staleAfterSeconds ?? 30),
+        },
+        nowNs: BigInt(Date.now()) * 1_000_000n,
       }
+      return { instances: await searches.run((storage) => listInstances(storage, filter, timeout)) }
     },
   )
 }

@@ -2,11 +2,12 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { findEvents } from '../queries/events.js'
 import { getFlow } from '../queries/flows.js'
-import { BusinessEvent, ErrorBody, Limit, TraceSummary, Window } from '../schemas.js'
+import { BusinessEvent, ErrorBody, Limit, QueryRefusals, TraceSummary, Window } from '../schemas.js'
 import { DAY_NS, window } from '../time.js'
 
 export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { storage, config } = app.reckon
+  const { config } = app.reckon
+  const { searches } = app.reads
   const timeout = config.query.timeoutSeconds
   const retention = BigInt(config.retentionDays) * DAY_NS
 
@@ -28,17 +29,15 @@ export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
             events: Type.Array(BusinessEvent),
           }),
           404: ErrorBody,
+          ...QueryRefusals,
         },
       },
     },
     async (request, reply) => {
       const { flowId } = request.params
-      const flow = await getFlow(
-        storage,
-        flowId,
-        window(request.query, retention),
-        request.query.limit ?? 1000,
-        timeout,
+      const w = window(request.query, retention)
+      const flow = await searches.run((storage) =>
+        getFlow(storage, flowId, w, request.query.limit ?? 1000, timeout),
       )
       if (flow.traces.length === 0 && flow.events.length === 0) {
         return reply
@@ -68,16 +67,13 @@ export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ events: Type.Array(BusinessEvent) }) },
+        response: { 200: Type.Object({ events: Type.Array(BusinessEvent) }), ...QueryRefusals },
       },
     },
     async (request) => {
       const q = request.query
-      const events = await findEvents(
-        storage,
-        { ...q, window: window(q, retention), limit: q.limit ?? 1000 },
-        timeout,
-      )
+      const filter = { ...q, window: window(q, retention), limit: q.limit ?? 1000 }
+      const events = await searches.run((storage) => findEvents(storage, filter, timeout))
       return { events }
     },
   )

@@ -1,14 +1,22 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
-import { isMigrated } from '../../storage/migrate.js'
 
 const Recovering = Type.Boolean({
   description:
     'The spool files a killed run left are still being stored (meanwhile ingest answers 503 while they fill the write queue)',
 })
 
+const Readiness = Type.Object({
+  status: Type.String({ description: "'ready' or 'not ready'" }),
+  storage: Type.Boolean(),
+  migrations: Type.Boolean(),
+  recovering: Recovering,
+  reason: Type.Optional(Type.String({ description: 'Why storage is not ready' })),
+})
+
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { storage, metrics, pipeline } = app.reckon
+  const { metrics, pipeline } = app.reckon
+  const { readiness } = app.reads
 
   app.get(
     '/healthz',
@@ -26,41 +34,38 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     '/readyz',
     {
       schema: {
-        summary: 'Storage is reachable and every migration is applied',
+        summary:
+          'Storage is reachable, every migration is applied, no spool left by a killed run is being stored',
+        description:
+          'Asked of the engine on a session of its own, so it never waits behind searches or inserts; an engine that does not answer within 2 s is reported not ready.',
         tags: ['health'],
-        response: {
-          200: Type.Object({
-            status: Type.String(),
-            storage: Type.Boolean(),
-            migrations: Type.Boolean(),
-            recovering: Recovering,
-          }),
-          503: Type.Object({
-            status: Type.String(),
-            storage: Type.Boolean(),
-            migrations: Type.Boolean(),
-            recovering: Recovering,
-          }),
-        },
+        response: { 200: Readiness, 503: Readiness },
       },
     },
     async (_request, reply) => {
-      const ping = await storage.client.ping().catch(() => ({ success: false }))
-      const migrations = ping.success ? await isMigrated(storage) : false
+      const state = await readiness.check()
       const recovering = pipeline.recovering
-      const ready = ping.success && migrations && !recovering
-      return reply.code(ready ? 200 : 503).send({
-        status: ready ? 'ready' : 'not ready',
-        storage: ping.success,
-        migrations,
-        recovering,
-      })
+      const ready = state.storage && state.migrations && !recovering
+      return reply
+        .code(ready ? 200 : 503)
+        .send({ status: ready ? 'ready' : 'not ready', ...state, recovering })
     },
   )
 
   app.get(
     '/metrics',
-    { schema: { summary: 'Prometheus metrics of Reckon itself', tags: ['health'] } },
+    {
+      schema: {
+        summary: 'Prometheus metrics of Reckon itself',
+        tags: ['health'],
+        response: {
+          200: {
+            description: 'Prometheus text exposition format 0.0.4',
+            content: { 'text/plain; version=0.0.4; charset=utf-8': { schema: Type.String() } },
+          },
+        },
+      },
+    },
     async (_request, reply) =>
       reply.type(metrics.registry.contentType).send(await metrics.registry.metrics()),
   )

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { findLogs } from '../queries/logs.js'
-import { Limit, LogRecord, TraceId, Window } from '../schemas.js'
+import { Limit, LogRecord, QueryRefusals, TraceId, Window } from '../schemas.js'
 import { BadParam, HOUR_NS, window } from '../time.js'
 
 const SEVERITY_NAMES = ['TRACE', 'DEBUG', 'INFO', 'WARN', 'ERROR', 'FATAL']
@@ -20,7 +20,8 @@ function minSeverity(text: string): number {
 }
 
 export const logRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { storage, config } = app.reckon
+  const { config } = app.reckon
+  const { searches } = app.reads
   const timeout = config.query.timeoutSeconds
 
   app.get(
@@ -54,26 +55,22 @@ export const logRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ logs: Type.Array(LogRecord) }) },
+        response: { 200: Type.Object({ logs: Type.Array(LogRecord) }), ...QueryRefusals },
       },
     },
     async (request) => {
       const q = request.query
-      const logs = await findLogs(
-        storage,
-        {
-          service: q.service,
-          minSeverity: q.severity === undefined ? undefined : minSeverity(q.severity),
-          body: q.body,
-          traceId: q.traceId?.toLowerCase(),
-          spanId: q.spanId?.toLowerCase(),
-          flowId: q.flowId,
-          window: window(q, HOUR_NS),
-          limit: q.limit ?? 100,
-        },
-        timeout,
-      )
-      return { logs }
+      const filter = {
+        service: q.service,
+        minSeverity: q.severity === undefined ? undefined : minSeverity(q.severity),
+        body: q.body,
+        traceId: q.traceId?.toLowerCase(),
+        spanId: q.spanId?.toLowerCase(),
+        flowId: q.flowId,
+        window: window(q, HOUR_NS),
+        limit: q.limit ?? 100,
+      }
+      return { logs: await searches.run((storage) => findLogs(storage, filter, timeout)) }
     },
   )
 }

@@ -1,11 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { findMetricPoints, listMetricNames } from '../queries/metrics.js'
-import { Limit, MetricPoint, Window } from '../schemas.js'
+import { Limit, MetricPoint, QueryRefusals, Window } from '../schemas.js'
 import { HOUR_NS, window } from '../time.js'
 
 export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { storage, config } = app.reckon
+  const { config } = app.reckon
+  const { searches } = app.reads
   const timeout = config.query.timeoutSeconds
 
   app.get(
@@ -24,18 +25,13 @@ export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Type.Object({ points: Type.Array(MetricPoint) }) },
+        response: { 200: Type.Object({ points: Type.Array(MetricPoint) }), ...QueryRefusals },
       },
     },
     async (request) => {
       const q = request.query
-      return {
-        points: await findMetricPoints(
-          storage,
-          { ...q, window: window(q, HOUR_NS), limit: q.limit ?? 1000 },
-          timeout,
-        ),
-      }
+      const filter = { ...q, window: window(q, HOUR_NS), limit: q.limit ?? 1000 }
+      return { points: await searches.run((storage) => findMetricPoints(storage, filter, timeout)) }
     },
   )
 
@@ -49,15 +45,29 @@ export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
           { service: Type.Optional(Type.String({ minLength: 1 })), ...Window },
           { additionalProperties: false },
         ),
+        response: {
+          200: Type.Object({
+            metrics: Type.Array(
+              Type.Object({
+                name: Type.String(),
+                kind: Type.String(),
+                unit: Type.String(),
+                services: Type.Array(Type.String()),
+                points: Type.Integer(),
+              }),
+            ),
+          }),
+          ...QueryRefusals,
+        },
       },
     },
-    async (request) => ({
-      metrics: await listMetricNames(
-        storage,
-        request.query.service,
-        window(request.query, HOUR_NS),
-        timeout,
-      ),
-    }),
+    async (request) => {
+      const w = window(request.query, HOUR_NS)
+      return {
+        metrics: await searches.run((storage) =>
+          listMetricNames(storage, request.query.service, w, timeout),
+        ),
+      }
+    },
   )
 }

@@ -1,13 +1,14 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { listDependencies, listOperations, listServices } from '../queries/services.js'
-import { Dependency, Operation, Service, Window } from '../schemas.js'
+import { Dependency, Operation, QueryRefusals, Service, Window } from '../schemas.js'
 import { HOUR_NS, window } from '../time.js'
 
 const WindowQuery = Type.Object(Window, { additionalProperties: false })
 
 export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { storage, config } = app.reckon
+  const { config } = app.reckon
+  const { searches } = app.reads
   const timeout = config.query.timeoutSeconds
 
   app.get(
@@ -18,12 +19,13 @@ export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
           'Rate, errors and duration (p50/p95/p99) of each service over the window (default 1 h)',
         tags: ['services'],
         querystring: WindowQuery,
-        response: { 200: Type.Object({ services: Type.Array(Service) }) },
+        response: { 200: Type.Object({ services: Type.Array(Service) }), ...QueryRefusals },
       },
     },
-    async (request) => ({
-      services: await listServices(storage, window(request.query, HOUR_NS), timeout),
-    }),
+    async (request) => {
+      const w = window(request.query, HOUR_NS)
+      return { services: await searches.run((storage) => listServices(storage, w, timeout)) }
+    },
   )
 
   app.get(
@@ -36,18 +38,18 @@ export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         querystring: WindowQuery,
         response: {
           200: Type.Object({ service: Type.String(), operations: Type.Array(Operation) }),
+          ...QueryRefusals,
         },
       },
     },
-    async (request) => ({
-      service: request.params.name,
-      operations: await listOperations(
-        storage,
-        request.params.name,
-        window(request.query, HOUR_NS),
-        timeout,
-      ),
-    }),
+    async (request) => {
+      const w = window(request.query, HOUR_NS)
+      const { name } = request.params
+      return {
+        service: name,
+        operations: await searches.run((storage) => listOperations(storage, name, w, timeout)),
+      }
+    },
   )
 
   app.get(
@@ -57,11 +59,14 @@ export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Caller → callee edges between services, from parent/child spans',
         tags: ['services'],
         querystring: WindowQuery,
-        response: { 200: Type.Object({ dependencies: Type.Array(Dependency) }) },
+        response: { 200: Type.Object({ dependencies: Type.Array(Dependency) }), ...QueryRefusals },
       },
     },
-    async (request) => ({
-      dependencies: await listDependencies(storage, window(request.query, HOUR_NS), timeout),
-    }),
+    async (request) => {
+      const w = window(request.query, HOUR_NS)
+      return {
+        dependencies: await searches.run((storage) => listDependencies(storage, w, timeout)),
+      }
+    },
   )
 }

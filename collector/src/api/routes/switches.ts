@@ -1,7 +1,7 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { changeSwitch, listSwitches, switchHistory } from '../queries/switches.js'
-import { Limit } from '../schemas.js'
+import { CapRefusals, Limit, QueryRefusals } from '../schemas.js'
 
 const SwitchName = Type.String({
   pattern: '^[A-Za-z0-9_.:-]{1,100}$',
@@ -22,7 +22,8 @@ const Switch = Type.Object({
 
 /** Degradation switches (seed 000 §7, seed 003): served to the SDKs, every change audited. */
 export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { storage, config } = app.reckon
+  const { config } = app.reckon
+  const { switches } = app.reads
   const timeout = config.query.timeoutSeconds
 
   app.get(
@@ -31,10 +32,10 @@ export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
       schema: {
         summary: 'Every degradation switch and its current value (what the SDKs poll)',
         tags: ['switches'],
-        response: { 200: Type.Object({ switches: Type.Array(Switch) }) },
+        response: { 200: Type.Object({ switches: Type.Array(Switch) }), ...CapRefusals },
       },
     },
-    async () => ({ switches: await listSwitches(storage, timeout) }),
+    async () => ({ switches: await switches.run((storage) => listSwitches(storage, timeout)) }),
   )
 
   app.put(
@@ -56,20 +57,22 @@ export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
           },
           { additionalProperties: false },
         ),
-        response: { 200: Switch },
+        response: { 200: Switch, ...QueryRefusals },
       },
     },
     async (request) => {
       const { name } = request.params
       const b = request.body
-      const [previous] = await switchHistory(storage, name, 1, timeout)
-      const changed = await changeSwitch(storage, {
-        name,
-        on: b.on,
-        by: b.by,
-        reason: b.reason ?? '',
-        flowPinned: b.flowPinned ?? previous?.flowPinned ?? false,
-        description: b.description ?? previous?.description ?? '',
+      const changed = await switches.run(async (storage) => {
+        const [previous] = await switchHistory(storage, name, 1, timeout)
+        return changeSwitch(storage, {
+          name,
+          on: b.on,
+          by: b.by,
+          reason: b.reason ?? '',
+          flowPinned: b.flowPinned ?? previous?.flowPinned ?? false,
+          description: b.description ?? previous?.description ?? '',
+        })
       })
       request.log.info(
         { switch: name, on: b.on, by: b.by, reason: b.reason },
@@ -87,15 +90,12 @@ export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         tags: ['switches'],
         params: Type.Object({ name: SwitchName }),
         querystring: Type.Object({ limit: Limit(10000, 100) }, { additionalProperties: false }),
-        response: { 200: Type.Object({ changes: Type.Array(Switch) }) },
+        response: { 200: Type.Object({ changes: Type.Array(Switch) }), ...QueryRefusals },
       },
     },
     async (request) => ({
-      changes: await switchHistory(
-        storage,
-        request.params.name,
-        request.query.limit ?? 100,
-        timeout,
+      changes: await switches.run((storage) =>
+        switchHistory(storage, request.params.name, request.query.limit ?? 100, timeout),
       ),
     }),
   )

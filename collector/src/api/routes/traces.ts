@@ -1,16 +1,30 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { getTrace, searchTraces } from '../queries/traces.js'
-import { ErrorBody, Limit, Trace, TraceId, TraceSummary, Window } from '../schemas.js'
-import { ReadGate } from '../read-gate.js'
+import {
+  ErrorBody,
+  Limit,
+  QueryRefusals,
+  Trace,
+  TraceId,
+  TraceSummary,
+  Window,
+} from '../schemas.js'
 import { BadParam, HOUR_NS, window } from '../time.js'
+
+// 100 days: in nanoseconds still an exact JavaScript number.
+const DurationMs = Type.Number({
+  minimum: 0,
+  maximum: 8_640_000_000,
+  description: 'Milliseconds (decimals allowed), at most 8 640 000 000 (100 days)',
+})
 
 const SearchQuery = Type.Object(
   {
     service: Type.Optional(Type.String({ minLength: 1 })),
     operation: Type.Optional(Type.String({ minLength: 1 })),
-    minDurationMs: Type.Optional(Type.Number({ minimum: 0 })),
-    maxDurationMs: Type.Optional(Type.Number({ minimum: 0 })),
+    minDurationMs: Type.Optional(DurationMs),
+    maxDurationMs: Type.Optional(DurationMs),
     status: Type.Optional(
       Type.Union([Type.Literal('error'), Type.Literal('ok'), Type.Literal('unset')]),
     ),
@@ -20,16 +34,17 @@ const SearchQuery = Type.Object(
   },
   {
     additionalProperties: false,
-    patternProperties: { '^attr\\..+$': Type.String() },
-    description: 'attr.KEY=VALUE matches spans whose attribute KEY equals VALUE',
+    patternProperties: { '^attr\\..+$': Type.String({ minLength: 1 }) },
+    description:
+      'attr.KEY=VALUE matches spans whose attribute KEY equals VALUE (not empty); at most query.maxAttributeFilters (default 20) of them',
   },
 )
 
 export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { storage, config } = app.reckon
+  const { config } = app.reckon
   const timeout = config.query.timeoutSeconds
-  const { traceReads } = config.query
-  const gate = new ReadGate('trace reads', traceReads, traceReads)
+  const { searches, traces } = app.reads
+  const maxFilters = config.query.maxAttributeFilters
 
   app.get(
     '/api/traces/:traceId',
@@ -38,12 +53,12 @@ export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'One trace with all its spans',
         tags: ['traces'],
         params: Type.Object({ traceId: TraceId }),
-        response: { 200: Trace, 404: ErrorBody, 503: ErrorBody },
+        response: { 200: Trace, 404: ErrorBody, ...QueryRefusals },
       },
     },
     async (request, reply) => {
       const traceId = request.params.traceId.toLowerCase()
-      const trace = await gate.run(() =>
+      const trace = await traces.run((storage) =>
         getTrace(storage, traceId, config.query.maxSpansPerTrace, timeout),
       )
       if (!trace)
@@ -63,7 +78,7 @@ export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
         summary: 'Find traces: newest first, each with a span matching every filter',
         tags: ['traces'],
         querystring: SearchQuery,
-        response: { 200: Type.Object({ traces: Type.Array(TraceSummary) }) },
+        response: { 200: Type.Object({ traces: Type.Array(TraceSummary) }), ...QueryRefusals },
       },
     },
     async (request) => {
@@ -78,22 +93,23 @@ export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
       const attributes = Object.entries(q as Record<string, unknown>)
         .filter(([k]) => k.startsWith('attr.'))
         .map(([k, v]): [string, string] => [k.slice(5), String(v)])
-      const traces = await searchTraces(
-        storage,
-        {
-          service: q.service,
-          operation: q.operation,
-          minDurationMs: q.minDurationMs,
-          maxDurationMs: q.maxDurationMs,
-          status: q.status,
-          flowId: q.flowId,
-          attributes,
-          window: window(q, HOUR_NS),
-          limit: q.limit ?? 20,
-        },
-        timeout,
-      )
-      return { traces }
+      if (attributes.length > maxFilters) {
+        throw new BadParam(
+          `at most ${maxFilters} attr. filters in one search (query.maxAttributeFilters), got ${attributes.length}`,
+        )
+      }
+      const search = {
+        service: q.service,
+        operation: q.operation,
+        minDurationMs: q.minDurationMs,
+        maxDurationMs: q.maxDurationMs,
+        status: q.status,
+        flowId: q.flowId,
+        attributes,
+        window: window(q, HOUR_NS),
+        limit: q.limit ?? 20,
+      }
+      return { traces: await searches.run((storage) => searchTraces(storage, search, timeout)) }
     },
   )
 }
