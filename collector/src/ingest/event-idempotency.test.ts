@@ -143,12 +143,13 @@ describe('business events are idempotent', () => {
 
   it('lists the events asked for even when copies of one outnumber them', async () => {
     const key = `ORD-${hex(4)}`
+    const start = Date.now() - 10_000
     const row = (type: string, second: number) => ({
       type,
       system: 'shop',
       entity: 'order',
       key,
-      timestamp: new Date(Date.now() - 10_000 + second * 1000).toISOString(),
+      timestamp: new Date(start + second * 1000).toISOString(),
     })
     const copies = Array.from({ length: 6 }, () => row('order.created', 0))
     expect(
