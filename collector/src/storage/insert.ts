@@ -5,7 +5,8 @@ import { basename, dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import type { ClickHouseClient } from '@clickhouse/client'
-import { FILE_MODE, spoolName, type SpooledRows } from './spool.js'
+import { MissingSpoolFile } from './engine-errors.js'
+import { FILE_MODE, spoolName, writingName, type SpooledRows } from './spool.js'
 
 export type InsertFormat = 'JSONEachRow' | 'Native'
 
@@ -56,12 +57,15 @@ export function fileInserter(client: ClickHouseClient, dir: string): RowInserter
       if (dirname(chunk.file) !== dir) throw new Error(`${chunk.file} is not in ${dir}`)
       // A glob that matches nothing inserts nothing, without an error. (Sync: a stat of a
       // file just written costs less than a trip through the thread pool.)
-      if (!existsSync(chunk.file)) throw new Error(`spool file ${chunk.file} is missing`)
+      if (!existsSync(chunk.file)) throw new MissingSpoolFile(chunk.file)
       names.push(basename(chunk.file))
     }
-    // Named like the decode threads' files, so a crash mid-insert leaves it recoverable.
+    // Not a spool name: what it holds is in spool files still (pieces of them, or their
+    // quarantined rows), so recovery deletes it rather than storing its rows twice.
     const own =
-      buffers.length > 0 ? spoolName(randomBytes(8).toString('hex'), table, format) : undefined
+      buffers.length > 0
+        ? writingName(spoolName(randomBytes(8).toString('hex'), table, format))
+        : undefined
     try {
       if (own) {
         // One writev: a busy event loop must not stretch the write over many turns.

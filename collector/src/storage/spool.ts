@@ -10,9 +10,10 @@ import {
   mkdirSync,
   openSync,
   renameSync,
+  rmSync,
   writevSync,
 } from 'node:fs'
-import { unlink, writeFile } from 'node:fs/promises'
+import { rename, unlink, writeFile } from 'node:fs/promises'
 import type { InsertFormat } from './insert.js'
 
 /** Spooled rows are the senders' data: readable by this user alone, as the engine's are. */
@@ -52,6 +53,13 @@ export function parseSpoolName(name: string): { table: string; format: InsertFor
   return m ? { table: m[1]!, format: m[2] as InsertFormat } : undefined
 }
 
+/**
+ * Where a spool file is written before it takes its name, complete: not a spool name, so a
+ * crash part-way leaves a file recovery deletes (its request was never acknowledged), and
+ * every file under a spool name holds rows that were.
+ */
+export const writingName = (file: string): string => `${file}.writing`
+
 /** Rows could not be spooled (a full or failing disk): the sender should retry later. */
 export class SpoolError extends Error {
   override name = 'SpoolError'
@@ -64,8 +72,8 @@ const spoolError = (err: unknown): SpoolError =>
 
 /**
  * Writes `data` to a new file (synchronously: this runs on a decode thread). With `reuse`, a
- * kept file (spool-recycler.ts) is overwritten instead, and takes the name once complete: a
- * crash part-way leaves it under a name recovery deletes.
+ * kept file (spool-recycler.ts) is overwritten instead. Either takes the name once complete:
+ * a crash part-way leaves it under a name recovery deletes.
  */
 export function spool(
   file: string,
@@ -73,9 +81,10 @@ export function spool(
   rows: number,
   reuse?: string,
 ): SpooledRows {
+  const writing = reuse ?? writingName(file)
   let fd: number
   try {
-    fd = openSync(reuse ?? file, reuse ? 'r+' : 'wx', FILE_MODE)
+    fd = openSync(writing, reuse ? 'r+' : 'wx', FILE_MODE)
   } catch (err) {
     throw spoolError(err)
   }
@@ -99,30 +108,47 @@ export function spool(
     // The rest of a kept file's earlier, longer rows.
     if (reuse) ftruncateSync(fd, bytes)
   } catch (err) {
+    // A fresh file cut short (a full disk) goes with its request; a kept one is the caller's.
+    if (!reuse) rmSync(writing, { force: true })
     throw spoolError(err)
   } finally {
     closeSync(fd)
   }
-  if (reuse) {
-    try {
-      renameSync(reuse, file)
-    } catch (err) {
-      throw spoolError(err)
-    }
+  try {
+    renameSync(writing, file)
+  } catch (err) {
+    if (!reuse) rmSync(writing, { force: true })
+    throw spoolError(err)
   }
   return { file, bytes, rows }
 }
 
 /** `spool` for the event loop: the same file, written without blocking it. */
 export async function spoolAsync(file: string, data: Buffer, rows: number): Promise<SpooledRows> {
+  await writeWhole(file, data)
+  return { file, bytes: data.length, rows }
+}
+
+/**
+ * What is left of spooled rows once some are stored (writer.ts): the file holds only those
+ * from now on, so nothing stored is stored again, by this process or the next.
+ */
+export async function respool(rows: SpooledRows, data: Buffer, count: number): Promise<void> {
+  await writeWhole(rows.file, data, true)
+  rows.bytes = data.length
+  rows.rows = count
+}
+
+/** Writes `file` under its writing name, then gives it its own: whole, or not at all. */
+async function writeWhole(file: string, data: Buffer, replace = false): Promise<void> {
+  const writing = writingName(file)
   try {
-    await writeFile(file, data, { flag: 'wx', mode: FILE_MODE })
+    await writeFile(writing, data, { flag: replace ? 'w' : 'wx', mode: FILE_MODE })
+    await rename(writing, file)
   } catch (err) {
-    // A file cut short by a full disk would otherwise be recovered as refused rows.
-    await unlink(file).catch(() => {})
+    await unlink(writing).catch(() => {})
     throw spoolError(err)
   }
-  return { file, bytes: data.length, rows }
 }
 
 /** Removes spooled files whose rows are stored, dropped, or were never acknowledged. */
