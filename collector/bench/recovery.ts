@@ -143,7 +143,7 @@ const names = readdirSync(spool).filter((n) => parseSpoolName(n))
 const copy = join(work, 'copy')
 mkdirSync(copy)
 for (const n of names) copyFileSync(join(spool, n), join(copy, n))
-const leftovers = await readLeftovers(copy, names)
+const { leftovers } = await readLeftovers(copy, names)
 const total = leftovers.reduce((s, l) => s + l.rows.bytes, 0)
 const rows = leftovers.reduce((s, l) => s + l.rows.rows, 0)
 console.log(

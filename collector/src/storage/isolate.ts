@@ -1,7 +1,8 @@
 // When the engine refuses a batch as bad data, the bad rows are found by bisection: the
 // batch is split in halves until every part is either stored or a single chunk refused on
 // its own; a refused chunk of JSON lines is split the same way by lines. One bad row among
-// n costs about 2·log2(n) inserts, and every other row of the batch is stored.
+// n costs about 2·log2(n) inserts, and every other row of the batch is stored. Only errors
+// about the rows get here (engine-errors.ts): the insert retries the others itself.
 import { readFile } from 'node:fs/promises'
 import type { InsertFormat, RowSource } from './insert.js'
 import type { SpooledRows } from './spool.js'
@@ -16,24 +17,25 @@ export interface Piece {
   /** The chunk itself, or the bytes of some of its lines. */
   source: RowSource
   rows: number
+  /** Where its bytes are in the chunk's, so what is stored of a chunk is known (writer.ts). */
+  start: number
+  end: number
 }
 
 export interface Isolation {
   format: InsertFormat
   /** Inserts the pieces in one statement: resolves with nothing once stored, or with the
-   * engine's refusal. Anything else (giving up on an unreachable engine) rejects. */
+   * engine's refusal of some of the rows. Anything else (giving up on an engine that cannot
+   * store, while shutting down) rejects. */
   insert(pieces: readonly Piece[]): Promise<Error | undefined>
   /** Keeps rows the engine refused on their own apart from the others. */
   refuse(piece: Piece, error: Error): Promise<void>
-  /** Recovered files are not split: see recover.ts. */
-  splittable(chunk: Chunk): boolean
 }
 
-export const wholeChunk = (chunk: Chunk): Piece => ({
-  chunk,
-  source: 'file' in chunk ? chunk : chunk.data,
-  rows: chunk.rows,
-})
+export const wholeChunk = (chunk: Chunk): Piece =>
+  'file' in chunk
+    ? { chunk, source: chunk, rows: chunk.rows, start: 0, end: chunk.bytes }
+    : { chunk, source: chunk.data, rows: chunk.rows, start: 0, end: chunk.data.length }
 
 /** Stores every piece the engine takes, and refuses the rest (one at a time). */
 export async function storeIsolating(pieces: readonly Piece[], how: Isolation): Promise<void> {
@@ -44,11 +46,6 @@ export async function storeIsolating(pieces: readonly Piece[], how: Isolation): 
 
 /** `pieces` were refused together with `error`: stores what the engine takes of them. */
 async function isolate(pieces: readonly Piece[], error: Error, how: Isolation): Promise<void> {
-  if (!aboutTheRows(error)) {
-    // The table, not the rows, is the trouble: splitting would refuse every row on its own.
-    for (const piece of pieces) await how.refuse(piece, error)
-    return
-  }
   let parts = pieces
   if (parts.length === 1) {
     const lines = await splitLines(parts[0]!, how)
@@ -64,10 +61,10 @@ async function isolate(pieces: readonly Piece[], error: Error, how: Isolation): 
 
 /**
  * A piece of JSON lines in two halves by lines (a spool file is read for it), or nothing
- * when it cannot be split: Native (see writer.ts), one line, or a recovered file.
+ * when it cannot be split: Native (see writer.ts), or one line.
  */
 async function splitLines(piece: Piece, how: Isolation): Promise<Piece[] | undefined> {
-  if (how.format !== 'JSONEachRow' || piece.rows < 2 || !how.splittable(piece.chunk)) return
+  if (how.format !== 'JSONEachRow' || piece.rows < 2) return
   const { source } = piece
   let data: Buffer
   try {
@@ -81,35 +78,22 @@ async function splitLines(piece: Piece, how: Isolation): Promise<Piece[] | undef
   if (ends.length < 2) return undefined
   const cut = ends[(ends.length >> 1) - 1]!
   const first = Math.min(piece.rows - 1, ends.length >> 1)
+  const { chunk, start } = piece
+  const end = start + data.length
   return [
-    { chunk: piece.chunk, source: data.subarray(0, cut), rows: first },
-    { chunk: piece.chunk, source: data.subarray(cut), rows: piece.rows - first },
+    { chunk, source: data.subarray(0, cut), rows: first, start, end: start + cut },
+    { chunk, source: data.subarray(cut), rows: piece.rows - first, start: start + cut, end },
   ]
 }
 
-/**
- * Errors that say nothing about the rows: the table or database is gone, columns do not
- * match, the user may not insert. Every row would be refused alike.
- */
-const NOT_ABOUT_THE_ROWS = new Set([
-  'UNKNOWN_TABLE', // 60
-  'UNKNOWN_DATABASE', // 81
-  'NO_SUCH_COLUMN_IN_TABLE', // 16
-  'THERE_IS_NO_COLUMN', // 8
-  'ACCESS_DENIED', // 497
-  'READONLY', // 164
-  'AUTHENTICATION_FAILED', // 516
-  'UNKNOWN_USER', // 192
-])
-
-function aboutTheRows(err: Error): boolean {
-  const name = clickHouseErrorName(err)
-  return name === undefined || !NOT_ABOUT_THE_ROWS.has(name)
-}
-
-/** The error's name, e.g. TOO_MANY_PARTS: the client's `type`, or the engine's "(NAME)". */
-export function clickHouseErrorName(err: Error): string | undefined {
-  const type = (err as { type?: unknown }).type
-  if (typeof type === 'string') return type
-  return /DB::Exception: .*\(([A-Z][A-Z0-9_]+)\)/s.exec(err.message)?.[1]
+/** `data` without the byte ranges `taken` (pieces of it, stored or refused), in order. */
+export function without(data: Buffer, taken: readonly (readonly [number, number])[]): Buffer {
+  const parts: Buffer[] = []
+  let at = 0
+  for (const [start, end] of [...taken].sort((a, b) => a[0] - b[0])) {
+    if (start > at) parts.push(data.subarray(at, start))
+    at = Math.max(at, end)
+  }
+  if (at < data.length) parts.push(data.subarray(at))
+  return Buffer.concat(parts)
 }

@@ -1,17 +1,10 @@
 import { randomBytes } from 'node:crypto'
-import { dirname, join } from 'node:path'
+import { join } from 'node:path'
 import type { Config } from '../config/index.js'
 import type { SelfMetrics } from '../telemetry/self-metrics.js'
 import type { Storage } from './client.js'
 import { spoolDir, type InsertFormat } from './insert.js'
-import {
-  readLeftovers,
-  RecoveryProgress,
-  rejectedDir,
-  setAside,
-  type Leftover,
-  type Recovery,
-} from './recover.js'
+import { readLeftovers, RecoveryProgress, type Leftover, type Recovery } from './recover.js'
 import { SpoolRecycler } from './spool-recycler.js'
 import { spoolAsync, spoolName, unspool, type SpooledRows } from './spool.js'
 import { isSpooled, queuedBytes, TableWriter, type QueuedRows } from './writer.js'
@@ -65,10 +58,6 @@ export class WritePipeline {
         flushIntervalMs: config.ingest.flushIntervalMs,
         maxQueueBytes: config.ingest.queueBytes,
         discard: (files) => this.discard(files),
-        setAside: async (file, error) => {
-          this.progress?.refused(file, error)
-          setAside(file.file, rejectedDir(dirname(file.file)))
-        },
         onSettled: (chunk, outcome) => {
           if (isSpooled(chunk)) this.progress?.settled(chunk, outcome)
         },
@@ -102,10 +91,16 @@ export class WritePipeline {
     return this.progress?.inProgress ?? false
   }
 
+  /** Why rows wait to be retried, while the engine cannot store them (see TableWriter). */
+  get cannotStore(): string | undefined {
+    for (const w of this.all()) if (w.cannotStore) return w.cannotStore
+    return undefined
+  }
+
   /**
    * Hands the spool files an earlier process left (`names`, in the spool directory) to the
    * write queues, past their cap: senders are told to retry until the backlog is under it.
-   * Resolves once every file is stored or set aside (see recover.ts).
+   * Resolves once every file is stored, or set aside as unreadable (see recover.ts).
    */
   async recover(names: readonly string[], log: (line: string) => void): Promise<Recovery> {
     const { target, database } = this.storage
@@ -117,7 +112,14 @@ export class WritePipeline {
     const leftovers: Leftover[] = []
     this.listing = true
     try {
-      leftovers.push(...(await readLeftovers(dir, names)))
+      const read = await readLeftovers(dir, names)
+      leftovers.push(...read.leftovers)
+      for (const { name, error, movedTo } of read.unreadable) {
+        log(
+          `cannot read the spooled insert ${name} (${error}): ${movedTo ? `moved to ${movedTo}` : `left in ${dir}`}, its rows not stored`,
+        )
+        progress.unreadable(name, error)
+      }
     } finally {
       this.listing = false
       progress.expect(leftovers.map((l) => l.rows))

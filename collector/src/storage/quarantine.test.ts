@@ -1,14 +1,15 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { convertBody } from '../ingest/convert.js'
+import { SelfMetrics } from '../telemetry/self-metrics.js'
 import { testApps, type TestApps } from '../testing/apps.js'
 import { hex, nanosAgo } from '../testing/harness.js'
 import { protobufSpans } from '../testing/otlp.js'
-import { spoolFile } from './pipeline.js'
+import { spoolFile, WritePipeline } from './pipeline.js'
 import { spoolDir } from './insert.js'
-import { spool } from './spool.js'
-import type { EncodedRows } from './writer.js'
+import { spool, spoolName } from './spool.js'
+import { TableWriter, type EncodedRows, type FlushOutcome, type Settled } from './writer.js'
 
 let t: TestApps
 beforeAll(async () => {
@@ -220,5 +221,125 @@ describe('rows the dead-letter table refuses too', () => {
     expect(readFileSync(join(dir, `${name}.reason`), 'utf8')).toMatch(
       /^Cannot parse escape sequence.*\n.*quarantined_rows.*does not exist.*\nrows: 1\n$/,
     )
+  })
+})
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms))
+
+describe('an engine that cannot store for a while', () => {
+  it('keeps the rows queued, quarantines none, and /readyz says why until it can', async () => {
+    const { storage } = t.context
+    const table = `${storage.database}.business_events`
+    const system = `pay-${hex(4)}`
+    const before = await quarantinedCount('business_events')
+    // What the engine says when the disk is short of the room an insert needs.
+    await storage.client.command({
+      query: `ALTER TABLE ${table} MODIFY SETTING min_free_disk_bytes_to_perform_insert = 1000000000000000`,
+    })
+    try {
+      const rows = poisoned(paidEvents(system, keysOf(1)), 5, loneSurrogate)
+      t.context.pipeline.writers.business_events.enqueue(rows)
+      const until = performance.now() + 10_000
+      let ready = await t.api.inject({ url: '/readyz' })
+      while (ready.statusCode === 200 && performance.now() < until) {
+        await sleep(50)
+        ready = await t.api.inject({ url: '/readyz' })
+      }
+      expect([ready.statusCode, ready.json()]).toEqual([
+        503,
+        {
+          status: 'not ready',
+          storage: true,
+          migrations: true,
+          recovering: false,
+          reason: expect.stringMatching(/^writing to business_events: .*enough free space/),
+        },
+      ])
+      expect(await quarantinedCount('business_events')).toBe(before)
+      expect(await storedKeys(system)).toEqual([])
+    } finally {
+      await storage.client.command({
+        query: `ALTER TABLE ${table} RESET SETTING min_free_disk_bytes_to_perform_insert`,
+      })
+    }
+    await t.flush()
+    expect(await storedKeys(system)).toEqual(keysOf(1).filter((k) => k !== 'R-1-5'))
+    expect(await quarantinedCount('business_events')).toBe(before + 1)
+    expect((await t.api.inject({ url: '/readyz' })).statusCode).toBe(200)
+  })
+})
+
+describe('a bisection the engine stops taking part-way', () => {
+  it('sends no stored part again: a stop ends soon, and keeps the rest in the spool for the next start', async () => {
+    const { storage } = t.context
+    const name = `parted_${hex(4)}`
+    const table = `${storage.database}.${name}`
+    await storage.client.command({
+      query: `CREATE TABLE ${table} (n UInt32) ENGINE = MergeTree ORDER BY n`,
+    })
+    // Every insert after the first is refused "not now" (too many parts) until told otherwise.
+    await storage.client.command({ query: `SYSTEM STOP MERGES ${table}` })
+    await storage.client.command({
+      query: `ALTER TABLE ${table} MODIFY SETTING parts_to_throw_insert = 1`,
+    })
+    const dir = spoolDir(t.config.dataDir)
+    const spooled = (ns: (number | string)[]) => {
+      const data = Buffer.from(ns.map((n) => `${JSON.stringify({ n })}\n`).join(''))
+      return spool(join(dir, spoolName(hex(8), table, 'JSONEachRow')), [data], ns.length)
+    }
+    // Refused for "x": its half [1, 2] is stored, then [3] of the other meets the pushback.
+    const first = spooled([1, 2, 3, 'x'])
+    const behind = Array.from({ length: 6 }, (_, i) =>
+      spooled([0, 1, 2, 3].map((j) => 10 + 4 * i + j)),
+    )
+    const outcomes: FlushOutcome[] = []
+    const settled: Settled[] = []
+    const writer = new TableWriter({
+      storage,
+      table: name,
+      format: 'JSONEachRow',
+      batchRows: 4,
+      flushIntervalMs: 60_000,
+      maxQueueBytes: 1 << 20,
+      onFlush: (o) => outcomes.push(o),
+      onSettled: (_, s) => settled.push(s),
+    })
+    for (const f of [first, ...behind]) writer.enqueue(f)
+    while (!outcomes.some((o) => o.kind === 'retrying')) await sleep(20)
+
+    const stopping = performance.now()
+    await writer.shutdown()
+    // A few tries, not a few for each of the seven batches.
+    expect(performance.now() - stopping).toBeLessThan(6000)
+    expect(settled).toEqual(Array(7).fill('left'))
+    expect(outcomes.map((o) => o.kind)).not.toContain('dropped')
+    const rowsOf = async (): Promise<(number | string)[]> =>
+      (
+        await storage.client
+          .query({ query: `SELECT n FROM ${table} ORDER BY n`, format: 'JSONEachRow' })
+          .then((r) => r.json<{ n: number }>())
+      ).map((r) => r.n)
+    expect(await rowsOf()).toEqual([1, 2])
+    expect(readFileSync(first.file, 'utf8')).toBe('{"n":3}\n{"n":"x"}\n')
+    expect(behind.filter((f) => !existsSync(f.file))).toEqual([])
+
+    // The next start, with the engine taking inserts again: every row once, "x" quarantined.
+    await storage.client.command({
+      query: `ALTER TABLE ${table} RESET SETTING parts_to_throw_insert`,
+    })
+    const next = new WritePipeline(storage, t.config, new SelfMetrics(), () => {})
+    const recovery = await next.recover(
+      [first, ...behind].map((f) => basename(f.file)),
+      () => {},
+    )
+    await next.shutdown()
+    expect([recovery.stored, recovery.quarantined, recovery.rejected]).toEqual([7, 1, []])
+    expect(await rowsOf()).toEqual([1, 2, 3, ...Array.from({ length: 24 }, (_, i) => 10 + i)])
+    const rs = await storage.client.query({
+      query: `SELECT toUInt32(rows) AS rows, data FROM ${storage.database}.quarantined_rows WHERE table_name = {name:String}`,
+      query_params: { name },
+      format: 'JSONEachRow',
+    })
+    expect(await rs.json()).toEqual([{ rows: 1, data: '{"n":"x"}\n' }])
   })
 })

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs'
 import { basename, join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { convertBody } from '../ingest/convert.js'
@@ -11,8 +11,8 @@ import { protobufSpans } from '../testing/otlp.js'
 import { spoolDir } from './insert.js'
 import { migrate } from './migrate.js'
 import { spoolFile, WritePipeline } from './pipeline.js'
-import { describeRecovery, leftoverSpool, type Recovery } from './recover.js'
-import { spool } from './spool.js'
+import { describeRecovery, leftoverSpool, rejectedDir, type Recovery } from './recover.js'
+import { spool, writingName } from './spool.js'
 
 let t: TestApps
 let pool: DecodePool
@@ -26,9 +26,13 @@ beforeAll(async () => {
 })
 
 /** The files `names` in the spool, stored as the next process to start stores them. */
-async function recoverSpool(names: readonly string[]): Promise<Recovery> {
-  const pipeline = new WritePipeline(t.context.storage, t.config, new SelfMetrics(), () => {})
-  const recovery = await pipeline.recover(names, () => {})
+async function recoverSpool(
+  names: readonly string[],
+  metrics = new SelfMetrics(),
+  log: (line: string) => void = () => {},
+): Promise<Recovery> {
+  const pipeline = new WritePipeline(t.context.storage, t.config, metrics, log)
+  const recovery = await pipeline.recover(names, log)
   await pipeline.shutdown()
   return recovery
 }
@@ -67,6 +71,15 @@ function paidEvent(key: string, timeUnixNano = nanosAgo(60_000)): Buffer {
   )
 }
 
+/** One request's events, one per key. */
+function paidEvents(keys: string[]): Buffer {
+  type Body = { resourceLogs: [{ scopeLogs: [{ logRecords: unknown[] }] }] }
+  const bodies = keys.map((key) => JSON.parse(paidEvent(key).toString()) as Body)
+  const records = bodies.flatMap((b) => b.resourceLogs[0].scopeLogs[0].logRecords)
+  bodies[0]!.resourceLogs[0].scopeLogs[0].logRecords = records
+  return Buffer.from(JSON.stringify(bodies[0]))
+}
+
 /** Converts a request as the collector does, leaving its rows spooled and never inserted. */
 async function spoolOnly(signal: 'traces' | 'logs', body: Buffer, json: boolean) {
   const result = await pool.convert(signal, body, json, nanosAgo().toString())
@@ -79,29 +92,37 @@ async function spoolOnly(signal: 'traces' | 'logs', body: Buffer, json: boolean)
 }
 
 describe('recovering spooled inserts', () => {
-  it('stores what a dead process acknowledged, sets aside files cut short, removes strays', async () => {
+  it('stores what a dead process acknowledged, isolating refused rows as the live path does', async () => {
     const traceId = hex(16)
     const spanFiles = await spoolOnly('traces', protobufSpans('checkout', traceId, 40), false)
     const eventFiles = await spoolOnly('logs', paidEvent('R-1'), true)
-    // A file the crash cut short: half of one table's rows of another request.
-    const [cutFrom, ...restOfIt] = await spoolOnly(
+    // A request's events, one of them with a key the engine refuses.
+    const [poisoned] = await spoolOnly('logs', paidEvents(['P-1', 'P-2', 'P-3']), true)
+    const lines = readFileSync(poisoned!, 'utf8').split('\n')
+    lines[1] = lines[1]!.replace(/"entity_key":"P-2"/, '"entity_key":"\\ud800"')
+    writeFileSync(poisoned!, lines.join('\n'))
+    // A block broken half-way (a disk that failed under it): refused whole.
+    const [broken, ...restOfIt] = await spoolOnly(
       'traces',
       protobufSpans('checkout', hex(16), 40),
       false,
     )
-    const whole = readFileSync(cutFrom!)
-    writeFileSync(cutFrom!, whole.subarray(0, whole.length >> 1))
+    const whole = readFileSync(broken!)
+    writeFileSync(broken!, whole.subarray(0, whole.length >> 1))
     writeFileSync(join(dir, 'notes.txt'), 'not a spool file')
+    // A spool file the crash cut short is still under the name it is written under.
+    const cut = spoolFile(dir, hex(8), t.config.clickhouse.database, 'business_events')
+    writeFileSync(writingName(cut), '{"entity_key":"cut sh')
 
     const recovery = await recoverSpool(leftoverSpool(dir))
 
-    expect(recovery.stored).toBe(spanFiles.length + eventFiles.length + restOfIt.length)
-    expect(recovery.rejected.map((r) => r.name)).toEqual([basename(cutFrom!)])
+    const files = spanFiles.length + eventFiles.length + 1 + 1 + restOfIt.length
+    expect([recovery.stored, recovery.quarantined, recovery.rejected]).toEqual([files, 2, []])
     expect(readdirSync(dir)).toEqual([])
-    expect(readdirSync(recovery.rejectedDir)).toEqual([basename(cutFrom!)])
+    expect(existsSync(recovery.rejectedDir)).toBe(false)
     expect(describeRecovery(recovery)).toEqual([
       expect.stringMatching(/^stored \d+ spooled inserts \(0\.0 MiB\) that the previous run/),
-      expect.stringMatching(/^1 spooled insert left by the previous run could not be stored/),
+      '2 of them held rows the engine refused, kept in quarantined_rows (reckon_rows_quarantined_total)',
     ])
 
     const trace = await t.api.inject({ url: `/api/traces/${traceId}` })
@@ -111,6 +132,56 @@ describe('recovering spooled inserts', () => {
     expect(events.json().events).toEqual([
       expect.objectContaining({ type: 'order.paid', amount: '42.10', currency: 'EUR' }),
     ])
+    const stored = async (key: string): Promise<number> =>
+      (await t.api.inject({ url: `/api/events?entity=order&key=${key}` })).json<{
+        events: unknown[]
+      }>().events.length
+    expect([await stored('P-1'), await stored('P-2'), await stored('P-3')]).toEqual([1, 0, 1])
+    const rs = await t.context.storage.client.query({
+      query: `SELECT table_name, toUInt32(rows) AS rows, position(data, 'ud800') > 0 AS surrogate
+              FROM ${t.context.storage.database}.quarantined_rows ORDER BY table_name`,
+      format: 'JSONEachRow',
+    })
+    expect(await rs.json()).toEqual([
+      { table_name: 'business_events', rows: 1, surrogate: 1 },
+      { table_name: basename(broken!).split('.')[2], rows: 40, surrogate: 0 },
+    ])
+  })
+
+  it('sets aside a file it cannot read, on its own: the others are stored', async () => {
+    const eventFiles = await spoolOnly('logs', paidEvent('U-1'), true)
+    // Sparse, it takes no room; at 3 GiB, it is more than a file can be read into memory.
+    const huge = spoolFile(dir, hex(8), t.config.clickhouse.database, 'business_events')
+    writeFileSync(huge, '')
+    truncateSync(huge, 3 * 1024 ** 3)
+    const metrics = new SelfMetrics()
+    const log: string[] = []
+    try {
+      const recovery = await recoverSpool(leftoverSpool(dir), metrics, (l) => log.push(l))
+      expect(recovery.stored).toBe(eventFiles.length)
+      expect(recovery.rejected).toEqual([
+        { name: basename(huge), error: expect.stringMatching(/greater than 2 GiB/) },
+      ])
+      expect(readdirSync(dir)).toEqual([])
+      expect(readdirSync(recovery.rejectedDir)).toContain(basename(huge))
+      expect(log).toContainEqual(
+        expect.stringMatching(
+          new RegExp(
+            `^cannot read the spooled insert ${basename(huge)} .*: moved to .*inserts-rejected`,
+          ),
+        ),
+      )
+      expect(describeRecovery(recovery)).toContainEqual(
+        expect.stringMatching(/^1 spooled insert left by the previous run could not be read/),
+      )
+      expect(await metrics.registry.metrics()).toMatch(
+        /^reckon_spool_recovered_total\{outcome="rejected"\} 1$/m,
+      )
+      const events = await t.api.inject({ url: '/api/events?entity=order&key=U-1' })
+      expect(events.json().events).toHaveLength(1)
+    } finally {
+      rmSync(join(rejectedDir(dir), basename(huge)), { force: true })
+    }
   })
 
   it('has nothing to say after a clean stop', async () => {
@@ -155,7 +226,12 @@ describe('a collector started with a backlog from the previous run', () => {
       const ready = await apps.api.inject({ url: '/readyz' })
       expect([ready.statusCode, ready.json()]).toEqual([
         503,
-        { status: 'not ready', storage: true, migrations: true, recovering: true },
+        expect.objectContaining({
+          status: 'not ready',
+          storage: true,
+          migrations: true,
+          recovering: true,
+        }),
       ])
       const send = () =>
         apps.ingest.inject({

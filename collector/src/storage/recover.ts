@@ -1,13 +1,14 @@
 // A process that dies without flushing (killed, out of memory) leaves in its spool
 // directory the rows it had acknowledged and not yet stored. The next process hands those
-// files to its write queues, which store them in batches as they store live rows, while it
-// already listens: ingest answers 503 until the backlog is under the queue cap, and
-// /readyz is false until it is stored. Delivery is at least once: a file whose insert
-// finished just before the crash, and was not yet removed, is stored twice.
+// files to its write queues, which store them in batches as they store live rows, bisecting
+// a refused batch and quarantining the rows refused on their own, while it already listens:
+// ingest answers 503 until the backlog is under the queue cap, and /readyz is false until it
+// is stored. Delivery is at least once: a file whose insert finished just before the crash,
+// and was not yet removed, is stored twice.
 //
-// A leftover file the engine refuses on its own is moved aside whole, not split: a file cut
-// short by the crash was still being written, so its request was never acknowledged and its
-// sender sends it again; storing what the file holds would store those rows twice.
+// Every file under a spool name is whole (spool.ts writes it under another name first), so
+// its request was acknowledged: its rows are the sender's, to store. A file that cannot be
+// read is moved aside, for a person, and the others are stored.
 import { chmodSync, readdirSync, renameSync } from 'node:fs'
 import { open, readFile, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
@@ -16,12 +17,14 @@ import { FILE_MODE, parseSpoolName, privateDir, type SpooledRows } from './spool
 import type { Settled } from './writer.js'
 
 export interface Recovery {
-  /** Files stored, and how many bytes of rows they held. */
+  /** Files stored (rows the engine refused quarantined), and how many bytes of rows they held. */
   stored: number
   bytes: number
-  /** Files the engine refused (cut short by the crash, or for a table gone since). */
+  /** Of those, files holding rows the engine refused, kept in quarantined_rows. */
+  quarantined: number
+  /** Files that could not be read. */
   rejected: { name: string; error: string }[]
-  /** Where refused files were moved, for a person to look at. */
+  /** Where unreadable files were moved, for a person to look at. */
   rejectedDir: string
   /** Files not yet stored when this process stopped: still in the spool, for the next. */
   left: number
@@ -45,10 +48,15 @@ export interface Leftover {
 
 /**
  * What each leftover file holds and where it goes. Files that are not spool files (kept
- * files of the recycler, a stray) are removed.
+ * files of the recycler, files a crash cut short, a stray) are removed. A file that cannot
+ * be read is moved aside (or left where it is when even that fails) and reported, alone.
  */
-export async function readLeftovers(dir: string, names: readonly string[]): Promise<Leftover[]> {
+export async function readLeftovers(
+  dir: string,
+  names: readonly string[],
+): Promise<{ leftovers: Leftover[]; unreadable: Unreadable[] }> {
   const leftovers: Leftover[] = []
+  const unreadable: Unreadable[] = []
   for (const name of names) {
     const file = join(dir, name)
     const target = parseSpoolName(name)
@@ -62,10 +70,25 @@ export async function readLeftovers(dir: string, names: readonly string[]): Prom
       leftovers.push({ ...target, rows: { file, bytes: size, rows, recovered: true } })
     } catch (err) {
       // Removed since it was listed (by a person): nothing is left of it to store.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue
+      const error = err instanceof Error ? err.message : String(err)
+      try {
+        setAside(file, rejectedDir(dir))
+        unreadable.push({ name, error, movedTo: rejectedDir(dir) })
+      } catch (moveErr) {
+        const why = moveErr instanceof Error ? moveErr.message : String(moveErr)
+        unreadable.push({ name, error: `${error}; moving it aside failed: ${why}` })
+      }
     }
   }
-  return leftovers
+  return { leftovers, unreadable }
+}
+
+/** A leftover file that could not be read, and where it is now (left in place if not moved). */
+export interface Unreadable {
+  name: string
+  error: string
+  movedTo?: string
 }
 
 /**
@@ -103,10 +126,10 @@ async function countRows(file: string, format: InsertFormat, size: number): Prom
   return Math.max(1, varUInt() ?? 1)
 }
 
-/** Where refused leftover files are moved, beside the spool directory. */
+/** Where unreadable leftover files are moved, beside the spool directory. */
 export const rejectedDir = (spoolDir: string): string => join(dirname(spoolDir), 'inserts-rejected')
 
-/** Moves a leftover file the engine refused out of the spool, for a person to look at. */
+/** Moves a leftover file that cannot be read out of the spool, for a person to look at. */
 export function setAside(file: string, dir: string): void {
   privateDir(dir)
   const to = join(dir, basename(file))
@@ -121,12 +144,11 @@ export function setAside(file: string, dir: string): void {
   chmodSync(to, FILE_MODE)
 }
 
-/** Follows the leftover files through the write queues until each is stored or set aside. */
+/** Follows the leftover files through the write queues until each is stored or left. */
 export class RecoveryProgress {
   readonly recovery: Recovery
   readonly done: Promise<Recovery>
   private readonly pending = new Set<SpooledRows>()
-  private readonly reasons = new Map<SpooledRows, string>()
   private finish: (r: Recovery) => void = () => {}
   private finished = false
 
@@ -134,7 +156,14 @@ export class RecoveryProgress {
     dir: string,
     private readonly onFile: (outcome: 'stored' | 'rejected') => void,
   ) {
-    this.recovery = { stored: 0, bytes: 0, rejected: [], rejectedDir: rejectedDir(dir), left: 0 }
+    this.recovery = {
+      stored: 0,
+      bytes: 0,
+      quarantined: 0,
+      rejected: [],
+      rejectedDir: rejectedDir(dir),
+      left: 0,
+    }
     this.done = new Promise((resolve) => (this.finish = resolve))
     void this.done.then(() => (this.finished = true))
   }
@@ -150,25 +179,23 @@ export class RecoveryProgress {
     if (this.pending.size === 0) this.finish(this.recovery)
   }
 
-  /** A file the engine refused, as it is moved aside. */
-  refused(file: SpooledRows, reason: string): void {
-    this.reasons.set(file, reason)
+  /** A file that could not be read, moved aside (readLeftovers). */
+  unreadable(name: string, error: string): void {
+    this.recovery.rejected.push({ name, error })
+    this.onFile('rejected')
   }
 
   /** A queued chunk left its queue; those not recovered are ignored. */
   settled(chunk: SpooledRows, outcome: Settled): void {
     if (!this.pending.delete(chunk)) return
     const r = this.recovery
-    if (outcome === 'stored') {
-      r.stored++
-      r.bytes += chunk.bytes
-      this.onFile('stored')
-    } else if (outcome === 'left') {
+    if (outcome === 'left' || outcome === 'dropped') {
       r.left++
     } else {
-      const error = this.reasons.get(chunk) ?? outcome
-      r.rejected.push({ name: basename(chunk.file), error })
-      this.onFile('rejected')
+      r.stored++
+      r.bytes += chunk.bytes
+      if (outcome === 'quarantined') r.quarantined++
+      this.onFile('stored')
     }
     if (this.pending.size === 0) this.finish(r)
   }
@@ -184,10 +211,15 @@ export function describeRecovery(r: Recovery | undefined): string[] {
       `stored ${r.stored} spooled insert${r.stored === 1 ? '' : 's'} (${mb} MiB) that the previous run acknowledged but had not written`,
     )
   }
+  if (r.quarantined > 0) {
+    lines.push(
+      `${r.quarantined} of them held rows the engine refused, kept in quarantined_rows (reckon_rows_quarantined_total)`,
+    )
+  }
   if (r.rejected.length > 0) {
     const first = r.rejected[0]!
     lines.push(
-      `${r.rejected.length} spooled insert${r.rejected.length === 1 ? '' : 's'} left by the previous run could not be stored, kept in ${r.rejectedDir} (${first.name}: ${first.error})`,
+      `${r.rejected.length} spooled insert${r.rejected.length === 1 ? '' : 's'} left by the previous run could not be read, kept in ${r.rejectedDir} (${first.name}: ${first.error})`,
     )
   }
   if (r.left > 0) {

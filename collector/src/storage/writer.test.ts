@@ -82,4 +82,26 @@ describe('TableWriter', () => {
     expect(outcomes.map((o) => o.kind)).not.toContain('dropped')
     expect(await rows('pushed_back')).toEqual([1, 2])
   })
+
+  it('keeps a batch for a table that is gone, retrying, and quarantines none of its rows', async () => {
+    const { writer, outcomes } = await writerFor('renamed')
+    const table = `${storage.database}.renamed`
+    await storage.client.command({ query: `RENAME TABLE ${table} TO ${table}_aside` })
+    writer.enqueue(jsonRows('{"n":1}\n{"n":"not a number"}\n{"n":3}\n', 3))
+    const flushed = writer.flush()
+    const retries = (): number => outcomes.filter((o) => o.kind === 'retrying').length
+    while (retries() < 2 && !outcomes.some((o) => o.kind === 'quarantined')) {
+      await new Promise((r) => setTimeout(r, 20))
+    }
+    expect(outcomes.map((o) => o.kind)).not.toContain('quarantined')
+    expect(writer.cannotStore).toMatch(/^writing to renamed: Table .*renamed does not exist/)
+    await storage.client.command({ query: `RENAME TABLE ${table}_aside TO ${table}` })
+    await flushed
+    // Once the table is back, the batch is bisected as any refused batch is.
+    expect(outcomes.filter((o) => o.kind === 'quarantined')).toEqual([
+      { kind: 'quarantined', rows: 1, error: expect.stringMatching(/^Cannot parse input/) },
+    ])
+    expect(await rows('renamed')).toEqual([1, 3])
+    expect(writer.cannotStore).toBeUndefined()
+  })
 })

@@ -1,14 +1,15 @@
 import { readFile } from 'node:fs/promises'
 import type { Storage } from './client.js'
+import { classifyInsertError, engineReason } from './engine-errors.js'
 import type { InsertFormat, RowSource } from './insert.js'
-import { clickHouseErrorName, storeIsolating, wholeChunk, type Piece } from './isolate.js'
+import { storeIsolating, wholeChunk, without, type Piece } from './isolate.js'
 import {
   QUARANTINE_TABLE,
   quarantineBlock,
   quarantineElsewhere,
   type RefusedRows,
 } from './quarantine.js'
-import { unspool, type SpooledRows } from './spool.js'
+import { respool, unspool, type SpooledRows } from './spool.js'
 
 /**
  * Rows encoded in the table's insert format, held as bytes outside the JS heap. Chunks of
@@ -44,11 +45,6 @@ export interface WriterOptions {
   maxQueueBytes: number
   /** What becomes of spool files once their rows are stored or quarantined; default: deleted. */
   discard?: (files: SpooledRows[]) => Promise<void>
-  /**
-   * A recovered file the engine refused on its own (recover.ts): moved aside whole. Without
-   * it, recovered files are quarantined like any other.
-   */
-  setAside?: (file: SpooledRows, error: string) => Promise<void>
   /** Called after every attempt and every refusal; feeds /metrics. */
   onFlush?: (outcome: FlushOutcome) => void
   /** Called once per queued chunk when it leaves the queue. */
@@ -61,27 +57,38 @@ export type FlushOutcome =
   | { kind: 'retrying'; rows: number; error: string }
   /** Refused by the engine on their own, and kept in quarantined_rows (or elsewhere). */
   | { kind: 'quarantined'; rows: number; error: string }
-  /** A recovered file refused on its own, moved aside whole. */
-  | { kind: 'set aside'; rows: number; error: string }
-  /** Shutting down with the engine unreachable: in-memory rows lost (spooled ones are kept). */
+  /** Shutting down with a server that cannot store: rows in memory lost (spooled ones kept). */
   | { kind: 'dropped'; rows: number; error: string }
 
-/** What became of a chunk: `left` is a spool file kept for the next start (see shutdown). */
-export type Settled = 'stored' | 'quarantined' | 'set aside' | 'left' | 'dropped'
+/**
+ * What became of a chunk: `left` is a spool file kept for the next start (see shutdown),
+ * holding what was not stored of it.
+ */
+export type Settled = 'stored' | 'quarantined' | 'left' | 'dropped'
 
-/** Tries, while shutting down, before an unreachable engine is given up on. */
+/** Tries, while shutting down, before an engine that cannot store is given up on. */
 const SHUTDOWN_ATTEMPTS = 6
 const MAX_BACKOFF_MS = 5000
 
-/** Stops a flush that is shutting down and cannot reach the engine. */
+/** Stops the flushes of a writer that is shutting down and cannot store. */
 class GiveUp extends Error {}
+
+/** What a flush stored (or quarantined) of a queued chunk: its byte ranges, and their rows. */
+interface Progress {
+  ranges: [number, number][]
+  rows: number
+  quarantined: boolean
+}
 
 /**
  * Batches rows for one table. Callers enqueue only after `hasRoom` said yes, so memory is
- * bounded by `maxQueueBytes`; once enqueued, rows are kept until written. Connection
- * trouble and a server's "not now" are retried until they pass, with the full queue pushing
- * back on senders. A batch the engine refuses as bad data is bisected (isolate.ts): every
- * row it takes is stored, and those it refuses on their own are quarantined with its reason.
+ * bounded by `maxQueueBytes`; once enqueued, rows are kept until written. Anything but the
+ * engine refusing the rows (engine-errors.ts: connection trouble, "not now", no disk space,
+ * a table missing…) is retried until it passes, with `cannotStore` saying why meanwhile and
+ * the full queue pushing back on senders. A batch the engine refuses as bad data is bisected
+ * (isolate.ts): every row it takes is stored, and those it refuses on their own are
+ * quarantined with its reason. What a flush stored of a chunk is never offered again: a
+ * chunk left part-stored (a stop) keeps only the rest.
  *
  * Native chunks (one request's block) are not split: the engine parses no values in Native
  * (numbers are fixed-width, strings taken as bytes, unchecked), so what it can refuse is the
@@ -99,6 +106,9 @@ export class TableWriter {
   private timer: NodeJS.Timeout | undefined
   private flushing: Promise<void> | undefined
   private closed = false
+  /** Shutting down, the engine could not store: what is queued stays in the spool. */
+  private gaveUp: GiveUp | undefined
+  private trouble: string | undefined
 
   constructor(opts: WriterOptions) {
     this.opts = opts
@@ -107,6 +117,11 @@ export class TableWriter {
 
   get depth(): { rows: number; bytes: number } {
     return { rows: this.queuedRows, bytes: this.queuedBytes }
+  }
+
+  /** Why rows are waiting to be retried (e.g. "writing to logs: …"), while they are. */
+  get cannotStore(): string | undefined {
+    return this.trouble
   }
 
   hasRoom(bytes: number): boolean {
@@ -139,7 +154,8 @@ export class TableWriter {
   /**
    * Stop taking rows and write what was acknowledged. Recovered files not yet being written
    * stay in the spool for the next start: they outlive the process, and a stop need not wait
-   * for a backlog.
+   * for a backlog. Nor for an engine that cannot store: after a few tries, every spool file
+   * queued stays for the next start too, holding what is not stored of it.
    */
   async shutdown(): Promise<void> {
     this.closed = true
@@ -197,14 +213,14 @@ export class TableWriter {
       rows += chunk.rows
     }
     if (batch.length === 0) return
-    const outcomes = new Map<
-      QueuedRows,
-      { settledRows: number; refused?: 'quarantined' | 'set aside' }
-    >(batch.map((c) => [c, { settledRows: 0 }]))
-    const settle = (piece: Piece, refused?: 'quarantined' | 'set aside'): void => {
-      const o = outcomes.get(piece.chunk)!
-      o.settledRows += piece.rows
-      if (refused) o.refused = refused
+    const progress = new Map<QueuedRows, Progress>(
+      batch.map((c) => [c, { ranges: [], rows: 0, quarantined: false }]),
+    )
+    const settle = (piece: Piece, quarantined = false): void => {
+      const p = progress.get(piece.chunk)!
+      p.ranges.push([piece.start, piece.end])
+      p.rows += piece.rows
+      if (quarantined) p.quarantined = true
     }
     let gaveUp: GiveUp | undefined
     let failed = false
@@ -221,76 +237,117 @@ export class TableWriter {
           if (!error) for (const p of pieces) settle(p)
           return error
         },
-        refuse: async (piece, error) => settle(piece, await this.refuse(piece, error)),
-        splittable: (chunk) => !(isSpooled(chunk) && chunk.recovered),
+        refuse: async (piece, error) => {
+          await this.refuse(piece, error)
+          settle(piece, true)
+        },
       })
     } catch (err) {
       if (err instanceof GiveUp) gaveUp = err
-      else {
-        // Not the engine's doing (a file that cannot be moved aside, say): what is not yet
-        // stored stays queued and is tried again, at least once.
+      else if (this.closed) {
+        gaveUp = this.gaveUp = new GiveUp(err instanceof Error ? err.message : String(err))
+      } else {
+        // Not the engine's doing (a spool file that cannot be read, say): what is not yet
+        // stored stays queued and is tried again.
         failed = true
         this.opts.log?.(`writing rows to ${this.table} failed; retrying`, err)
       }
     }
-    // Chunks settled whole leave the queue; on giving up, so do the rest: a spool file stays
-    // for the next start to store, rows in memory are lost.
+    // Chunks settled whole leave the queue. Of the others, only what is not stored stays: in
+    // the queue to be tried again, or on giving up, in the spool for the next start.
     const kept: QueuedRows[] = []
     const discard: SpooledRows[] = []
     for (const c of batch) {
-      const o = outcomes.get(c)!
-      let settled: Settled = o.refused ?? 'stored'
-      if (o.settledRows < c.rows) {
-        if (failed) {
-          kept.push(c)
-          continue
-        }
-        if (gaveUp) {
-          settled = isSpooled(c) ? 'left' : 'dropped'
-          if (!isSpooled(c)) {
-            const rows = c.rows - o.settledRows
-            this.opts.onFlush?.({ kind: 'dropped', rows, error: gaveUp.message })
-            this.opts.log?.(
-              `dropped ${rows} rows for ${this.table}: shutting down, ${gaveUp.message}`,
-            )
-          }
-        }
-      }
+      const p = progress.get(c)!
+      // Counted as queued (a spool file's rest is written in its place).
       this.queuedRows -= c.rows
       this.queuedBytes -= queuedBytes(c)
+      let settled: Settled = p.quarantined ? 'quarantined' : 'stored'
+      if (p.rows < c.rows && (failed || gaveUp)) {
+        const rest = await this.rest(c, p)
+        if (failed) {
+          this.queuedRows += rest.rows
+          this.queuedBytes += queuedBytes(rest)
+          kept.push(rest)
+          continue
+        }
+        settled = this.leave(rest, gaveUp)
+      }
       if (isSpooled(c) && c.recovered) this.queuedRecovered--
-      if (isSpooled(c) && settled !== 'set aside' && settled !== 'left') discard.push(c)
+      if (isSpooled(c) && settled !== 'left') discard.push(c)
       this.opts.onSettled?.(c, settled)
     }
     this.chunks.splice(0, batch.length, ...kept)
     await (this.opts.discard ?? unspool)(discard).catch((err: unknown) =>
       this.opts.log?.(`removing spool files of ${this.table} failed`, err),
     )
-    if (failed) await new Promise((r) => setTimeout(r, this.closed ? 100 : 1000))
+    if (failed) await new Promise((r) => setTimeout(r, 1000))
   }
 
   /**
-   * One INSERT, retried while the engine is unreachable or says "not now": resolves once
-   * stored, or with the engine's refusal. Shutting down, it gives up after a few tries.
+   * What is not yet stored of `chunk` (a JSON chunk part-stored by bisection: Native ones are
+   * never split). A spool file is rewritten to hold only that; when it cannot be, it keeps
+   * all its rows, to be stored again (at least once, never lost).
+   */
+  private async rest(chunk: QueuedRows, p: Progress): Promise<QueuedRows> {
+    if (p.ranges.length === 0) return chunk
+    try {
+      const data = isSpooled(chunk) ? await readFile(chunk.file) : chunk.data
+      const rest = without(data, p.ranges)
+      if (!isSpooled(chunk)) return { data: rest, rows: chunk.rows - p.rows }
+      await respool(chunk, rest, chunk.rows - p.rows)
+    } catch (err) {
+      this.opts.log?.(
+        `keeping only the rows not yet stored of ${isSpooled(chunk) ? chunk.file : 'a batch'} failed: they may be stored twice`,
+        err,
+      )
+    }
+    return chunk
+  }
+
+  /**
+   * Shutting down without an engine to store them: spooled rows stay in their file for the
+   * next start; rows in memory (a server's queue: the embedded engine's is spooled) are lost.
+   */
+  private leave(rows: QueuedRows, why: GiveUp | undefined): Settled {
+    if (isSpooled(rows)) return 'left'
+    const error = why?.message ?? 'the engine cannot store'
+    this.opts.onFlush?.({ kind: 'dropped', rows: rows.rows, error })
+    this.opts.log?.(`dropped ${rows.rows} rows for ${this.table}: shutting down, ${error}`)
+    return 'dropped'
+  }
+
+  /**
+   * One INSERT, retried until it passes unless the engine refuses the rows (or, with
+   * `elsewhere`, cannot store them: they have another place to go): resolves once stored, or
+   * with that refusal. Shutting down, it gives up after a few tries, and throws.
    */
   private async insert(
     table: string,
     format: InsertFormat,
     sources: RowSource[],
     rows: number,
+    elsewhere = false,
   ): Promise<Error | undefined> {
     const { storage } = this.opts
     for (let attempt = 1; ; attempt++) {
+      if (this.gaveUp) throw this.gaveUp
       const started = performance.now()
       try {
         await storage.insertRows(`${storage.database}.${table}`, format, sources)
         const seconds = (performance.now() - started) / 1000
+        this.trouble = undefined
         if (table === this.table) this.opts.onFlush?.({ kind: 'written', rows, seconds })
         return undefined
       } catch (err) {
         const error = err instanceof Error ? err : new Error(String(err))
-        if (!isTransient(err)) return error
-        if (this.closed && attempt >= SHUTDOWN_ATTEMPTS) throw new GiveUp(error.message)
+        const trouble = classifyInsertError(err)
+        if (trouble === 'rows') return error
+        if (trouble === 'store' && elsewhere) return error
+        if (this.closed && attempt >= SHUTDOWN_ATTEMPTS) {
+          throw (this.gaveUp = new GiveUp(engineReason(error)))
+        }
+        this.trouble = `writing to ${table}: ${engineReason(error)}`
         this.opts.onFlush?.({ kind: 'retrying', rows, error: error.message })
         this.opts.log?.(`writing ${rows} rows to ${table} failed; retrying`, err)
         const backoff = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (attempt - 1))
@@ -299,15 +356,10 @@ export class TableWriter {
     }
   }
 
-  /** Keeps rows refused on their own apart: a recovered file aside, others in quarantine. */
-  private async refuse(piece: Piece, err: Error): Promise<'quarantined' | 'set aside'> {
+  /** Keeps rows the engine refused on their own apart, in quarantine. */
+  private async refuse(piece: Piece, err: Error): Promise<void> {
     const reason = engineReason(err)
     const { chunk, source } = piece
-    if (this.opts.setAside && isSpooled(chunk) && chunk.recovered) {
-      await this.opts.setAside(chunk, reason)
-      this.opts.onFlush?.({ kind: 'set aside', rows: piece.rows, error: reason })
-      return 'set aside'
-    }
     let data: Buffer
     let why = reason
     try {
@@ -324,7 +376,8 @@ export class TableWriter {
       data,
     }
     const block = quarantineBlock([refused], BigInt(Date.now()) * 1_000_000n)
-    const error = await this.insert(QUARANTINE_TABLE, 'Native', [block], 1)
+    // A dead-letter table that cannot take them (gone, say) must not hold up the good rows.
+    const error = await this.insert(QUARANTINE_TABLE, 'Native', [block], 1, true)
     const log = (line: string): void => this.opts.log?.(line)
     if (error) await quarantineElsewhere(this.opts.storage, [refused], engineReason(error), log)
     else
@@ -332,65 +385,7 @@ export class TableWriter {
         `${piece.rows} row${piece.rows === 1 ? '' : 's'} for ${this.opts.storage.database}.${this.table} refused (${why}): kept in ${QUARANTINE_TABLE}`,
       )
     this.opts.onFlush?.({ kind: 'quarantined', rows: piece.rows, error: why })
-    return 'quarantined'
   }
 }
 
 const sum = (pieces: readonly Piece[]): number => pieces.reduce((n, p) => n + p.rows, 0)
-
-/** The engine's message, without the path of the file it read (gone by now). */
-export const engineReason = (err: Error): string =>
-  err.message
-    .replace(/\s*:?\s*\(in file\/uri [^)]*\)/g, '')
-    .replace(/:? While executing .*$/s, '')
-    .replace(/\s+/g, ' ')
-    .trim()
-
-const CONNECTION_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'UND_ERR_SOCKET',
-])
-
-/**
- * ClickHouse errors that mean "not now" rather than "not this": a server pushing back
- * (inserts outrunning merges, too many queries, memory), a replica briefly without its
- * Keeper session, a server shutting down. Dropping rows on them would lose what senders
- * were told is kept, so they are retried like a connection that fails.
- */
-const TRANSIENT_ERRORS = new Set([
-  'TOO_MANY_PARTS', // 252
-  'TOO_MANY_SIMULTANEOUS_QUERIES', // 202
-  'MEMORY_LIMIT_EXCEEDED', // 241
-  'TIMEOUT_EXCEEDED', // 159
-  'SOCKET_TIMEOUT', // 209
-  'NETWORK_ERROR', // 210
-  'TABLE_IS_READ_ONLY', // 242
-  'ALL_CONNECTION_TRIES_FAILED', // 279
-  'UNKNOWN_STATUS_OF_INSERT', // 319
-  'QUERY_WAS_CANCELLED', // 394
-  'ABORTED', // 236
-  'KEEPER_EXCEPTION', // 999
-])
-
-/**
- * Trouble reaching the server, or the server saying "not now": worth retrying until it
- * passes. Anything else is the engine refusing the batch (the embedded engine reports even
- * bad data as a plain Error), which no retry will fix: it must not block the rows queued
- * behind it.
- */
-export function isTransient(err: unknown): boolean {
-  if (!(err instanceof Error)) return false
-  const code = (err as { code?: unknown }).code
-  if (typeof code === 'string' && CONNECTION_CODES.has(code)) return true
-  if (err.name === 'AbortError' || err.name === 'TimeoutError') return true
-  const name = clickHouseErrorName(err)
-  if (name !== undefined && TRANSIENT_ERRORS.has(name)) return true
-  return /timeout|socket hang up|connect/i.test(err.message)
-}

@@ -29,7 +29,7 @@ export class SelfMetrics {
   })
   readonly flushFailures = new Counter({
     name: 'reckon_storage_flush_failures_total',
-    help: 'Write attempts that failed and are retried (the engine unreachable, or saying "not now").',
+    help: 'Write attempts that failed and are retried: the engine unreachable, saying "not now", or unable to store (no disk space, no permission, a table missing); rows it refuses are quarantined instead.',
     labelNames: ['table'] as const,
     registers: [this.registry],
   })
@@ -42,7 +42,7 @@ export class SelfMetrics {
   })
   readonly recovered = new Counter({
     name: 'reckon_spool_recovered_total',
-    help: 'Spooled inserts a previous run acknowledged but did not write (it was killed or crashed), found at start: stored, or rejected (cut short; kept in inserts-rejected).',
+    help: 'Spooled inserts a previous run acknowledged but did not write (it was killed or crashed), found at start: stored (rows the engine refused quarantined), or rejected (the file could not be read; moved to inserts-rejected).',
     labelNames: ['outcome'] as const,
     registers: [this.registry],
   })

@@ -11,7 +11,11 @@ const Readiness = Type.Object({
   storage: Type.Boolean(),
   migrations: Type.Boolean(),
   recovering: Recovering,
-  reason: Type.Optional(Type.String({ description: 'Why storage is not ready' })),
+  reason: Type.Optional(
+    Type.String({
+      description: 'Why storage is not ready: the engine, migrations, or writes being retried',
+    }),
+  ),
 })
 
 export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
@@ -35,7 +39,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         summary:
-          'Storage is reachable, every migration is applied, no spool left by a killed run is being stored',
+          'Storage is reachable and takes writes, every migration is applied, no spool left by a killed run is being stored',
         description:
           'Asked of the engine on a session of its own, so it never waits behind searches or inserts; an engine that does not answer within 2 s is reported not ready.',
         tags: ['health'],
@@ -45,10 +49,16 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (_request, reply) => {
       const state = await readiness.check()
       const recovering = pipeline.recovering
-      const ready = state.storage && state.migrations && !recovering
-      return reply
-        .code(ready ? 200 : 503)
-        .send({ status: ready ? 'ready' : 'not ready', ...state, recovering })
+      // The engine may answer and still refuse every write (no disk space, a table gone).
+      const cannotStore = pipeline.cannotStore
+      const ready = state.storage && state.migrations && !recovering && !cannotStore
+      const reason = state.reason ?? cannotStore
+      return reply.code(ready ? 200 : 503).send({
+        status: ready ? 'ready' : 'not ready',
+        ...state,
+        recovering,
+        ...(reason && { reason }),
+      })
     },
   )
 
