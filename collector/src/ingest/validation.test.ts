@@ -237,6 +237,30 @@ describe('event times', () => {
   })
 })
 
+describe('currencies', () => {
+  it('takes ISO 4217 codes only, not any three capitals', async () => {
+    const key = `ccy-${hex(4)}`
+    const res = await events([
+      order(key, { amount: '1.00', currency: 'ZZZ' }),
+      order(key, { amount: '1.00', currency: 'eur' }),
+      order(key, { amount: '1.00', currency: 'CHF' }),
+    ])
+    expect(res.json()).toEqual({
+      accepted: 1,
+      rejected: [
+        {
+          index: 0,
+          error: 'currency must be an ISO 4217 code like "EUR" when amount is given (got "ZZZ")',
+        },
+        {
+          index: 1,
+          error: 'currency must be an ISO 4217 code like "EUR" when amount is given (got "eur")',
+        },
+      ],
+    })
+  })
+})
+
 describe('OTLP/JSON 64-bit numbers', () => {
   it('keeps times and integers above 2^53 sent as JSON numbers exact', async () => {
     const traceId = hex(16)
