@@ -28,7 +28,7 @@ const MIB = 1024 * 1024
 const TARGET_BYTES = Number(process.env.BENCH_RECOVERY_MIB ?? 256) * MIB
 const SPANS_PER_REQUEST = 1000
 const CONCURRENCY = 4
-const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url))
+const CLI = fileURLToPath(new URL('../../../cli/bin/reckon.js', import.meta.url))
 
 const work = mkdtempSync(join(tmpdir(), 'reckon-bench-recovery-'))
 process.once('exit', () => rmSync(work, { recursive: true, force: true }))
