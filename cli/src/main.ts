@@ -2,7 +2,13 @@
 // components' public exports.
 import { ConfigError, loadConfig, type Config } from '@reckon/collector/config'
 import { describeRunning, startReckon } from '@reckon/collector/server'
-import { describeTarget, migrate, openStorage, StorageOpenError } from '@reckon/collector/storage'
+import {
+  describeTarget,
+  migrate,
+  MigrationError,
+  openStorage,
+  StorageOpenError,
+} from '@reckon/collector/storage'
 
 const HELP = `reckon — observability and reconciliation
 
@@ -68,12 +74,13 @@ async function main(argv: string[]): Promise<number> {
         const what =
           report.applied.length === 0
             ? 'nothing to apply'
-            : report.applied.map((m) => `${m.version} ${m.name}`).join(', ')
+            : report.applied.map((m) => `${m.component} ${m.version} (${m.name})`).join(', ')
+        const versions = Object.entries(report.current)
+          .map(([component, version]) => `${component} ${version}`)
+          .join(', ')
         console.log(
-          `migrations on ${describeTarget(storage.target)}: ${what}; schema version ${report.current}`,
+          `migrations on ${describeTarget(storage.target)}: ${what}; schema version ${versions}`,
         )
-        if (report.retired.length > 0)
-          console.log(`dropped ${report.retired.join(', ')}: no longer written, and empty`)
         if (report.retentionChanged.length > 0)
           console.log(
             `retention set to ${config.retentionDays} days on ${report.retentionChanged.join(', ')}`,
@@ -95,7 +102,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof ConfigError) console.error(`reckon: configuration error: ${err.message}`)
-    else if (err instanceof StorageOpenError) console.error(`reckon: ${err.message}`)
+    else if (err instanceof StorageOpenError || err instanceof MigrationError)
+      console.error(`reckon: ${err.message}`)
     else if (err instanceof Error && 'code' in err && err.code === 'EADDRINUSE')
       console.error(`reckon: ${err.message} — is Reckon already running?`)
     else console.error('reckon: failed to start:', err)
