@@ -1,6 +1,6 @@
 // The `reckon` command (bin/reckon.js runs it): one process per command, composed from the
 // components' public exports.
-import { ConfigError, loadConfig, type Config } from '@reckon/collector/config'
+import { ConfigError, loadConfig } from '@reckon/collector/config'
 import { describeRunning, startReckon } from '@reckon/collector/server'
 import {
   describeTarget,
@@ -9,6 +9,7 @@ import {
   openStorage,
   StorageOpenError,
 } from '@reckon/collector/storage'
+import { RECKON_CONFIG, type ReckonConfig } from './config.js'
 
 const HELP = `reckon — observability and reconciliation
 
@@ -25,7 +26,7 @@ Configuration: reckon.yaml in the working directory (or RECKON_CONFIG), then env
   CLICKHOUSE_URL  CLICKHOUSE_USER  CLICKHOUSE_PASSWORD  CLICKHOUSE_DATABASE (reckon)
 `
 
-async function serve(config: Config): Promise<void> {
+async function serve(config: ReckonConfig): Promise<void> {
   const reckon = await startReckon(config, { logger: { level: 'warn' } })
   console.log(`${describeRunning(reckon)}
 
@@ -53,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP)
     return 0
   }
-  const config = loadConfig()
+  const config = loadConfig({ sections: RECKON_CONFIG })
   switch (command) {
     case 'up':
       await serve(config)
