@@ -1,12 +1,13 @@
 // `reckon up` as its own process, for the benches that measure the process itself (its
-// memory, a kill -9): started with the Node flags of the CLI's shebang, as `npx reckon up`
-// runs it, in a work directory whose reckon.yaml the bench writes.
+// memory, a kill -9): @reckon/cli's committed bin, started with the Node flags of its
+// shebang as `npx reckon up` runs it, in a work directory whose reckon.yaml the bench writes.
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 
-export const CLI = fileURLToPath(new URL('../src/cli/main.js', import.meta.url))
+// From collector/dist/bench/: the bin is a path, not an import (the CLI depends on the collector).
+export const CLI = fileURLToPath(new URL('../../../cli/bin/reckon.js', import.meta.url))
 
 /** The Node flags after `#!/usr/bin/env -S node` (e.g. the larger young generation). */
 function shebangFlags(): string[] {

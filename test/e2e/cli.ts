@@ -1,39 +1,29 @@
-import { spawn, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
+import type { ChildProcess } from 'node:child_process'
 import { context, SpanKind, trace } from '@opentelemetry/api'
 import { ExportResultCode, type ExportResult } from '@opentelemetry/core'
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto'
 import { resourceFromAttributes } from '@opentelemetry/resources'
 import { InMemorySpanExporter, SimpleSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace'
+import {
+  exited,
+  spawnReckon,
+  startReckonProcess,
+  type ReckonProcess,
+} from '@reckon/shop/reckon-process'
 import { expect } from 'vitest'
 
-const CLI = fileURLToPath(new URL('../../collector/dist/src/cli/main.js', import.meta.url))
-
-export interface Running {
-  child: ChildProcess
-  otlpUrl: string
-  apiUrl: string
-  stdout: () => string
-  stderr: () => string
-}
+export type Running = ReckonProcess
 
 /** Every process `reckon` started; the test file kills what is left after each test. */
 export const running: ChildProcess[] = []
 
 type Env = Record<string, string | undefined>
 
-/**
- * `reckon <args>` in `dir` (its reckon.yaml), as a person runs it: the test's environment
- * without CLICKHOUSE_URL, then `env`.
- */
-function spawnReckon(args: string[], dir: string, env: Env): ChildProcess {
-  const child = spawn(process.execPath, [CLI, ...args], {
-    cwd: dir,
-    env: { ...process.env, CLICKHOUSE_URL: undefined, ...env },
-  })
-  running.push(child)
-  return child
-}
+/** As a person runs it: in `dir` (its reckon.yaml), the test's env without CLICKHOUSE_URL. */
+const options = (dir: string, env: Env) => ({
+  cwd: dir,
+  env: { ...process.env, CLICKHOUSE_URL: undefined, ...env },
+})
 
 /** `reckon <command>` as a server; resolves once it listens. */
 export function startReckonCli(
@@ -41,27 +31,12 @@ export function startReckonCli(
   dir: string,
   env: Env = {},
 ): Promise<Running> {
-  const child = spawnReckon([command], dir, env)
-  let out = ''
-  let err = ''
-  child.stderr?.on('data', (d: Buffer) => (err += d.toString()))
-  return new Promise((resolve, reject) => {
-    child.on('exit', (code) => reject(new Error(`reckon ${command} exited with ${code}: ${err}`)))
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString()
-      const otlp = /OTLP\/HTTP \+ events\s+(http:\/\/\S+)/.exec(out)?.[1]
-      const api = /Query API\s+(http:\/\/\S+)\/api/.exec(out)?.[1]
-      if (otlp && api) {
-        resolve({ child, otlpUrl: otlp, apiUrl: api, stdout: () => out, stderr: () => err })
-      }
-    })
-  })
+  const { child, ready } = startReckonProcess(command, options(dir, env))
+  running.push(child)
+  return ready
 }
 
-export function exited(child: ChildProcess): Promise<number | null> {
-  if (child.exitCode !== null) return Promise.resolve(child.exitCode)
-  return new Promise((resolve) => child.once('exit', (code) => resolve(code)))
-}
+export { exited }
 
 export async function getJson<T>(url: string): Promise<T> {
   const res = await fetch(url)
@@ -96,7 +71,8 @@ export async function runReckonCli(
   dir: string,
   env: Env = {},
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawnReckon(args, dir, env)
+  const child = spawnReckon(args, options(dir, env))
+  running.push(child)
   let stdout = ''
   let stderr = ''
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()))

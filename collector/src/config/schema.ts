@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import Type, { type Static } from 'typebox'
+import { ITEM_LIMITS } from '../otlp/arrival.js'
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535, description: '0 picks a free port' })
 
@@ -35,6 +36,16 @@ export const ConfigSchema = Type.Object(
       {
         maxBodyBytes: Type.Integer({ minimum: 1024 }),
         maxInFlightBytes: Type.Integer({ minimum: 1024 }),
+        maxItemsPerRequest: Type.Integer({
+          minimum: 1,
+          description:
+            'Spans, log records, data points or events one request may carry; more get 413.',
+        }),
+        maxEntriesPerItem: Type.Integer({
+          minimum: 1,
+          description:
+            'Attributes, span events or links one item may carry; such an item is refused.',
+        }),
         batchRows: Type.Integer({ minimum: 1 }),
         flushIntervalMs: Type.Integer({ minimum: 10 }),
         queueBytes: Type.Integer({ minimum: 1024 }),
@@ -97,6 +108,10 @@ export const DEFAULTS: Config = {
   ingest: {
     maxBodyBytes: 20 * 1024 * 1024,
     maxInFlightBytes: 256 * 1024 * 1024,
+    // Far above what SDKs send (batches of 512-2048, 128 attributes a span by default), low
+    // enough that one request cannot decode into gigabytes of objects.
+    maxItemsPerRequest: ITEM_LIMITS.maxItems,
+    maxEntriesPerItem: ITEM_LIMITS.maxPerItem,
     batchRows: 50_000,
     flushIntervalMs: 1000,
     queueBytes: 256 * 1024 * 1024,

@@ -1,4 +1,6 @@
 import type { FastifyRequest } from 'fastify'
+import type { Config } from '../config/schema.js'
+import { arrival, type Arrival } from '../otlp/arrival.js'
 
 /** Seconds a sender should wait when the write queue is full. */
 export const RETRY_AFTER_SECONDS = 2
@@ -11,6 +13,14 @@ export function isJson(request: FastifyRequest): boolean {
 export function nowNanos(): string {
   return (BigInt(Date.now()) * 1_000_000n).toString()
 }
+
+/** A request arriving now, checked against the configured retention and caps. */
+export const arrivingNow = (config: Config): Arrival =>
+  arrival(nowNanos(), {
+    retentionDays: config.retentionDays,
+    maxItems: config.ingest.maxItemsPerRequest,
+    maxPerItem: config.ingest.maxEntriesPerItem,
+  })
 
 /** Thrown to answer 503 with Retry-After, in the request's content type. */
 export class QueueFull extends Error {

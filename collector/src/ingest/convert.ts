@@ -1,11 +1,14 @@
 // Turning an OTLP request body into encoded rows: the CPU-heavy part of ingest, run on the
 // decode threads (decode-pool.ts). Nothing here touches the network or storage.
+import { arrival, TooManyItems, type Arrival } from '../otlp/arrival.js'
+import { quoteLargeIntegers } from '../otlp/json-integers.js'
 import { convertLogs, LogConverter, type LogConversion } from '../otlp/logs.js'
 import { convertMetrics, MetricConverter, type MetricConversion } from '../otlp/metrics.js'
-import { LogRecordCodec, MetricCodec, SpanCodec, type Signal } from '../otlp/proto.js'
+import { LogRecordItems, MetricItems, SpanItems, type Signal } from '../otlp/proto.js'
 import { streamRequest } from '../otlp/request-stream.js'
 import { convertTraces, SpanConverter, type SpanConversion } from '../otlp/traces.js'
 import type { LogsRequest, MetricsRequest, TracesRequest } from '../otlp/types.js'
+import { wellFormed } from '../otlp/well-formed.js'
 import type { Table } from '../storage/pipeline.js'
 import type { EncodedRows, QueuedRows } from '../storage/writer.js'
 
@@ -16,9 +19,13 @@ export interface Converted<Rows extends QueuedRows = EncodedRows> {
   errors: string[]
 }
 
-/** A body is either converted (some items may be rejected) or refused whole (HTTP 400). */
+/**
+ * A body is either converted (some items may be rejected) or refused whole: 400 when it is
+ * not a request, 413 when it carries more items than one request may.
+ */
 export type Conversion<Rows extends QueuedRows = EncodedRows> =
-  { kind: 'converted'; converted: Converted<Rows> } | { kind: 'refused'; message: string }
+  | { kind: 'converted'; converted: Converted<Rows> }
+  | { kind: 'refused'; status: 400 | 413; message: string }
 
 const signalName = (s: Signal): string =>
   s === 'traces' ? 'Trace' : s === 'logs' ? 'Logs' : 'Metrics'
@@ -26,11 +33,12 @@ const signalName = (s: Signal): string =>
 /** A body refused whole, with the message the sender gets. */
 class Refused extends Error {}
 
-/** OTLP/JSON: parsed whole, as JSON must be. */
+/** OTLP/JSON: parsed whole, as JSON must be; see json-integers.ts and well-formed.ts. */
 function parseJson(signal: Signal, body: Buffer): unknown {
   let parsed: unknown
   try {
-    parsed = JSON.parse(body.toString('utf8'))
+    const text = quoteLargeIntegers(body.toString('utf8'))
+    parsed = wellFormed(text, JSON.parse(text) as unknown)
   } catch (err) {
     throw new Refused(`body is not valid JSON: ${(err as Error).message}`)
   }
@@ -62,51 +70,89 @@ const fromMetrics = (c: MetricConversion): Converted => ({
 })
 
 /** OTLP/protobuf: item by item as it decodes, so a large request never lives as objects. */
-function convertProtobuf(signal: Signal, body: Buffer, nowNanos: string): Converted {
+function convertProtobuf(signal: Signal, body: Buffer, at: Arrival): Converted {
   switch (signal) {
     case 'traces': {
-      const converter = new SpanConverter()
-      streamRequest(body, SpanCodec, converter)
+      const converter = new SpanConverter(at)
+      streamRequest(body, SpanItems, converter, at)
       return fromSpans(converter.finish())
     }
     case 'logs': {
-      const converter = new LogConverter(nowNanos)
-      streamRequest(body, LogRecordCodec, converter)
+      const converter = new LogConverter(at)
+      streamRequest(body, LogRecordItems, converter, at)
       return fromLogs(converter.finish())
     }
     case 'metrics': {
-      const converter = new MetricConverter()
-      streamRequest(body, MetricCodec, converter)
+      const converter = new MetricConverter(at)
+      streamRequest(body, MetricItems, converter, at)
       return fromMetrics(converter.finish())
     }
   }
 }
 
-function convertJson(signal: Signal, req: unknown, nowNanos: string): Converted {
+/** Items in a parsed OTLP/JSON request, counted before any is converted. */
+function countItems(signal: Signal, req: unknown): number {
+  const r = req as Record<string, { [k: string]: { [k: string]: unknown[] | undefined }[] }[]>
+  const [outer, inner, items] =
+    signal === 'traces'
+      ? ['resourceSpans', 'scopeSpans', 'spans']
+      : signal === 'logs'
+        ? ['resourceLogs', 'scopeLogs', 'logRecords']
+        : ['resourceMetrics', 'scopeMetrics', 'metrics']
+  let n = 0
+  for (const ri of Array.isArray(r[outer]) ? r[outer] : []) {
+    const scopes = ri?.[inner]
+    for (const si of Array.isArray(scopes) ? scopes : []) {
+      const list = si?.[items]
+      if (Array.isArray(list)) n += list.length
+    }
+  }
+  return n
+}
+
+function convertJson(signal: Signal, req: unknown, at: Arrival): Converted {
+  if (countItems(signal, req) > at.maxItems) {
+    throw new TooManyItems(
+      signal === 'traces' ? 'spans' : signal === 'logs' ? 'log records' : 'metrics',
+      at.maxItems,
+    )
+  }
   switch (signal) {
     case 'traces':
-      return fromSpans(convertTraces(req as TracesRequest))
+      return fromSpans(convertTraces(req as TracesRequest, at))
     case 'logs':
-      return fromLogs(convertLogs(req as LogsRequest, nowNanos))
+      return fromLogs(convertLogs(req as LogsRequest, at))
     case 'metrics':
-      return fromMetrics(convertMetrics(req as MetricsRequest))
+      return fromMetrics(convertMetrics(req as MetricsRequest, at))
   }
 }
 
-/** Decodes and converts one Export*ServiceRequest body; bad input is refused, not thrown. */
+const tooMany = (err: TooManyItems): Conversion => ({
+  kind: 'refused',
+  status: 413,
+  message: err.message,
+})
+
+/**
+ * Decodes and converts one Export*ServiceRequest body; bad input is refused, not thrown.
+ * `at` is the request's arrival (a bare time: the default retention and caps).
+ */
 export function convertBody(
   signal: Signal,
   body: Buffer,
   json: boolean,
-  nowNanos: string,
+  at: Arrival | string,
 ): Conversion {
+  const checked = typeof at === 'string' ? arrival(at) : at
   if (!json) {
     try {
-      return { kind: 'converted', converted: convertProtobuf(signal, body, nowNanos) }
+      return { kind: 'converted', converted: convertProtobuf(signal, body, checked) }
     } catch (err) {
+      if (err instanceof TooManyItems) return tooMany(err)
       const type = `Export${signalName(signal)}ServiceRequest`
       return {
         kind: 'refused',
+        status: 400,
         message: `body is not a valid protobuf ${type}: ${(err as Error).message}`,
       }
     }
@@ -115,14 +161,16 @@ export function convertBody(
   try {
     req = parseJson(signal, body)
   } catch (err) {
-    if (err instanceof Refused) return { kind: 'refused', message: err.message }
+    if (err instanceof Refused) return { kind: 'refused', status: 400, message: err.message }
     throw err
   }
   try {
-    return { kind: 'converted', converted: convertJson(signal, req, nowNanos) }
+    return { kind: 'converted', converted: convertJson(signal, req, checked) }
   } catch (err) {
+    if (err instanceof TooManyItems) return tooMany(err)
     return {
       kind: 'refused',
+      status: 400,
       message: `body does not match the OTLP/JSON schema: ${(err as Error).message}`,
     }
   }

@@ -116,6 +116,7 @@ describe('DecodePool', () => {
     const result = await pool(1).convert('traces', garbage, false, '0')
     expect(result).toEqual({
       kind: 'refused',
+      status: 400,
       message: expect.stringMatching(/^body is not a valid protobuf ExportTraceServiceRequest/),
     })
     expect(neighbour.toString()).toBe('still here')

@@ -6,6 +6,7 @@ import { randomBytes } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { Worker } from 'node:worker_threads'
+import type { Arrival } from '../otlp/arrival.js'
 import type { Signal } from '../otlp/proto.js'
 import { spoolFile, TABLES, type Table } from '../storage/pipeline.js'
 import type { KeptFile, SpoolRecycler } from '../storage/spool-recycler.js'
@@ -18,7 +19,8 @@ export interface DecodeJob {
   signal: Signal
   body: Uint8Array
   json: boolean
-  nowNanos: string
+  /** When the body arrived and what it is checked against (a bare time: the defaults). */
+  arrival: Arrival | string
   /** Where to write the job's rows (spool.ts) instead of sending them back. */
   spool?: JobSpool
   /** Kept files to overwrite instead of making new ones (spool-recycler.ts). */
@@ -120,9 +122,9 @@ export class DecodePool {
     signal: Signal,
     body: Buffer,
     json: boolean,
-    nowNanos: string,
+    arrival: Arrival | string,
   ): Promise<Conversion<QueuedRows>> {
-    if (this.threads.length === 0) return Promise.resolve(convertBody(signal, body, json, nowNanos))
+    if (this.threads.length === 0) return Promise.resolve(convertBody(signal, body, json, arrival))
     if (this.closed) return Promise.reject(new Error('the decode pool is closed'))
     // The least busy live thread; ties go to the first.
     let thread: Thread | undefined
@@ -133,7 +135,7 @@ export class DecodePool {
     const chosen = thread
     const id = this.nextId++
     const transfer: ArrayBuffer[] = []
-    const job: DecodeJob = { id, signal, body: ownBuffer(body, transfer), json, nowNanos }
+    const job: DecodeJob = { id, signal, body: ownBuffer(body, transfer), json, arrival }
     // A request fills at most two tables (spans and trace_spans; logs and business events).
     const reuse = this.recycler?.take(2) ?? []
     if (this.spool) job.spool = this.spool

@@ -53,7 +53,7 @@ port.on('message', (job: DecodeJob) => {
   try {
     // It arrives as a plain Uint8Array; as a Buffer, protobufjs reads strings natively.
     const body = Buffer.from(job.body.buffer, job.body.byteOffset, job.body.byteLength)
-    const conversion = convertBody(job.signal, body, job.json, job.nowNanos)
+    const conversion = convertBody(job.signal, body, job.json, job.arrival)
     if (conversion.kind === 'converted') {
       handOver(job, conversion.converted.batches, transfer, reuse)
     }

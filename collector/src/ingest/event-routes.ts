@@ -8,11 +8,20 @@ import {
   encodeBusinessEvent,
   type BusinessEvent,
 } from '../otlp/business-event.js'
+import {
+  checkCount,
+  checkRetained,
+  oldestKept,
+  TooManyItems,
+  type Arrival,
+} from '../otlp/arrival.js'
+import { quoteLargeIntegers } from '../otlp/json-integers.js'
 import { flattenTyped } from '../otlp/typed-value.js'
 import { dateTime64Text, hexId, InvalidField } from '../otlp/values.js'
+import { wellFormed } from '../otlp/well-formed.js'
 import { jsonRows } from '../storage/writer.js'
 import { BodyError } from './body.js'
-import { nowNanos, QueueFull } from './common.js'
+import { arrivingNow, QueueFull } from './common.js'
 
 /** One business event as systems without OpenTelemetry send it to POST /v1/events. */
 export const EventInput = Type.Object(
@@ -32,7 +41,10 @@ export const EventInput = Type.Object(
     amount: Type.Optional(Type.String({ description: 'Exact decimal, e.g. "12.50"' })),
     currency: Type.Optional(Type.String()),
     timestamp: Type.Optional(
-      Type.String({ description: 'RFC 3339 (up to ns) or Unix nanoseconds' }),
+      Type.Union([Type.String(), Type.Integer({ minimum: 0 })], {
+        description:
+          'RFC 3339 (up to ns), or Unix nanoseconds as a string or a number (19 digits today)',
+      }),
     ),
     service: Type.Optional(Type.String()),
     traceId: Type.Optional(Type.String()),
@@ -50,18 +62,35 @@ export type EventInput = Static<typeof EventInput>
 
 const RFC3339 = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/
 
-/** RFC 3339 with up to nanosecond precision, or Unix nanoseconds, to nanoseconds. */
-export function parseTimestamp(text: string): string {
-  if (/^\d{1,19}$/.test(text)) return dateTime64Text(text, 'timestamp')
-  const m = RFC3339.exec(text)
-  const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN
-  if (!m || Number.isNaN(ms)) {
-    throw new InvalidField(
-      `timestamp must be RFC 3339 (e.g. 2026-01-31T12:00:00.123Z) or Unix nanoseconds, got ${JSON.stringify(text)}`,
-    )
+/** Unix ns of 2001-09-09: a smaller number is most likely seconds or milliseconds. */
+const NS_DIGITS = 10n ** 18n
+
+/**
+ * RFC 3339 with up to nanosecond precision, or Unix nanoseconds, to nanoseconds within
+ * retention and the column's range (to 2262-04-11).
+ */
+export function parseTimestamp(sent: string | number, oldest: bigint, days: number): string {
+  const text = String(sent)
+  let ns: bigint
+  if (/^\d{1,20}$/.test(text)) {
+    ns = BigInt(text)
+    if (ns < oldest && ns < NS_DIGITS) {
+      throw new InvalidField(
+        `timestamp ${text} read as Unix nanoseconds is in ${new Date(Number(ns / 1_000_000n)).getUTCFullYear()}, older than the retention of ${days} days (seconds or milliseconds? send nanoseconds or RFC 3339)`,
+      )
+    }
+  } else {
+    const m = RFC3339.exec(text)
+    const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN
+    if (!m || Number.isNaN(ms)) {
+      throw new InvalidField(
+        `timestamp must be RFC 3339 (e.g. 2026-01-31T12:00:00.123Z) or Unix nanoseconds, got ${JSON.stringify(text)}`,
+      )
+    }
+    ns = BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'))
   }
-  const fraction = BigInt((m[2] ?? '').padEnd(9, '0'))
-  return (BigInt(ms) * 1_000_000n + fraction).toString()
+  checkRetained(ns, oldest, days, 'timestamp')
+  return dateTime64Text(ns.toString(), 'timestamp')
 }
 
 function describeSchemaError(row: unknown): string {
@@ -82,8 +111,20 @@ function describeSchemaError(row: unknown): string {
   return `${field} ${first.message}`
 }
 
-function toEvent(row: EventInput, now: string): BusinessEvent {
-  const time = row.timestamp ? parseTimestamp(row.timestamp) : now
+/** The request's arrival as each row is checked against it. */
+interface EventArrival {
+  now: string
+  oldest: bigint
+  retentionDays: number
+  maxPerItem: number
+}
+
+function toEvent(row: EventInput, at: EventArrival): BusinessEvent {
+  const now = at.now
+  const sent = row.timestamp
+  const time =
+    sent === undefined || sent === '' ? now : parseTimestamp(sent, at.oldest, at.retentionDays)
+  checkCount(row.attributes ? Object.keys(row.attributes).length : 0, at.maxPerItem, 'attributes')
   const event: Omit<BusinessEvent, 'id'> = {
     timestamp: time,
     observedTimestamp: now,
@@ -106,11 +147,21 @@ function toEvent(row: EventInput, now: string): BusinessEvent {
     // The arrival time of a row sent without one is not part of it: a resent copy is the same.
     id:
       row.id === undefined
-        ? deriveEventId(event, row.timestamp ? time : '')
+        ? deriveEventId(event, sent !== undefined && sent !== '' ? time : '')
         : checkEventId(row.id, 'id'),
   }
   checkBusinessEvent(full)
   return full
+}
+
+/**
+ * JSON text as the rows need it: no lone surrogates, and a row's `timestamp` sent as a
+ * number kept exact. Other numbers stay numbers: an attribute beyond 2^53 is refused by
+ * the typed form's rules (send `{"int": "…"}`), not turned into text.
+ */
+function parse(text: string, rowDepth: number): unknown {
+  const exact = quoteLargeIntegers(text, (key, depth) => key === 'timestamp' && depth === rowDepth)
+  return wellFormed(exact, JSON.parse(exact) as unknown)
 }
 
 function parseRows(body: Buffer, ndjson: boolean): unknown[] {
@@ -121,7 +172,7 @@ function parseRows(body: Buffer, ndjson: boolean): unknown[] {
       .filter((line) => line.trim() !== '')
       .map((line, i) => {
         try {
-          return JSON.parse(line) as unknown
+          return parse(line, 1)
         } catch {
           return new InvalidField(`line ${i + 1} is not valid JSON`)
         }
@@ -129,7 +180,8 @@ function parseRows(body: Buffer, ndjson: boolean): unknown[] {
   }
   let parsed: unknown
   try {
-    parsed = JSON.parse(text)
+    // Rows are the objects of an array, or of {"events": [...]}.
+    parsed = parse(text, text.trimStart().startsWith('[') ? 2 : 3)
   } catch (err) {
     throw new BodyError(400, `body is not valid JSON: ${(err as Error).message}`)
   }
@@ -152,7 +204,16 @@ export function eventRoutes(app: FastifyInstance): void {
   app.post('/v1/events', async (request, reply) => {
     const ndjson = (request.headers['content-type'] ?? '').includes('ndjson')
     const rows = parseRows(request.body as Buffer, ndjson)
-    const now = nowNanos()
+    const arrival: Arrival = arrivingNow(app.reckon.config)
+    if (rows.length > arrival.maxItems) {
+      throw new BodyError(413, new TooManyItems('events', arrival.maxItems).message)
+    }
+    const at: EventArrival = {
+      now: arrival.nowNanos,
+      oldest: oldestKept(arrival),
+      retentionDays: arrival.retentionDays,
+      maxPerItem: arrival.maxPerItem,
+    }
     const rejected: { index: number; error: string }[] = []
     let text = ''
     let accepted = 0
@@ -160,7 +221,7 @@ export function eventRoutes(app: FastifyInstance): void {
       try {
         if (row instanceof InvalidField) throw row
         if (!Value.Check(EventInput, row)) throw new InvalidField(describeSchemaError(row))
-        text += encodeBusinessEvent(toEvent(row, now))
+        text += encodeBusinessEvent(toEvent(row, at))
         accepted++
       } catch (err) {
         if (!(err instanceof InvalidField)) throw err

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { encodeResponse, jsonResponse, type PartialSuccess } from '../otlp/proto.js'
 import { BodyError } from './body.js'
-import { isJson, nowNanos, QueueFull } from './common.js'
+import { arrivingNow, isJson, QueueFull } from './common.js'
 import type { DecodePool } from './decode-pool.js'
 
 /** POST /v1/traces, /v1/logs, /v1/metrics as the OTLP/HTTP spec describes them. */
@@ -9,8 +9,9 @@ export function otlpRoutes(app: FastifyInstance, decoder: DecodePool): void {
   for (const signal of ['traces', 'logs', 'metrics'] as const) {
     app.post(`/v1/${signal}`, async (request: FastifyRequest, reply: FastifyReply) => {
       const json = isJson(request)
-      const conversion = await decoder.convert(signal, request.body as Buffer, json, nowNanos())
-      if (conversion.kind === 'refused') throw new BodyError(400, conversion.message)
+      const at = arrivingNow(app.reckon.config)
+      const conversion = await decoder.convert(signal, request.body as Buffer, json, at)
+      if (conversion.kind === 'refused') throw new BodyError(conversion.status, conversion.message)
       const c = conversion.converted
       const { metrics, pipeline } = app.reckon
       // Decode threads have spooled their rows already; rows converted here are spooled now.

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import currencies from 'currency-codes'
 import { InvalidField, type FlatAttributes } from './values.js'
 
 /** A business event as stored: one fact about one record in one system. */
@@ -69,7 +70,8 @@ export function deriveEventId(e: Omit<BusinessEvent, 'id'>, sentTime: string): s
 }
 
 const DECIMAL = /^-?\d{1,29}(\.\d{1,9})?$/
-const CURRENCY = /^[A-Z]{3}$/
+/** ISO 4217's active codes, as the maintenance agency publishes them (`currency-codes`). */
+const CURRENCIES = new Set(currencies.codes())
 const NAME = /^[\w.:/-]{1,200}$/
 
 /** Checks the fields finance relies on; the message names the field and what is wrong. */
@@ -91,12 +93,12 @@ export function checkBusinessEvent(e: BusinessEvent): void {
         `amount must be an exact decimal string with at most 9 decimal places, like "12.50" (got ${JSON.stringify(e.amount)})`,
       )
     }
-    if (!CURRENCY.test(e.currency)) {
+    if (!CURRENCIES.has(e.currency)) {
       throw new InvalidField(
         `currency must be an ISO 4217 code like "EUR" when amount is given (got ${JSON.stringify(e.currency)})`,
       )
     }
-  } else if (e.currency && !CURRENCY.test(e.currency)) {
+  } else if (e.currency && !CURRENCIES.has(e.currency)) {
     throw new InvalidField(
       `currency must be an ISO 4217 code like "EUR" (got ${JSON.stringify(e.currency)})`,
     )

@@ -3,6 +3,7 @@
 // LowCardinality dictionaries then hash that new string again. This reader returns the same
 // string object for the same short byte sequence, so a repeat costs one pass over its bytes
 // and its hash is already computed. bench:ingest's conversion: ~6.4 → ~5.6 µs a span.
+import { isUtf8 } from 'node:buffer'
 import { createRequire } from 'node:module'
 import type protobuf from 'protobufjs'
 import { PROTO_ROOT_MODULE } from './proto.js'
@@ -37,6 +38,13 @@ export class InterningReader extends BufferReader {
   private static readonly lengths = new Int32Array(SLOTS)
   private static readonly bytes = new Uint8Array(SLOTS * MAX_BYTES)
   private static readonly words = new DataView(InterningReader.bytes.buffer)
+  /** 1 where the slot's bytes were not well-formed UTF-8. */
+  private static readonly illFormedSlots = new Uint8Array(SLOTS)
+  /**
+   * Strings read so far whose bytes were not well-formed UTF-8 (each read with U+FFFD in
+   * place of the bad bytes), so a caller can tell that an item's text differs from its bytes.
+   */
+  illFormed = 0
   /** The body, for reading four bytes at a time. */
   private readonly words32: DataView
 
@@ -54,7 +62,7 @@ export class InterningReader extends BufferReader {
     this.pos = end
     const buf = this.buf as NodeBuffer
     if (len === 0) return ''
-    if (len > MAX_BYTES) return buf.utf8Slice(start, end)
+    if (len > MAX_BYTES) return this.decoded(buf, start, end)
     const view = this.words32
     const wordsEnd = end - 3
     let h = len
@@ -77,14 +85,27 @@ export class InterningReader extends BufferReader {
           i++
           k++
         }
-        if (i === end) return cached
+        if (i === end) {
+          this.illFormed += InterningReader.illFormedSlots[slot]!
+          return cached
+        }
       }
     }
-    const fresh = buf.utf8Slice(start, end)
+    const before = this.illFormed
+    const fresh = this.decoded(buf, start, end)
     strings[slot] = fresh
     lengths[slot] = len
+    InterningReader.illFormedSlots[slot] = this.illFormed === before ? 0 : 1
     // A loop, not set(subarray()): a new view per miss cost more than the copy.
     for (let j = start, k = base; j < end; j++, k++) bytes[k] = buf[j]!
     return fresh
+  }
+
+  /** The bytes as text; ill-formed UTF-8 reads as U+FFFD, and is counted. */
+  private decoded(buf: NodeBuffer, start: number, end: number): string {
+    const text = buf.utf8Slice(start, end)
+    // Only a string with U+FFFD can have been repaired; one sent as such is well-formed.
+    if (text.includes('\uFFFD') && !isUtf8(buf.subarray(start, end))) this.illFormed++
+    return text
   }
 }

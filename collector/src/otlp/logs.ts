@@ -17,6 +17,7 @@ import {
   ATTR_STATUS,
   ATTR_SYSTEM,
 } from './semconv.js'
+import { arrivingNow, checkCount, checkRetained, oldestKept, type Arrival } from './arrival.js'
 import { resourceOrigin, scopeOriginJson, withOrigin, type ResourceOrigin } from './origin.js'
 import { dict } from './typed-value.js'
 import type { AnyValue, LogRecord, LogsRequest, Resource, Scope } from './types.js'
@@ -67,8 +68,16 @@ export class LogConverter {
   private readonly errors: string[] = []
   private origin: ResourceOrigin = resourceOrigin(undefined, undefined)
   private scope = scopeOriginJson(undefined, undefined)
+  private readonly at: LogArrival
 
-  constructor(private readonly nowNanos: string) {}
+  constructor(arrival: Arrival = arrivingNow()) {
+    this.at = {
+      nowNanos: arrival.nowNanos,
+      oldest: oldestKept(arrival),
+      retentionDays: arrival.retentionDays,
+      maxPerItem: arrival.maxPerItem,
+    }
+  }
 
   beginResource(resource: Resource | null | undefined, schemaUrl?: string | null): void {
     this.origin = resourceOrigin(resource, schemaUrl)
@@ -80,26 +89,32 @@ export class LogConverter {
   }
 
   add(record: LogRecord): void {
-    const { nowNanos } = this
+    const { at } = this
     const { service, attributes: resource } = this.origin
     try {
+      checkCount(record.attributes?.length, at.maxPerItem, 'attributes')
       const attrs = flattenAttributes(record.attributes, 'attributes')
       const eventName = str(record.eventName, 'eventName') || attrs.values[ATTR_EVENT_NAME] || ''
       if (eventName && attrs.values[ATTR_ENTITY] !== undefined) {
-        const event = toBusinessEvent(record, attrs, eventName, service, resource, nowNanos)
+        const event = toBusinessEvent(record, attrs, eventName, service, resource, at)
         this.events.text += encodeBusinessEvent(event)
         this.events.rows++
       } else {
-        this.logs.text += encodeLog(record, attrs, eventName, this.origin, this.scope, nowNanos)
+        this.logs.text += encodeLog(record, attrs, eventName, this.origin, this.scope, at)
         this.logs.rows++
       }
     } catch (err) {
       if (!(err instanceof InvalidField)) throw err
-      this.rejected++
-      if (this.errors.length < MAX_ERRORS) {
-        this.errors.push(`log record ${this.index}: ${err.message}`)
-      }
+      this.reject(err.message)
+      return
     }
+    this.index++
+  }
+
+  /** Counts a record refused, here or before it could be read (request-stream.ts). */
+  reject(reason: string): void {
+    this.rejected++
+    if (this.errors.length < MAX_ERRORS) this.errors.push(`log record ${this.index}: ${reason}`)
     this.index++
   }
 
@@ -114,8 +129,8 @@ export class LogConverter {
 }
 
 /** Splits a decoded ExportLogsServiceRequest (see `LogConverter`). */
-export function convertLogs(req: LogsRequest, nowNanos: string): LogConversion {
-  const converter = new LogConverter(nowNanos)
+export function convertLogs(req: LogsRequest, arrival?: Arrival): LogConversion {
+  const converter = new LogConverter(arrival)
   for (const rl of req.resourceLogs ?? []) {
     converter.beginResource(rl.resource, rl.schemaUrl)
     for (const sl of rl.scopeLogs ?? []) {
@@ -126,13 +141,29 @@ export function convertLogs(req: LogsRequest, nowNanos: string): LogConversion {
   return converter.finish()
 }
 
-function times(record: LogRecord, nowNanos: string): { time: string; observed: string } {
+/** The request's arrival as a log record is checked against it. */
+interface LogArrival {
+  nowNanos: string
+  oldest: bigint
+  retentionDays: number
+  maxPerItem: number
+}
+
+function times(record: LogRecord, at: LogArrival): { time: string; observed: string } {
   const observed = uint64(record.observedTimeUnixNano, 'observedTimeUnixNano')
   const time = uint64(record.timeUnixNano, 'timeUnixNano')
   // The spec lets either be unset; fall back to the other, then to arrival time.
-  const o = observed !== '0' ? observed : time !== '0' ? time : nowNanos
+  const o = observed !== '0' ? observed : time !== '0' ? time : at.nowNanos
+  const t = time !== '0' ? time : o
+  // Rows are kept by their time: an older one would be removed right after it is stored.
+  checkRetained(
+    BigInt(t),
+    at.oldest,
+    at.retentionDays,
+    time !== '0' ? 'timeUnixNano' : 'observedTimeUnixNano',
+  )
   return {
-    time: dateTime64Text(time !== '0' ? time : o, 'timeUnixNano'),
+    time: dateTime64Text(t, 'timeUnixNano'),
     observed: dateTime64Text(o, 'observedTimeUnixNano'),
   }
 }
@@ -143,9 +174,9 @@ function toBusinessEvent(
   type: string,
   service: string,
   resource: FlatAttributes,
-  nowNanos: string,
+  at: LogArrival,
 ): BusinessEvent {
-  const { time, observed } = times(record, nowNanos)
+  const { time, observed } = times(record, at)
   const rest: FlatAttributes = { values: dict<string>(), types: dict<AttributeType>() }
   for (const [k, v] of Object.entries(attrs.values)) {
     if (EVENT_COLUMNS.has(k)) continue
@@ -203,9 +234,9 @@ function encodeLog(
   eventName: string,
   origin: ResourceOrigin,
   scope: string,
-  nowNanos: string,
+  at: LogArrival,
 ): string {
-  const { time, observed } = times(record, nowNanos)
+  const { time, observed } = times(record, at)
   const body = bodyText(record.body)
   const severity = record.severityNumber
   const severityNumber =

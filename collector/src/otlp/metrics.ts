@@ -1,4 +1,12 @@
 import { jsonRows, type EncodedRows } from '../storage/writer.js'
+import {
+  arrivingNow,
+  checkCount,
+  checkRetained,
+  oldestKept,
+  TooManyItems,
+  type Arrival,
+} from './arrival.js'
 import { resourceOrigin, scopeOriginJson, withOrigin, type ResourceOrigin } from './origin.js'
 import type { Int64, KeyValue, Metric, MetricsRequest, Resource, Scope } from './types.js'
 import {
@@ -29,7 +37,15 @@ const TEMPORALITY_ENUM = [
   'AGGREGATION_TEMPORALITY_CUMULATIVE',
 ]
 
+/** The request's arrival as each point is checked against it. */
+interface PointArrival {
+  oldest: bigint
+  retentionDays: number
+  maxPerItem: number
+}
+
 interface Common {
+  at: PointArrival
   origin: ResourceOrigin
   scope: string
   metric: Metric
@@ -54,6 +70,19 @@ export class MetricConverter {
   private readonly errors: string[] = []
   private origin: ResourceOrigin = resourceOrigin(undefined, undefined)
   private scope = scopeOriginJson(undefined, undefined)
+  private readonly at: PointArrival
+  private readonly maxPoints: number
+  /** Metrics seen, for naming one refused before it could be read. */
+  private metrics = 0
+
+  constructor(arrival: Arrival = arrivingNow()) {
+    this.at = {
+      oldest: oldestKept(arrival),
+      retentionDays: arrival.retentionDays,
+      maxPerItem: arrival.maxPerItem,
+    }
+    this.maxPoints = arrival.maxItems
+  }
 
   beginResource(resource: Resource | null | undefined, schemaUrl?: string | null): void {
     this.origin = resourceOrigin(resource, schemaUrl)
@@ -65,12 +94,16 @@ export class MetricConverter {
   }
 
   add(metric: Metric): void {
-    const c: Common = { origin: this.origin, scope: this.scope, metric }
+    this.metrics++
+    const c: Common = { at: this.at, origin: this.origin, scope: this.scope, metric }
     const name = typeof metric.name === 'string' ? metric.name : ''
     const points = pointsOf(metric)
+    if (this.rows + this.rejected + points.length > this.maxPoints) {
+      throw new TooManyItems('data points', this.maxPoints)
+    }
     if (!name) {
       for (let i = 0; i < Math.max(points.length, 1); i++) {
-        this.reject(new InvalidField('name is missing'), 'metric')
+        this.refuse(new InvalidField('name is missing'), 'metric')
       }
       return
     }
@@ -79,7 +112,7 @@ export class MetricConverter {
         this.text += encodePoint(c, p) + '\n'
         this.rows++
       } catch (err) {
-        this.reject(err, `metric ${name} point ${i}`)
+        this.refuse(err, `metric ${name} point ${i}`)
       }
     }
   }
@@ -88,7 +121,12 @@ export class MetricConverter {
     return { encoded: jsonRows(this.text, this.rows), rejected: this.rejected, errors: this.errors }
   }
 
-  private reject(err: unknown, what: string): void {
+  /** Counts a metric refused before it could be read (request-stream.ts). */
+  reject(reason: string): void {
+    this.refuse(new InvalidField(reason), `metric ${this.metrics++}`)
+  }
+
+  private refuse(err: unknown, what: string): void {
     if (!(err instanceof InvalidField)) throw err
     this.rejected++
     if (this.errors.length < MAX_ERRORS) this.errors.push(`${what}: ${err.message}`)
@@ -96,8 +134,8 @@ export class MetricConverter {
 }
 
 /** Converts a decoded ExportMetricsServiceRequest (see `MetricConverter`). */
-export function convertMetrics(req: MetricsRequest): MetricConversion {
-  const converter = new MetricConverter()
+export function convertMetrics(req: MetricsRequest, arrival?: Arrival): MetricConversion {
+  const converter = new MetricConverter(arrival)
   for (const rm of req.resourceMetrics ?? []) {
     converter.beginResource(rm.resource, rm.schemaUrl)
     for (const sm of rm.scopeMetrics ?? []) {
@@ -153,6 +191,8 @@ function encodePoint(c: Common, kp: KindPoint): string {
   const p: Point = kp.point
   const time = uint64(p.timeUnixNano, 'timeUnixNano')
   if (time === '0') throw new InvalidField('timeUnixNano is missing')
+  checkRetained(BigInt(time), c.at.oldest, c.at.retentionDays, 'timeUnixNano')
+  checkCount(p.attributes?.length, c.at.maxPerItem, 'attributes')
   const attributes = flattenAttributes(p.attributes, 'attributes')
   const row: Record<string, unknown> = {
     timestamp: dateTime64Text(time, 'timeUnixNano'),

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module'
 import protobuf from 'protobufjs'
+import type { ItemKind } from './request-stream.js'
 import {
   SPAN_BYTES,
   type LogRecord,
@@ -65,19 +66,37 @@ const collector = root.opentelemetry.proto.collector
 export const SpanCodec = root.opentelemetry.proto.trace.v1.Span
 export const ResourceCodec = root.opentelemetry.proto.resource.v1.Resource
 export const ScopeCodec = root.opentelemetry.proto.common.v1.InstrumentationScope
-/** The items of a logs and a metrics request, decoded one at a time (request-stream.ts). */
-export const LogRecordCodec = root.opentelemetry.proto.logs.v1.LogRecord
-export const MetricCodec = root.opentelemetry.proto.metrics.v1.Metric
+const LogRecordCodec = root.opentelemetry.proto.logs.v1.LogRecord
+const MetricCodec = root.opentelemetry.proto.metrics.v1.Metric
+
+/** The items of each request, decoded one at a time (request-stream.ts), and their caps. */
+export const SpanItems: ItemKind<Span> = {
+  plural: 'spans',
+  decoder: SpanCodec,
+  lists: { 9: 'attributes', 11: 'events', 13: 'links' },
+}
+export const LogRecordItems: ItemKind<LogRecord> = {
+  plural: 'log records',
+  decoder: LogRecordCodec,
+  lists: { 6: 'attributes' },
+}
+/** A metric's data points are counted as they are converted (metrics.ts). */
+export const MetricItems: ItemKind<Metric> = { plural: 'metrics', decoder: MetricCodec, lists: {} }
 
 // The trace-ordered table stores each span exactly as it was sent. Rather than encode it
 // again, the generated decoder is wrapped to note where each span's bytes lie in the
 // request (a view, not a copy). Only nested decodes, whose length is known, are marked.
+// A span whose text was not well-formed UTF-8 is read with U+FFFD in its place (as protobuf
+// decoders do); its bytes as sent would read back differently, so it is encoded anew.
 const decodeSpan = SpanCodec.decode.bind(SpanCodec) as NestedDecode
 ;(SpanCodec as unknown as { decode: NestedDecode }).decode = (reader, length) => {
   if (length === undefined || reader instanceof Uint8Array) return decodeSpan(reader, length)
   const start = reader.pos
+  const illFormed = (reader as { illFormed?: number }).illFormed
   const span = decodeSpan(reader, length)
-  span[SPAN_BYTES] = reader.buf.subarray(start, start + length)
+  if ((reader as { illFormed?: number }).illFormed === illFormed) {
+    span[SPAN_BYTES] = reader.buf.subarray(start, start + length)
+  }
   return span
 }
 

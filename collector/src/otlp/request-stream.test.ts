@@ -5,15 +5,19 @@ import { convertLogs, LogConverter } from './logs.js'
 import { convertMetrics, MetricConverter } from './metrics.js'
 import {
   decodeRequest,
-  LogRecordCodec,
-  MetricCodec,
+  LogRecordItems,
+  MetricItems,
   ResourceCodec,
   ScopeCodec,
   SpanCodec,
+  SpanItems,
 } from './proto.js'
+import { arrival } from './arrival.js'
 import { streamRequest } from './request-stream.js'
 import { convertTraces, SpanConverter, type SpanConversion } from './traces.js'
 
+/** A minute ago, in Unix ns: within retention. */
+const T0 = BigInt(Date.now() - 60_000) * 1_000_000n
 const kv = (key: string, stringValue: string) => ({ key, value: { stringValue } })
 const id = (bytes: number, fill: number) => Buffer.alloc(bytes, fill)
 
@@ -24,10 +28,10 @@ function span(n: number, extra: object = {}) {
     parentSpanId: n % 2 ? id(8, 9 + n) : undefined,
     name: `op ${n}`,
     kind: 2,
-    startTimeUnixNano: `${1_700_000_000_000_000_000n + BigInt(n)}`,
-    endTimeUnixNano: `${1_700_000_000_000_500_000n + BigInt(n)}`,
+    startTimeUnixNano: `${T0 + BigInt(n)}`,
+    endTimeUnixNano: `${T0 + 500_000n + BigInt(n)}`,
     attributes: [kv('reckon.flow.id', `${900 + n}`), kv('http.route', '/orders/:id')],
-    events: n % 2 ? [{ timeUnixNano: '1700000000000000100', name: 'retry' }] : [],
+    events: n % 2 ? [{ timeUnixNano: `${T0 + 100n}`, name: 'retry' }] : [],
     status: { code: n % 4 === 3 ? 2 : 0 },
     ...extra,
   }
@@ -54,7 +58,7 @@ const REQUEST = {
 
 function streamed(body: Uint8Array): SpanConversion {
   const converter = new SpanConverter()
-  streamRequest(body, SpanCodec, converter)
+  streamRequest(body, SpanItems, converter)
   return converter.finish()
 }
 
@@ -123,17 +127,17 @@ describe('streamRequest', () => {
   })
 
   it('converts log records and metric points exactly as decoding the request whole does', () => {
-    const now = '1700000000000000000'
+    const now = arrival(`${T0 + 1_000_000_000n}`)
     const logsBody = logsRequest()
     const logs = new LogConverter(now)
-    streamRequest(logsBody, LogRecordCodec, logs)
+    streamRequest(logsBody, LogRecordItems, logs)
     const wholeLogs = convertLogs(decodeRequest.logs(logsBody), now)
     expect([wholeLogs.logs.rows, wholeLogs.events.rows, wholeLogs.rejected]).toEqual([1, 1, 1])
     expect(logs.finish()).toEqual(wholeLogs)
 
     const metricsBody = metricsRequest()
     const metrics = new MetricConverter()
-    streamRequest(metricsBody, MetricCodec, metrics)
+    streamRequest(metricsBody, MetricItems, metrics)
     const wholeMetrics = convertMetrics(decodeRequest.metrics(metricsBody))
     expect([wholeMetrics.encoded.rows, wholeMetrics.rejected]).toEqual([3, 1])
     expect(metrics.finish()).toEqual(wholeMetrics)
@@ -166,7 +170,7 @@ const encodeRequest = (codec: RequestCodec, req: object) =>
 /** A log line, a business event, and a record refused for its bad trace ID. */
 function logsRequest(): Uint8Array {
   const record = (attrs: object[], extra: object = {}) => ({
-    timeUnixNano: '1700000000000000000',
+    timeUnixNano: `${T0}`,
     body: { stringValue: 'order placed' },
     attributes: attrs,
     ...extra,
@@ -199,7 +203,7 @@ function logsRequest(): Uint8Array {
 
 /** A gauge of two points, a sum of one, and a metric refused for having no name. */
 function metricsRequest(): Uint8Array {
-  const point = (asInt: number) => ({ timeUnixNano: '1700000000000000000', asInt })
+  const point = (asInt: number) => ({ timeUnixNano: `${T0}`, asInt })
   return encodeRequest(ExportMetrics, {
     resourceMetrics: [
       {

@@ -6,6 +6,7 @@
 // messages themselves are still decoded by protobufjs; only the envelopes' repeated
 // fields are stepped through.
 import type protobuf from 'protobufjs'
+import { ITEM_LIMITS, TooManyItems } from './arrival.js'
 import { InterningReader } from './interning-reader.js'
 import { ResourceCodec, ScopeCodec } from './proto.js'
 import type { Resource, Scope } from './types.js'
@@ -21,11 +22,27 @@ export interface RequestSink<Item> {
   /** `schemaUrl`: the scope item's (field 3 of ScopeSpans, ScopeLogs…). */
   beginScope(scope: Scope | null | undefined, schemaUrl: string): void
   add(item: Item): void
+  /** An item that could not be read: it is refused with `reason`, the rest go on. */
+  reject(reason: string): void
 }
 
 /** A generated message decoder, given the reader and the message's length. */
 export interface ItemDecoder<Item> {
   decode(reader: protobuf.Reader, length: number): Item
+}
+
+/** How one kind of item is read: its decoder, and its lists that are capped. */
+export interface ItemKind<Item> {
+  /** What an item is called in a refusal ("spans"). */
+  plural: string
+  decoder: ItemDecoder<Item>
+  /** Field numbers of the item's repeated fields that `maxPerItem` caps, and their names. */
+  lists: Partial<Record<number, string>>
+}
+
+export interface StreamLimits {
+  maxItems: number
+  maxPerItem: number
 }
 
 type Reader = protobuf.Reader
@@ -78,8 +95,9 @@ function range(reader: Reader, end: number): Range {
  */
 export function streamRequest<Item>(
   body: Uint8Array,
-  items: ItemDecoder<Item>,
+  items: ItemKind<Item>,
   sink: RequestSink<Item>,
+  limits: StreamLimits = ITEM_LIMITS,
 ): void {
   const buffer = Buffer.isBuffer(body)
     ? body
@@ -87,6 +105,7 @@ export function streamRequest<Item>(
   const reader = new InterningReader(buffer)
   const resourceItems: Range[] = []
   fields(reader, reader.len, { 1: () => resourceItems.push(range(reader, reader.len)) })
+  const state = { items: 0 }
   for (const ri of resourceItems) {
     // The resource may follow its scope items on the wire: find it first.
     reader.pos = ri.start
@@ -100,15 +119,17 @@ export function streamRequest<Item>(
       3: () => (schemaUrl = reader.string()),
     })
     sink.beginResource(resource, schemaUrl)
-    for (const si of scopeItems) streamScopeItems(reader, si, items, sink)
+    for (const si of scopeItems) streamScopeItems(reader, si, items, sink, limits, state)
   }
 }
 
 function streamScopeItems<Item>(
   reader: Reader,
   si: Range,
-  items: ItemDecoder<Item>,
+  items: ItemKind<Item>,
   sink: RequestSink<Item>,
+  limits: StreamLimits,
+  state: { items: number },
 ): void {
   reader.pos = si.start
   const end = si.start + si.length
@@ -120,9 +141,59 @@ function streamScopeItems<Item>(
     2: () => ranges.push(range(reader, end)),
     3: () => (schemaUrl = reader.string()),
   })
+  state.items += ranges.length
+  if (state.items > limits.maxItems) throw new TooManyItems(items.plural, limits.maxItems)
   sink.beginScope(scope, schemaUrl)
   for (const item of ranges) {
+    const problem = overLimit(reader, item, items, limits.maxPerItem)
+    if (problem) {
+      sink.reject(problem)
+      continue
+    }
     reader.pos = item.start
-    sink.add(items.decode(reader, item.length))
+    let decoded: Item
+    try {
+      decoded = items.decoder.decode(reader, item.length)
+    } catch (err) {
+      sink.reject(`its bytes are not valid protobuf: ${(err as Error).message}`)
+      continue
+    }
+    // A field whose length runs past the item's end was read from the next item's bytes.
+    if (reader.pos !== item.start + item.length) {
+      sink.reject(`a field overruns the item's length (${item.length} bytes)`)
+      continue
+    }
+    sink.add(decoded)
   }
+}
+
+/**
+ * Counts the item's capped lists without decoding it, so an item with a million attributes
+ * is refused before it becomes a million objects. Each entry takes at least two bytes (tag
+ * and length), so an item shorter than twice the cap cannot pass it and is not scanned.
+ */
+function overLimit<Item>(
+  reader: Reader,
+  item: Range,
+  kind: ItemKind<Item>,
+  max: number,
+): string | undefined {
+  if (item.length <= 2 * max) return undefined
+  const counts = new Map<number, number>()
+  reader.pos = item.start
+  const end = item.start + item.length
+  try {
+    while (reader.pos < end) {
+      const tag = reader.uint32()
+      const field = tag >>> 3
+      if (kind.lists[field] !== undefined) counts.set(field, (counts.get(field) ?? 0) + 1)
+      reader.skipType(tag & 7)
+    }
+  } catch {
+    return undefined // not valid protobuf: the decoder says why
+  }
+  for (const [field, n] of counts) {
+    if (n > max) return `${kind.lists[field]} has ${n} entries; at most ${max} are accepted`
+  }
+  return undefined
 }

@@ -20,6 +20,7 @@ import {
   STATUS_CODES,
   UNKNOWN_SERVICE,
 } from './semconv.js'
+import { arrivingNow, checkCount, oldestKept, type Arrival } from './arrival.js'
 import {
   resourceBytes,
   scopeBytes,
@@ -38,6 +39,7 @@ import {
   str,
   halvesToBigInt,
   timeHalves,
+  type Halves,
   timeNanos,
   uint32,
   visitAttributes,
@@ -154,6 +156,19 @@ export class SpanConverter {
       }
     | undefined
   private scope: SpanScope | undefined
+  private readonly limits: SpanLimits
+
+  constructor(arrival: Arrival = arrivingNow()) {
+    const oldest = oldestKept(arrival)
+    this.limits = {
+      oldest: {
+        low: Number(oldest & 0xffffffffn) | 0,
+        high: Number(BigInt.asIntN(32, oldest >> 32n)),
+      },
+      retentionDays: arrival.retentionDays,
+      maxPerItem: arrival.maxPerItem,
+    }
+  }
 
   /** The resource of the spans that follow, until the next call. */
   beginResource(resource: Resource | null | undefined, schemaUrl?: string | null): void {
@@ -189,13 +204,18 @@ export class SpanConverter {
   add(span: Span): void {
     const scope = this.scope ?? (this.beginScope(undefined), this.scope)
     try {
-      writeSpan(this.columns, this.byTrace, span, scope as SpanScope)
+      writeSpan(this.columns, this.byTrace, span, scope as SpanScope, this.limits)
     } catch (err) {
       if (!(err instanceof InvalidField)) throw err
-      this.rejected++
-      if (this.errors.length < MAX_ERRORS) {
-        this.errors.push(`span ${this.columns.rows + this.rejected - 1}: ${err.message}`)
-      }
+      this.reject(err.message)
+    }
+  }
+
+  /** Counts a span refused before it could be read (request-stream.ts). */
+  reject(reason: string): void {
+    this.rejected++
+    if (this.errors.length < MAX_ERRORS) {
+      this.errors.push(`span ${this.columns.rows + this.rejected - 1}: ${reason}`)
     }
   }
 
@@ -215,8 +235,8 @@ export class SpanConverter {
 }
 
 /** Turns a decoded ExportTraceServiceRequest into `spans` and `trace_spans` rows. */
-export function convertTraces(req: TracesRequest): SpanConversion {
-  const converter = new SpanConverter()
+export function convertTraces(req: TracesRequest, arrival?: Arrival): SpanConversion {
+  const converter = new SpanConverter(arrival)
   for (const rs of req.resourceSpans ?? []) {
     converter.beginResource(rs.resource, rs.schemaUrl)
     for (const ss of rs.scopeSpans ?? []) {
@@ -227,11 +247,29 @@ export function convertTraces(req: TracesRequest): SpanConversion {
   return converter.finish()
 }
 
+/** What every span is checked against, from the request's `Arrival`. */
+interface SpanLimits {
+  /** The oldest start time kept, as signed halves like protobufjs' Long. */
+  oldest: Halves
+  retentionDays: number
+  maxPerItem: number
+}
+
+/** `a` < `b`, both unsigned 64-bit times as halves. */
+const earlier = (a: Halves, b: Halves): boolean =>
+  a.high >>> 0 < b.high >>> 0 || (a.high >>> 0 === b.high >>> 0 && a.low >>> 0 < b.low >>> 0)
+
 /**
  * Checks every field before the first column is written, except the attributes: those are
  * written as they are checked, and taken back if one of them is refused.
  */
-function writeSpan(c: SpanColumns, byTrace: TraceSpanColumns, span: Span, scope: SpanScope): void {
+function writeSpan(
+  c: SpanColumns,
+  byTrace: TraceSpanColumns,
+  span: Span,
+  scope: SpanScope,
+  limits: SpanLimits,
+): void {
   const traceId = checkId(span.traceId, 16, 'traceId')
   const spanId = checkId(span.spanId, 8, 'spanId')
   if (!traceId) throw new InvalidField('traceId is missing')
@@ -240,6 +278,14 @@ function writeSpan(c: SpanColumns, byTrace: TraceSpanColumns, span: Span, scope:
   const start = timeHalves(span.startTimeUnixNano, 'startTimeUnixNano')
   const end = timeHalves(span.endTimeUnixNano, 'endTimeUnixNano')
   if (start.low === 0 && start.high === 0) throw new InvalidField('startTimeUnixNano is missing')
+  if (earlier(start, limits.oldest)) {
+    throw new InvalidField(
+      `startTimeUnixNano is older than the retention of ${limits.retentionDays} days`,
+    )
+  }
+  checkCount(span.attributes?.length, limits.maxPerItem, 'attributes')
+  checkCount(span.events?.length, limits.maxPerItem, 'events')
+  checkCount(span.links?.length, limits.maxPerItem, 'links')
   // Exact while below 2^53 ns (104 days); longer spans take the BigInt path.
   let duration: number | bigint =
     ((end.high >>> 0) - (start.high >>> 0)) * 0x100000000 + ((end.low >>> 0) - (start.low >>> 0))
@@ -260,18 +306,8 @@ function writeSpan(c: SpanColumns, byTrace: TraceSpanColumns, span: Span, scope:
   ] as const
   const events = span.events?.length ? checkEvents(span) : undefined
   const links = span.links?.length ? checkLinks(span) : undefined
-  const bytes = spanBytes(span, {
-    traceId,
-    spanId,
-    parentSpanId,
-    links,
-    kind: kindValue,
-    status: statusValue,
-    start,
-    end,
-  })
-
   let flowId = ''
+  let bytes: Uint8Array
   c.attributes.beginRow()
   c.attributeTypes.beginRow()
   try {
@@ -280,6 +316,17 @@ function writeSpan(c: SpanColumns, byTrace: TraceSpanColumns, span: Span, scope:
       if (!c.attributes.set(key, text)) return
       if (type) c.attributeTypes.set(key, type)
       if (key === ATTR_FLOW_ID) flowId = text
+    })
+    // After the attributes: a value too deep is refused as such, not as unencodable.
+    bytes = spanBytes(span, {
+      traceId,
+      spanId,
+      parentSpanId,
+      links,
+      kind: kindValue,
+      status: statusValue,
+      start,
+      end,
     })
   } catch (err) {
     c.attributes.abortRow()

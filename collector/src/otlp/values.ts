@@ -227,12 +227,14 @@ export function enumValue(
   field: string,
 ): number {
   if (v === null || v === undefined || v === '') return 0
+  // Only the values the OTLP version Reckon reads defines: a value it does not know could
+  // mean anything, and would be stored as "Unspecified".
   if (typeof v === 'number') {
-    if (Number.isInteger(v) && v >= 0) return v
+    if (Number.isInteger(v) && v >= 0 && v < names.length) return v
   } else {
     const i = names.indexOf(v)
     if (i >= 0) return i
-    if (/^\d+$/.test(v)) return Number(v)
+    if (/^\d{1,3}$/.test(v) && Number(v) < names.length) return Number(v)
   }
   throw new InvalidField(`${field} has an unknown value ${JSON.stringify(v)}`)
 }

@@ -1,13 +1,33 @@
-// `npm start`: Reckon all-in-one on the embedded engine, the demo shop sending it traces,
-// business events, breaker states and heartbeats, customers placing orders, and now and
-// then a payment outage, so a newcomer sees every view fill within a minute.
-import { loadConfig } from '@reckon/collector/config'
-import { describeRunning, startReckon } from '@reckon/collector/server'
+// `npm start`: `reckon up` (all-in-one on the embedded engine) as a user runs it, the demo
+// shop sending it traces, business events, breaker states and heartbeats, customers placing
+// orders, and now and then a payment outage, so a newcomer sees every view fill within a
+// minute.
+import { exited, startReckonProcess, type ReckonProcess } from './reckon-process.js'
 import { startShop, type RunningShop } from './launcher.js'
 import { startTraffic, type Traffic } from './traffic.js'
 
 const env = process.env
-const reckon = await startReckon(loadConfig(), { logger: { level: 'warn' } })
+let stopping = false
+// Its own process group: Ctrl-C stops the shop first, whose last telemetry Reckon still takes.
+const started = startReckonProcess('up', {
+  detached: true,
+  onStdout: (chunk) => process.stdout.write(chunk),
+  onStderr: (chunk) => process.stderr.write(chunk),
+})
+// Whatever ends this process ends Reckon too, rather than leaving it holding the ports.
+process.on('exit', () => started.child.kill('SIGTERM'))
+let reckon: ReckonProcess
+try {
+  reckon = await started.ready
+} catch (err) {
+  console.error(`reckon: ${(err as Error).message}`)
+  process.exit(1)
+}
+reckon.child.once('exit', (code) => {
+  if (stopping) return
+  console.error(`reckon: reckon up stopped (exit code ${code}); stopping the demo shop`)
+  void stop(1)
+})
 let shop: RunningShop | undefined
 let traffic: Traffic | undefined
 let chaos: NodeJS.Timeout | undefined
@@ -27,8 +47,7 @@ try {
   traffic = startTraffic(shop.urls.order, { ordersPerSecond: rate })
   if (env.SHOP_CHAOS !== 'off') chaos = await startChaos(shop.urls.payment)
   const u = shop.urls
-  console.log(`${describeRunning(reckon)}
-
+  console.log(`
 Demo shop (instrumented with @reckon/sdk), ${rate} orders/s:
   order      ${u.order}      (POST /orders, GET /orders/:id)
   payment    ${u.payment}    (fault knobs: GET/PUT /faults)
@@ -67,15 +86,15 @@ async function startChaos(paymentUrl: string): Promise<NodeJS.Timeout> {
   }, 10_000)
 }
 
-let stopping = false
 async function stop(code = 0): Promise<void> {
   if (stopping) return
   stopping = true
   clearInterval(chaos)
   await traffic?.stop()
   await shop?.stop()
-  await reckon.close()
-  process.exit(code)
+  reckon.child.kill('SIGTERM')
+  const reckonCode = await exited(reckon.child)
+  process.exit(code || (reckonCode ?? 0))
 }
 process.on('SIGINT', () => {
   console.log('\nstopping: traffic, shop (flushing its telemetry), then Reckon…')

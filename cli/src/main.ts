@@ -1,10 +1,8 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
-// A larger young generation: decoding OTLP allocates many short-lived objects, and the
-// default semi-space made garbage collection a fifth of ingest time (see bench:ingest).
-import { ConfigError, loadConfig, type Config } from '../config/index.js'
-import { describeRunning, startReckon } from '../server.js'
-import { describeTarget, openStorage, StorageOpenError } from '../storage/client.js'
-import { migrate } from '../storage/migrate.js'
+// The `reckon` command (bin/reckon.js runs it): one process per command, composed from the
+// components' public exports.
+import { ConfigError, loadConfig, type Config } from '@reckon/collector/config'
+import { describeRunning, startReckon } from '@reckon/collector/server'
+import { describeTarget, migrate, openStorage, StorageOpenError } from '@reckon/collector/storage'
 
 const HELP = `reckon — observability and reconciliation
 
