@@ -1,8 +1,15 @@
 // The `reckon` command (bin/reckon.js runs it): one process per command, composed from the
 // components' public exports.
-import { ConfigError, loadConfig, type Config } from '@reckon/collector/config'
+import { ConfigError, loadConfig } from '@reckon/collector/config'
 import { describeRunning, startReckon } from '@reckon/collector/server'
-import { describeTarget, migrate, openStorage, StorageOpenError } from '@reckon/collector/storage'
+import {
+  describeTarget,
+  migrate,
+  MigrationError,
+  openStorage,
+  StorageOpenError,
+} from '@reckon/collector/storage'
+import { RECKON_CONFIG, type ReckonConfig } from './config.js'
 
 const HELP = `reckon — observability and reconciliation
 
@@ -19,7 +26,7 @@ Configuration: reckon.yaml in the working directory (or RECKON_CONFIG), then env
   CLICKHOUSE_URL  CLICKHOUSE_USER  CLICKHOUSE_PASSWORD  CLICKHOUSE_DATABASE (reckon)
 `
 
-async function serve(config: Config): Promise<void> {
+async function serve(config: ReckonConfig): Promise<void> {
   const reckon = await startReckon(config, { logger: { level: 'warn' } })
   console.log(`${describeRunning(reckon)}
 
@@ -47,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELP)
     return 0
   }
-  const config = loadConfig()
+  const config = loadConfig({ sections: RECKON_CONFIG })
   switch (command) {
     case 'up':
       await serve(config)
@@ -68,12 +75,13 @@ async function main(argv: string[]): Promise<number> {
         const what =
           report.applied.length === 0
             ? 'nothing to apply'
-            : report.applied.map((m) => `${m.version} ${m.name}`).join(', ')
+            : report.applied.map((m) => `${m.component} ${m.version} (${m.name})`).join(', ')
+        const versions = Object.entries(report.current)
+          .map(([component, version]) => `${component} ${version}`)
+          .join(', ')
         console.log(
-          `migrations on ${describeTarget(storage.target)}: ${what}; schema version ${report.current}`,
+          `migrations on ${describeTarget(storage.target)}: ${what}; schema version ${versions}`,
         )
-        if (report.retired.length > 0)
-          console.log(`dropped ${report.retired.join(', ')}: no longer written, and empty`)
         if (report.retentionChanged.length > 0)
           console.log(
             `retention set to ${config.retentionDays} days on ${report.retentionChanged.join(', ')}`,
@@ -95,7 +103,8 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof ConfigError) console.error(`reckon: configuration error: ${err.message}`)
-    else if (err instanceof StorageOpenError) console.error(`reckon: ${err.message}`)
+    else if (err instanceof StorageOpenError || err instanceof MigrationError)
+      console.error(`reckon: ${err.message}`)
     else if (err instanceof Error && 'code' in err && err.code === 'EADDRINUSE')
       console.error(`reckon: ${err.message} — is Reckon already running?`)
     else console.error('reckon: failed to start:', err)

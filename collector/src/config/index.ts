@@ -1,4 +1,6 @@
 export { ConfigError, loadConfig } from './load.js'
 export type { DeepPartial, LoadOptions } from './load.js'
-export { ConfigSchema, DEFAULTS, ENV_KEYS } from './schema.js'
+export { COLLECTOR_CONFIG, COLLECTOR_ONLY, ConfigSchema, DEFAULTS, ENV_KEYS } from './schema.js'
+export { composeConfig } from './section.js'
+export type { ComposedConfig, ConfigSection, EnvKeys } from './section.js'
 export type { Config } from './schema.js'

@@ -2,7 +2,15 @@ import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { ConfigError, loadConfig } from './index.js'
+import Type from 'typebox'
+import {
+  COLLECTOR_CONFIG,
+  composeConfig,
+  ConfigError,
+  loadConfig,
+  type Config,
+  type ConfigSection,
+} from './index.js'
 
 const file = (text: string): string => {
   const path = join(mkdtempSync(join(tmpdir(), 'reckon-config-')), 'reckon.yaml')
@@ -48,5 +56,41 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ env: { CLICKHOUSE_DATABASE: 'x; DROP' }, file: file('') })).toThrow(
       /CLICKHOUSE_DATABASE must match pattern/,
     )
+  })
+
+  it('reads the sections the process composes, naming their keys, and refuses a key claimed twice', () => {
+    const reconcile: ConfigSection = {
+      component: 'reconciler',
+      properties: {
+        reconcile: Type.Object(
+          { window: Type.String({ minLength: 2 }) },
+          { additionalProperties: false },
+        ),
+      },
+      defaults: { reconcile: { window: '24h' } },
+      env: { RECKON_WINDOW: { path: ['reconcile', 'window'], type: 'string' } },
+    }
+    const sections = composeConfig<Config & { reconcile: { window: string } }>([
+      COLLECTOR_CONFIG,
+      reconcile,
+    ])
+    const c = loadConfig({ env: {}, file: file('reconcile:\n  window: 1h\n'), sections })
+    expect(c).toMatchObject({ otlpPort: 4318, reconcile: { window: '1h' } })
+    expect(() =>
+      loadConfig({ env: {}, file: file('reconcile:\n  windw: 1h\n'), sections }),
+    ).toThrow(/unknown configuration key reconcile.windw/)
+    expect(() => loadConfig({ env: { RECKON_WINDOW: 'x' }, file: file(''), sections })).toThrow(
+      /RECKON_WINDOW must have at least 2 characters|RECKON_WINDOW .*2/,
+    )
+    expect(() =>
+      loadConfig({
+        env: {},
+        file: file('reconcile: {}\n'),
+        sections: composeConfig([COLLECTOR_CONFIG]),
+      }),
+    ).toThrow(/unknown configuration key reconcile/)
+    expect(() =>
+      composeConfig([COLLECTOR_CONFIG, { ...reconcile, properties: { host: Type.String() } }]),
+    ).toThrow('config key host is claimed by collector and reconciler')
   })
 })

@@ -2,19 +2,22 @@ import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import Value from 'typebox/value'
 import { parse as parseYaml } from 'yaml'
-import { ConfigSchema, DEFAULTS, ENV_KEYS, type Config } from './schema.js'
+import { COLLECTOR_ONLY, type Config } from './schema.js'
+import type { ComposedConfig, EnvKeys } from './section.js'
 
 /** A configuration problem; the message names the file or variable and the key. */
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
-export interface LoadOptions {
+export interface LoadOptions<T = Config> {
   /** Path of the YAML file; default `reckon.yaml` in the working directory (optional). */
   file?: string
   env?: NodeJS.ProcessEnv
   /** Explicit values that win over file and environment (tests, CLI flags). */
-  overrides?: DeepPartial<Config>
+  overrides?: DeepPartial<T>
+  /** The sections of the components this process runs (default: the collector's alone). */
+  sections?: ComposedConfig<T>
 }
 
 export type DeepPartial<T> = {
@@ -60,9 +63,9 @@ function readFile(path: string, required: boolean): Json {
   return doc
 }
 
-function fromEnv(env: NodeJS.ProcessEnv): Json {
+function fromEnv(env: NodeJS.ProcessEnv, keys: EnvKeys): Json {
   let out: Json = {}
-  for (const [name, { path, type }] of Object.entries(ENV_KEYS)) {
+  for (const [name, { path, type }] of Object.entries(keys)) {
     const raw = env[name]
     if (raw === undefined || raw === '') continue
     let value: unknown = raw
@@ -83,10 +86,16 @@ function fromEnv(env: NodeJS.ProcessEnv): Json {
   return out
 }
 
-function describe(source: string, instancePath: string, message: string, value: unknown): string {
+function describe(
+  keys: EnvKeys,
+  source: string,
+  instancePath: string,
+  message: string,
+  value: unknown,
+): string {
   const key = instancePath.replace(/^\//, '').replaceAll('/', '.') || '(top level)'
   // A list's item (allowedHosts.0) is named by the variable of the list.
-  const envName = Object.entries(ENV_KEYS).find(([, e]) =>
+  const envName = Object.entries(keys).find(([, e]) =>
     [key, key.replace(/\.\d+$/, '')].includes(e.path.join('.')),
   )?.[0]
   const where = source === 'environment' && envName ? envName : `${source}: ${key}`
@@ -105,42 +114,58 @@ function valueAt(doc: unknown, instancePath: string): unknown {
 }
 
 /** Defaults, then `reckon.yaml`, then environment, then overrides; validated as a whole. */
-export function loadConfig(opts: LoadOptions = {}): Config {
+export function loadConfig<T = Config>(opts: LoadOptions<T> = {}): T {
+  const {
+    schema,
+    defaults,
+    env: envKeys,
+  } = (opts.sections ?? COLLECTOR_ONLY) as unknown as ComposedConfig<T>
   const env = opts.env ?? process.env
   const file = resolve(opts.file ?? env.RECKON_CONFIG ?? 'reckon.yaml')
   const fromFile = readFile(file, opts.file !== undefined || env.RECKON_CONFIG !== undefined)
   const layers: [string, Json][] = [
     [file, fromFile],
-    ['environment', fromEnv(env)],
+    ['environment', fromEnv(env, envKeys)],
     ['overrides', opts.overrides ?? {}],
   ]
-  let merged = DEFAULTS as unknown as Json
+  let merged = defaults as unknown as Json
   for (const [source, layer] of layers) {
     merged = merge(merged, layer)
-    const errors = [...Value.Errors(ConfigSchema, merged)].filter(
+    const errors = [...Value.Errors(schema, merged)].filter(
       (e) => valueAt(layer, e.instancePath) !== undefined || e.keyword === 'additionalProperties',
     )
     const first = errors.find((e) => e.keyword !== 'boolean') ?? errors[0]
     if (first) {
       const extra =
         first.keyword === 'additionalProperties'
-          ? unknownKey(layer, first.instancePath)
-          : describe(source, first.instancePath, first.message, valueAt(layer, first.instancePath))
+          ? unknownKey(schema, layer, first.instancePath)
+          : describe(
+              envKeys,
+              source,
+              first.instancePath,
+              first.message,
+              valueAt(layer, first.instancePath),
+            )
       throw new ConfigError(extra)
     }
   }
-  if (!Value.Check(ConfigSchema, merged)) throw new ConfigError('configuration is invalid')
+  if (!Value.Check(schema, merged)) throw new ConfigError('configuration is invalid')
   return merged
 }
 
-function unknownKey(layer: Json, instancePath: string): string {
+/** The keys the schema allows in the object at `instancePath`. */
+function keysAt(schema: unknown, instancePath: string): string[] {
+  let cur = schema
+  for (const part of instancePath.split('/').filter(Boolean)) {
+    cur = isObject(cur) && isObject(cur.properties) ? cur.properties[part] : undefined
+  }
+  return isObject(cur) && isObject(cur.properties) ? Object.keys(cur.properties) : []
+}
+
+function unknownKey(schema: unknown, layer: Json, instancePath: string): string {
   const parent = valueAt(layer, instancePath)
-  const known = valueAt(DEFAULTS, instancePath)
   const keys = isObject(parent) ? Object.keys(parent) : []
-  const allowed = new Set([
-    ...(isObject(known) ? Object.keys(known) : []),
-    ...(instancePath === '/clickhouse' ? ['url', 'user', 'password'] : []),
-  ])
+  const allowed = new Set(keysAt(schema, instancePath))
   const bad = keys.find((k) => !allowed.has(k)) ?? '?'
   const prefix = instancePath.replace(/^\//, '').replaceAll('/', '.')
   return `unknown configuration key ${prefix ? `${prefix}.` : ''}${bad}`

@@ -1,99 +1,100 @@
 import { availableParallelism } from 'node:os'
-import Type, { type Static } from 'typebox'
+import Type, { type Static, type TProperties } from 'typebox'
 import { ITEM_LIMITS } from '../otlp/arrival.js'
+import { composeConfig, type ConfigSection, type EnvKeys } from './section.js'
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535, description: '0 picks a free port' })
 
-/** Everything Reckon can be told, from `reckon.yaml` or the environment. */
-export const ConfigSchema = Type.Object(
-  {
-    host: Type.String({ minLength: 1, description: 'Address both servers bind to.' }),
-    allowedHosts: Type.Array(
-      Type.String({
-        pattern: '^(\\*|[A-Za-z0-9_.-]+|\\[?[0-9A-Fa-f:.]+\\]?)$',
-        description: 'a host name or address, no port',
-      }),
-      {
-        maxItems: 100,
+/** The collector's keys of reckon.yaml: servers, storage, ingest and queries. */
+const COLLECTOR_PROPERTIES = {
+  host: Type.String({ minLength: 1, description: 'Address both servers bind to.' }),
+  allowedHosts: Type.Array(
+    Type.String({
+      pattern: '^(\\*|[A-Za-z0-9_.-]+|\\[?[0-9A-Fa-f:.]+\\]?)$',
+      description: 'a host name or address, no port',
+    }),
+    {
+      maxItems: 100,
+      description:
+        'Host header names served besides localhost, 127.0.0.1 and [::1] (reverse proxies); * serves any. Bound to loopback, other names get 421; bound elsewhere, any name is served unless this lists some.',
+    },
+  ),
+  otlpPort: Port,
+  apiPort: Port,
+  dataDir: Type.String({ minLength: 1, description: 'Embedded ClickHouse data directory.' }),
+  retentionDays: Type.Integer({ minimum: 1, maximum: 3650 }),
+  clickhouse: Type.Object(
+    {
+      url: Type.Optional(Type.String({ pattern: '^https?://' })),
+      user: Type.Optional(Type.String()),
+      password: Type.Optional(Type.String()),
+      database: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }),
+    },
+    { additionalProperties: false },
+  ),
+  ingest: Type.Object(
+    {
+      maxBodyBytes: Type.Integer({ minimum: 1024 }),
+      maxInFlightBytes: Type.Integer({ minimum: 1024 }),
+      maxItemsPerRequest: Type.Integer({
+        minimum: 1,
         description:
-          'Host header names served besides localhost, 127.0.0.1 and [::1] (reverse proxies); * serves any. Bound to loopback, other names get 421; bound elsewhere, any name is served unless this lists some.',
-      },
-    ),
-    otlpPort: Port,
-    apiPort: Port,
-    dataDir: Type.String({ minLength: 1, description: 'Embedded ClickHouse data directory.' }),
-    retentionDays: Type.Integer({ minimum: 1, maximum: 3650 }),
-    clickhouse: Type.Object(
-      {
-        url: Type.Optional(Type.String({ pattern: '^https?://' })),
-        user: Type.Optional(Type.String()),
-        password: Type.Optional(Type.String()),
-        database: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }),
-      },
-      { additionalProperties: false },
-    ),
-    ingest: Type.Object(
-      {
-        maxBodyBytes: Type.Integer({ minimum: 1024 }),
-        maxInFlightBytes: Type.Integer({ minimum: 1024 }),
-        maxItemsPerRequest: Type.Integer({
-          minimum: 1,
-          description:
-            'Spans, log records, data points or events one request may carry; more get 413.',
-        }),
-        maxEntriesPerItem: Type.Integer({
-          minimum: 1,
-          description:
-            'Attributes, span events or links one item may carry; such an item is refused.',
-        }),
-        batchRows: Type.Integer({ minimum: 1 }),
-        flushIntervalMs: Type.Integer({ minimum: 10 }),
-        queueBytes: Type.Integer({ minimum: 1024 }),
-        decodeThreads: Type.Integer({
-          minimum: 0,
-          maximum: 64,
-          description: 'Worker threads that decode OTLP bodies; 0 decodes on the event loop.',
-        }),
-      },
-      { additionalProperties: false },
-    ),
-    query: Type.Object(
-      {
-        maxSpansPerTrace: Type.Integer({ minimum: 1 }),
-        timeoutSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
-        traceReads: Type.Integer({
-          minimum: 1,
-          maximum: 256,
-          description: 'Trace views read at once; as many again may wait, more get 503.',
-        }),
-        searches: Type.Integer({
-          minimum: 1,
-          maximum: 256,
-          description:
-            'Searches (every query but a trace view) run at once; as many again may wait, more get 503.',
-        }),
-        maxAttributeFilters: Type.Integer({
-          minimum: 1,
-          maximum: 1000,
-          description:
-            'attr. filters one trace search may have; planning costs more than linearly in them.',
-        }),
-        maxRowsToRead: Type.Integer({
-          minimum: 1000,
-          maximum: Number.MAX_SAFE_INTEGER,
-          description: 'Rows one query may read; beyond, it is refused with 422.',
-        }),
-        maxBytesToRead: Type.Integer({
-          minimum: 1024 * 1024,
-          maximum: Number.MAX_SAFE_INTEGER,
-          description: 'Uncompressed bytes one query may read; beyond, it is refused with 422.',
-        }),
-      },
-      { additionalProperties: false },
-    ),
-  },
-  { additionalProperties: false },
-)
+          'Spans, log records, data points or events one request may carry; more get 413.',
+      }),
+      maxEntriesPerItem: Type.Integer({
+        minimum: 1,
+        description:
+          'Attributes, span events or links one item may carry; such an item is refused.',
+      }),
+      batchRows: Type.Integer({ minimum: 1 }),
+      flushIntervalMs: Type.Integer({ minimum: 10 }),
+      queueBytes: Type.Integer({ minimum: 1024 }),
+      decodeThreads: Type.Integer({
+        minimum: 0,
+        maximum: 64,
+        description: 'Worker threads that decode OTLP bodies; 0 decodes on the event loop.',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+  query: Type.Object(
+    {
+      maxSpansPerTrace: Type.Integer({ minimum: 1 }),
+      timeoutSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
+      traceReads: Type.Integer({
+        minimum: 1,
+        maximum: 256,
+        description: 'Trace views read at once; as many again may wait, more get 503.',
+      }),
+      searches: Type.Integer({
+        minimum: 1,
+        maximum: 256,
+        description:
+          'Searches (every query but a trace view) run at once; as many again may wait, more get 503.',
+      }),
+      maxAttributeFilters: Type.Integer({
+        minimum: 1,
+        maximum: 1000,
+        description:
+          'attr. filters one trace search may have; planning costs more than linearly in them.',
+      }),
+      maxRowsToRead: Type.Integer({
+        minimum: 1000,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description: 'Rows one query may read; beyond, it is refused with 422.',
+      }),
+      maxBytesToRead: Type.Integer({
+        minimum: 1024 * 1024,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description: 'Uncompressed bytes one query may read; beyond, it is refused with 422.',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+} satisfies TProperties
+
+/** Everything the collector can be told, from `reckon.yaml` or the environment. */
+export const ConfigSchema = Type.Object(COLLECTOR_PROPERTIES, { additionalProperties: false })
 
 export type Config = Static<typeof ConfigSchema>
 
@@ -131,7 +132,7 @@ export const DEFAULTS: Config = {
 }
 
 /** Environment variables and the config key each one sets. */
-export const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'integer' | 'list' }> = {
+export const ENV_KEYS: EnvKeys = {
   RECKON_HOST: { path: ['host'], type: 'string' },
   RECKON_ALLOWED_HOSTS: { path: ['allowedHosts'], type: 'list' },
   RECKON_OTLP_PORT: { path: ['otlpPort'], type: 'integer' },
@@ -146,3 +147,14 @@ export const ENV_KEYS: Record<string, { path: string[]; type: 'string' | 'intege
   RECKON_QUEUE_BYTES: { path: ['ingest', 'queueBytes'], type: 'integer' },
   RECKON_DECODE_THREADS: { path: ['ingest', 'decodeThreads'], type: 'integer' },
 }
+
+/** The collector's section of reckon.yaml, for the CLI to compose with the others'. */
+export const COLLECTOR_CONFIG: ConfigSection<typeof COLLECTOR_PROPERTIES> = {
+  component: 'collector',
+  properties: COLLECTOR_PROPERTIES,
+  defaults: DEFAULTS,
+  env: ENV_KEYS,
+}
+
+/** reckon.yaml of a process that runs the collector alone. */
+export const COLLECTOR_ONLY = composeConfig<Config>([COLLECTOR_CONFIG])

@@ -6,4 +6,11 @@ export {
   type Storage,
   type StorageTarget,
 } from './client.js'
-export { migrate, type MigrationReport } from './migrate.js'
+export {
+  COLLECTOR,
+  migrate,
+  MigrationError,
+  type ComponentMigrations,
+  type Migration,
+  type MigrationReport,
+} from './migrate.js'

@@ -3,8 +3,8 @@ import type { SpanView } from '../api/queries/span-view.js'
 import { getTrace, summaries } from '../api/queries/traces.js'
 import { convertTraces } from '../otlp/traces.js'
 import { dropDatabase, hex, nanosAgo, testConfig, testStorage } from '../testing/harness.js'
-import { latestVersion, migrate } from './migrate.js'
-import { MIGRATIONS } from './migrations.js'
+import { COLLECTOR_MIGRATIONS } from './collector-schema.js'
+import { isMigrated, migrate } from './migrate.js'
 
 const storage = testStorage(testConfig())
 const fresh = testStorage(testConfig())
@@ -26,105 +26,99 @@ const tableNames = async (s: typeof storage): Promise<string[]> =>
     .then((r) => r.json<{ name: string }>())
     .then((rows) => rows.map((r) => r.name))
 
+/** Trace spans as the write path stores them, in both span tables. */
+async function storeTrace(s: typeof storage, traceId: string): Promise<void> {
+  const start = nanosAgo(60_000)
+  const converted = convertTraces({
+    resourceSpans: [
+      {
+        resource: { attributes: [{ key: 'service.name', value: { stringValue: 'order' } }] },
+        scopeSpans: [
+          {
+            spans: ['POST /orders', 'charge'].map((name, i) => ({
+              traceId,
+              spanId: hex(8),
+              name,
+              startTimeUnixNano: (start + BigInt(i)).toString(),
+              endTimeUnixNano: (start + BigInt(i) + 5000n).toString(),
+            })),
+          },
+        ],
+      },
+    ],
+  })
+  await s.insertRows(`${s.database}.spans`, 'Native', [converted.encoded.data])
+  await s.insertRows(`${s.database}.trace_spans`, 'Native', [converted.traceSpans.data])
+}
+
+/**
+ * A store as the development builds before the baseline left it: their migrations table had
+ * no component column, and recorded steps `versions`.
+ */
+async function developmentStore(s: typeof storage, versions: number[]): Promise<void> {
+  await s.client.command({ query: `CREATE DATABASE IF NOT EXISTS ${s.database}` })
+  await s.client.command({
+    query: `CREATE TABLE ${s.database}.schema_migrations (
+      version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)
+    ) ENGINE = ReplacingMergeTree ORDER BY version`,
+  })
+  const [baseline] = COLLECTOR_MIGRATIONS
+  for (const statement of baseline?.statements(s.database, 7) ?? []) {
+    await s.client.command({ query: statement })
+  }
+  await s.client.insert({
+    table: `${s.database}.schema_migrations`,
+    values: versions.map((version) => ({ version, name: `step ${version}` })),
+    format: 'JSONEachRow',
+  })
+}
+
 describe('migrate', () => {
-  it('upgrades a store from before the trace tables: old spans still open as traces', async () => {
-    await migrate(
-      storage,
-      MIGRATIONS.filter((m) => m.version <= 2),
-    )
+  it('opens a store made before the baseline squash and reads its traces', async () => {
+    await developmentStore(storage, [1, 2, 3, 4, 5, 6, 7, 8, 9])
     const traceId = hex(16)
-    const root = hex(8)
-    const start = nanosAgo(60_000)
-    await storage.client.command({
-      query: `INSERT INTO ${storage.database}.spans
-        (timestamp, trace_id, span_id, parent_span_id, service_name, span_name, duration_ns, status_code, span_attributes)
-        VALUES
-        (fromUnixTimestamp64Nano(${start}, 'UTC'), '${traceId}', '${root}', '', 'order', 'POST /orders', 5000000, 'Unset', map('http.route', '/orders')),
-        (fromUnixTimestamp64Nano(${start + 1000n}, 'UTC'), '${traceId}', '${hex(8)}', '${root}', 'payment', 'POST /payments', 2000000, 'Error', map())`,
-    })
-
+    await storeTrace(storage, traceId)
     const report = await migrate(storage)
-    expect(report.applied.map((m) => m.version)).toEqual([3, 4, 5, 6, 7, 8, 9])
-    // The old copy still holds these spans: it stays until retention empties it.
-    expect(report.retired).toEqual([])
-    expect(report.current).toBe(latestVersion())
-
+    expect(report.applied).toEqual([])
+    expect(report.current).toEqual({ collector: 9 })
+    expect(await isMigrated(storage)).toBe(true)
     const trace = await spansOf(storage, traceId)
-    expect(trace?.spans.map((s) => [s.service, s.name, s.startTimeUnixNano])).toEqual([
-      ['order', 'POST /orders', start.toString()],
-      ['payment', 'POST /payments', (start + 1000n).toString()],
-    ])
-    expect(trace?.spans[0]?.attributes).toEqual({ 'http.route': '/orders' })
+    expect(trace?.spans.map((x) => x.name)).toEqual(['POST /orders', 'charge'])
     const [summary] = await summaries(storage, [traceId], 30)
-    expect(summary).toMatchObject({ rootService: 'order', spanCount: 2, errorCount: 1 })
-    const tables = await storage.client
-      .query({
-        query: `SELECT name FROM system.tables WHERE database = {db:String} AND name LIKE 'trace%'`,
-        query_params: { db: storage.database },
-        format: 'JSONEachRow',
-      })
-      .then((r) => r.json<{ name: string }>())
-    expect(tables.map((t) => t.name).sort()).toEqual([
+    expect(summary).toMatchObject({ traceId, rootService: 'order', spanCount: 2 })
+  })
+
+  it('refuses a store part-way through the squashed steps, naming its version', async () => {
+    const old = testStorage(testConfig())
+    try {
+      await developmentStore(old, [1, 2, 3, 4, 5, 6, 7, 8])
+      await expect(migrate(old)).rejects.toThrow(
+        /collector schema version 8, from a development build before its baseline \(9\); remove the data directory/,
+      )
+    } finally {
+      await dropDatabase(old)
+    }
+  })
+
+  it('creates a new store at the baseline once, and an unknown trace is simply not found', async () => {
+    const report = await migrate(fresh)
+    expect(report.applied).toEqual([
+      { component: 'collector', version: 9, name: expect.stringMatching(/^baseline/) },
+    ])
+    expect(await tableNames(fresh)).toEqual([
+      'business_events',
+      'logs',
+      'metric_points',
+      'quarantined_rows',
+      'schema_migrations',
+      'spans',
+      'switch_changes',
       'trace_spans',
       'trace_summaries',
       'trace_summaries_mv',
     ])
-
-    // Step 5: the copy is written with the cheaper codec from now on.
-    const codecs = await storage.client
-      .query({
-        query: `SELECT DISTINCT compression_codec AS codec FROM system.columns
-                WHERE database = {db:String} AND table = 'spans_by_trace' AND name != 'timestamp'`,
-        query_params: { db: storage.database },
-        format: 'JSONEachRow',
-      })
-      .then((r) => r.json<{ codec: string }>())
-    expect(codecs).toEqual([{ codec: 'CODEC(LZ4)' }])
-
-    // Running it again changes nothing.
-    expect((await migrate(storage)).applied).toEqual([])
-
-    // A span of the same trace arriving after the upgrade goes to trace_spans: the trace
-    // shows the spans from both sides.
-    const late = convertTraces({
-      resourceSpans: [
-        {
-          resource: { attributes: [{ key: 'service.name', value: { stringValue: 'shipping' } }] },
-          scopeSpans: [
-            {
-              spans: [
-                {
-                  traceId,
-                  spanId: hex(8),
-                  parentSpanId: root,
-                  name: 'POST /shipments',
-                  startTimeUnixNano: (start + 2000n).toString(),
-                  endTimeUnixNano: (start + 9000n).toString(),
-                },
-              ],
-            },
-          ],
-        },
-      ],
-    })
-    await storage.insertRows(`${storage.database}.trace_spans`, 'Native', [late.traceSpans.data])
-    const both = await spansOf(storage, traceId)
-    expect(both?.spans.map((s) => [s.service, s.name])).toEqual([
-      ['order', 'POST /orders'],
-      ['payment', 'POST /payments'],
-      ['shipping', 'POST /shipments'],
-    ])
-  })
-
-  it('creates a new store without the retired copy, and an unknown trace is simply not found', async () => {
-    const report = await migrate(fresh)
-    expect(report.current).toBe(latestVersion())
-    expect(report.retired).toEqual(['spans_by_trace'])
-    const tables = await tableNames(fresh)
-    expect(tables).toContain('trace_spans')
-    expect(tables).not.toContain('spans_by_trace')
     expect(await getTrace(fresh, hex(16), 100, 30)).toBeUndefined()
-    expect((await migrate(fresh)).retired).toEqual([])
+    expect((await migrate(fresh)).applied).toEqual([])
   })
 
   it('writes a fresh part of spans as one compact part, even past the default 10 MiB', async () => {

@@ -14,22 +14,13 @@ import {
 } from './recover.js'
 import { SpoolRecycler } from './spool-recycler.js'
 import { spoolAsync, spoolName, unspool, type SpooledRows } from './spool.js'
+import { FORMATS, TABLES, type Table } from './table-registry.js'
 import { isSpooled, queuedBytes, TableWriter, type QueuedRows } from './writer.js'
 
-export const TABLES = ['spans', 'trace_spans', 'logs', 'business_events', 'metric_points'] as const
-export type Table = (typeof TABLES)[number]
+export { FORMATS, TABLES, type Table } from './table-registry.js'
 
 /** Rows for some of the tables, from one request. */
 export type Batches = Partial<Record<Table, QueuedRows>>
-
-/** Spans, the bulk of the volume, go in Native; the rest as JSON lines. */
-export const FORMATS: Record<Table, InsertFormat> = {
-  spans: 'Native',
-  trace_spans: 'Native',
-  logs: 'JSONEachRow',
-  business_events: 'JSONEachRow',
-  metric_points: 'JSONEachRow',
-}
 
 /** Where one request's rows for `table` are spooled; `stem` makes the name unique. */
 export const spoolFile = (dir: string, stem: string, database: string, table: Table): string =>

@@ -33,7 +33,9 @@ describe('reckon migrate against a ClickHouse server', () => {
     expect(first.stderr).toBe('')
     expect(first.code).toBe(0)
     expect(first.stdout).toMatch(
-      new RegExp(`^migrations on ClickHouse server ${server()}: 1 \\w+.*; schema version \\d+\\n`),
+      new RegExp(
+        `^migrations on ClickHouse server ${server()}: collector \\d+ \\(.*\\); schema version collector \\d+\\n`,
+      ),
     )
     const tables = await onServer(`SHOW TABLES FROM ${database}`)
     for (const table of ['spans', 'trace_spans', 'trace_summaries', 'business_events', 'logs'])
@@ -41,7 +43,7 @@ describe('reckon migrate against a ClickHouse server', () => {
 
     const again = await runReckonCli(['migrate'], dir, { CLICKHOUSE_URL: server() })
     expect(again.code).toBe(0)
-    expect(again.stdout).toMatch(/: nothing to apply; schema version \d+/)
+    expect(again.stdout).toMatch(/: nothing to apply; schema version collector \d+/)
     // The embedded engine was never opened.
     expect(existsSync(join(dir, '.reckon'))).toBe(false)
   })

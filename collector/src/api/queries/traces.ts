@@ -1,7 +1,6 @@
 import type { Storage } from '../../storage/client.js'
 import { setImmediate } from 'node:timers/promises'
 import { inWindow, nanos, select, selectStream, type Params, type Window } from '../db.js'
-import { spansStoredBeforeV6 } from './legacy-trace.js'
 import {
   spanOrigin,
   spanView,
@@ -81,9 +80,6 @@ export async function getTrace(
 ): Promise<TraceJson | undefined> {
   // Room for duplicates (a batch an exporter sent twice) beyond the limit.
   const room = limit * 2 + 1
-  const olderSpans = spansStoredBeforeV6(storage, traceId, room, timeout)
-  // Awaited below; should the read of trace_spans fail first, this is not left unhandled.
-  olderSpans.catch(() => {})
   const rows = selectStream<StoredSpanRow>(
     storage,
     `SELECT base64Encode(resource) AS resource, base64Encode(scope) AS scope,
@@ -109,19 +105,10 @@ export async function getTrace(
     entries.push(entry(r, origin))
     if (++read % SPANS_PER_TURN === 0) await setImmediate()
   }
-  const older = await olderSpans
-  if (entries.length === 0 && older.length === 0) return undefined
-  for (const view of older) {
-    entries.push({
-      start: BigInt(view.startTimeUnixNano),
-      spanId: view.spanId,
-      key: view.spanId,
-      json: JSON.stringify(view),
-    })
-  }
-  // Start time, then span ID, as the columnar copy ordered them.
+  if (entries.length === 0) return undefined
+  // Start time, then span ID: one order for spans that start together.
   entries.sort((a, b) => compare(a.start, b.start) || compare(a.spanId, b.spanId))
-  let truncated = read === room || older.length === room
+  let truncated = read === room
   const seen = new Set<string>()
   const spans: string[] = []
   for (const e of entries) {
