@@ -1,11 +1,12 @@
 // npm run bench:ingest — OTLP protobuf over HTTP into the collector, against the raw insert
 // rate of the same rows straight into the engine, measured in the same run.
 import { mkdtempSync, rmSync } from 'node:fs'
-import { request, Agent } from 'node:http'
+import { Agent } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULTS, type Config } from '../src/config/index.js'
 import { startReckon } from '../src/server.js'
+import { postExport } from './http.js'
 import { convertRequest, insertConverted, spanBatch } from './spans.js'
 
 const SPANS_PER_REQUEST = 1000
@@ -73,27 +74,8 @@ async function raw(batches: number): Promise<{ rows: number; seconds: number; cp
 
 // Ingest: HTTP requests from the same process, CONCURRENCY at a time, then wait for storage.
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
-const url = new URL(`${reckon.otlpUrl}/v1/traces`)
-function send(body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: url.hostname,
-        port: url.port,
-        path: url.pathname,
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
-      },
-      (res) => {
-        res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
-}
+const url = `${reckon.otlpUrl}/v1/traces`
+const send = async (body: Buffer): Promise<number> => (await postExport(url, body, agent)).status
 let refused = 0
 async function ingest(
   requests: number,

@@ -2,111 +2,45 @@
 // spooled, then started again: time to listening, to accepting spans again, to ready (the
 // backlog stored), and the replay rate against the raw insert rate of the same files
 // straight into the engine, measured in the same run. BENCH_RECOVERY_MIB sets N (256).
-import { spawn, type ChildProcess } from 'node:child_process'
-import {
-  copyFileSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs'
-import { Agent, request } from 'node:http'
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs'
+import { Agent } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { DEFAULTS, type Config } from '../src/config/index.js'
 import { openStorage } from '../src/storage/client.js'
 import { spoolDir } from '../src/storage/insert.js'
 import { migrate } from '../src/storage/migrate.js'
 import { readLeftovers, type Leftover } from '../src/storage/recover.js'
 import { parseSpoolName } from '../src/storage/spool.js'
+import { postExport } from './http.js'
+import { exited, reckonUp, type Started } from './reckon-up.js'
 import { spanBatch } from './spans.js'
 
 const MIB = 1024 * 1024
 const TARGET_BYTES = Number(process.env.BENCH_RECOVERY_MIB ?? 256) * MIB
 const SPANS_PER_REQUEST = 1000
 const CONCURRENCY = 4
-const CLI = fileURLToPath(new URL('../../../cli/bin/reckon.js', import.meta.url))
 
 const work = mkdtempSync(join(tmpdir(), 'reckon-bench-recovery-'))
 process.once('exit', () => rmSync(work, { recursive: true, force: true }))
 const spool = join(work, '.reckon', 'data', 'inserts')
 const seconds = (from: number): number => (performance.now() - from) / 1000
 
-interface Started {
-  child: ChildProcess
-  otlpUrl: string
-  apiUrl: string
-  /** When stderr said the spool is being stored, if it did. */
-  storingAt: () => number | undefined
-  stderr: () => string
-}
-
-/** `reckon up` in the work directory; resolves once it listens. */
-function reckonUp(yaml: string): Promise<Started> {
-  writeFileSync(join(work, 'reckon.yaml'), yaml)
-  const child = spawn(process.execPath, [CLI, 'up'], {
-    cwd: work,
-    env: { ...process.env, CLICKHOUSE_URL: undefined },
-  })
-  let out = ''
-  let err = ''
-  let storingAt: number | undefined
-  child.stderr.on('data', (d: Buffer) => {
-    err += d.toString()
-    if (storingAt === undefined && err.includes('spooled inserts the previous run left')) {
-      storingAt = performance.now()
-    }
-  })
-  return new Promise((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`reckon up exited with ${code}: ${err}`)))
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      const otlp = /OTLP\/HTTP \+ events\s+(http:\/\/\S+)/.exec(out)?.[1]
-      const api = /Query API\s+(http:\/\/\S+)\/api/.exec(out)?.[1]
-      if (otlp && api) {
-        child.removeAllListeners('exit')
-        resolve({
-          child,
-          otlpUrl: otlp,
-          apiUrl: api,
-          storingAt: () => storingAt,
-          stderr: () => err,
-        })
-      }
-    })
-  })
-}
-
-/** Resolves once the process has exited and its output is read. */
-const exited = (child: ChildProcess): Promise<void> =>
-  child.exitCode !== null || child.signalCode !== null
-    ? Promise.resolve()
-    : new Promise((resolve) => child.once('close', () => resolve()))
-
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY })
-function post(url: string, body: Uint8Array): Promise<number> {
-  const u = new URL(url)
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: u.hostname,
-        port: u.port,
-        path: u.pathname,
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
-      },
-      (res) => {
-        res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
+const post = async (url: string, body: Uint8Array): Promise<number> =>
+  (await postExport(url, body, agent)).status
+
+/** `reckon up` in the work directory, noting when stderr said the spool is being stored. */
+async function up(yaml: string): Promise<Started & { storingAt: () => number | undefined }> {
+  let storingAt: number | undefined
+  const started = await reckonUp(work, yaml, {
+    onStderr: (err) => {
+      if (storingAt === undefined && err.includes('spooled inserts the previous run left')) {
+        storingAt = performance.now()
+      }
+    },
   })
+  return { ...started, storingAt: () => storingAt }
 }
 
 const spooledBytes = (): number =>
@@ -116,7 +50,7 @@ const spooledBytes = (): number =>
 
 // 1. A run that acknowledges spans and writes none of them (nothing flushes on its own),
 // killed once N MiB are spooled.
-const first = await reckonUp(
+const first = await up(
   `otlpPort: 0\napiPort: 0\ningest:\n  flushIntervalMs: 600000\n  batchRows: 100000000\n  queueBytes: ${2 * TARGET_BYTES + 64 * MIB}\n`,
 )
 const now = BigInt(Date.now()) * 1_000_000n
@@ -199,7 +133,7 @@ const rawBefore = await raw()
 // 3. The restart, with the default configuration: how soon it listens, takes spans again,
 // and has stored the backlog.
 const t0 = performance.now()
-const second = await reckonUp('otlpPort: 0\napiPort: 0\n')
+const second = await up('otlpPort: 0\napiPort: 0\n')
 const listening = seconds(t0)
 const probe = spanBatch(1, now)
 let accepting: number | undefined

@@ -3,11 +3,12 @@
 // searches at once while /readyz and /healthz are asked one after another, then a burst of
 // BURST searches at once to see how many are shed, and last health and queries under ingest.
 import { mkdtempSync, rmSync } from 'node:fs'
-import { Agent, request } from 'node:http'
+import { Agent } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULTS, type Config } from '../src/config/index.js'
 import { startReckon } from '../src/server.js'
+import { get as getUrl, ms, pct, postExport, statuses } from './http.js'
 import { convertRequest, insertConverted, spanBatch } from './spans.js'
 
 const SPANS = Number(process.env.BENCH_SPANS ?? 500_000)
@@ -45,30 +46,9 @@ console.log(`loaded ${requests * PER_REQUEST} spans over the last hour`)
 
 const agent = new Agent({ keepAlive: true, maxSockets: 256 })
 const api = new URL(reckon.apiUrl)
-function get(path: string): Promise<{ status: number; ms: number; body: string }> {
-  const t0 = performance.now()
-  return new Promise((resolve, reject) => {
-    const req = request({ host: api.hostname, port: api.port, path, agent }, (res) => {
-      let body = ''
-      res.setEncoding('utf8')
-      res.on('data', (c: string) => (body += c))
-      res.on('end', () =>
-        resolve({ status: res.statusCode ?? 0, ms: performance.now() - t0, body }),
-      )
-    })
-    req.on('error', reject)
-    req.end()
-  })
-}
-const pct = (xs: number[], p: number): number => {
-  const s = [...xs].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))] ?? NaN
-}
-const ms = (x: number): string => `${x.toFixed(1)} ms`
-const statuses = (xs: { status: number }[]): string => {
-  const n = new Map<number, number>()
-  for (const x of xs) n.set(x.status, (n.get(x.status) ?? 0) + 1)
-  return [...n].map(([s, c]) => `${c}×${s}`).join(', ')
+const get = async (path: string): Promise<{ status: number; ms: number; body: string }> => {
+  const a = await getUrl(new URL(path, api), agent)
+  return { status: a.status, ms: a.ms, body: a.body.toString() }
 }
 
 const heavyPath =
@@ -122,27 +102,8 @@ const INGEST_SECONDS = Number(process.env.BENCH_INGEST_SECONDS ?? 20)
 const exports = Array.from({ length: 64 }, (_, i) =>
   Buffer.from(spanBatch(PER_REQUEST, nowNs - BigInt(i) * 1_000_000_000n)),
 )
-const otlp = new URL(`${reckon.otlpUrl}/v1/traces`)
-function post(body: Buffer): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: otlp.hostname,
-        port: otlp.port,
-        path: otlp.pathname,
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/x-protobuf', 'content-length': body.length },
-      },
-      (res) => {
-        res.resume()
-        res.on('end', () => resolve(res.statusCode ?? 0))
-      },
-    )
-    req.on('error', reject)
-    req.end(body)
-  })
-}
+const otlp = `${reckon.otlpUrl}/v1/traces`
+const post = async (body: Buffer): Promise<number> => (await postExport(otlp, body, agent)).status
 const { traces } = JSON.parse((await get('/api/traces?limit=1')).body) as {
   traces: { traceId: string }[]
 }
