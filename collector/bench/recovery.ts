@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DEFAULTS, type Config } from '../src/config/index.js'
 import { openStorage } from '../src/storage/client.js'
-import { spoolDir } from '../src/storage/insert.js'
+import { rowInserter, spoolDir } from '../src/storage/insert.js'
 import { migrate } from '../src/storage/migrate.js'
 import { readLeftovers, type Leftover } from '../src/storage/recover.js'
 import { parseSpoolName } from '../src/storage/spool.js'
@@ -114,7 +114,7 @@ async function raw(): Promise<number> {
           n += f.rows.rows
           batch.push({ ...f.rows, file: join(rawSpool, f.rows.file.split('/').pop()!) })
         }
-        await storage.insertRows(name, 'Native', batch)
+        await rowInserter(storage)(name, 'Native', batch)
       }
     }),
   )

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { convertBody, type Converted } from '../src/ingest/convert.js'
 import type { Storage } from '../src/storage/client.js'
+import { rowInserter } from '../src/storage/insert.js'
 
 const require = createRequire(import.meta.url)
 interface Encoder {
@@ -123,7 +124,7 @@ export async function insertConverted(
   conversions: readonly Converted[],
 ): Promise<void> {
   for (const table of ['spans', 'trace_spans'] as const) {
-    await storage.insertRows(
+    await rowInserter(storage)(
       `${storage.database}.${table}`,
       'Native',
       conversions.map((c) => c.batches[table]?.data ?? Buffer.alloc(0)),

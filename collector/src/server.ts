@@ -7,7 +7,7 @@ import { hostCheck } from './host-check.js'
 import { ingestApp } from './ingest/app.js'
 import { describeTarget, openStorage, type Storage } from './storage/client.js'
 import { migrate } from './storage/migrate.js'
-import { describeRecovery } from './storage/recover.js'
+import { describeRecovery, takeLeftovers } from './storage/recover.js'
 import { WritePipeline } from './storage/pipeline.js'
 import { SelfMetrics } from './telemetry/self-metrics.js'
 
@@ -16,6 +16,8 @@ export interface ServerOptions {
   logger?: boolean | { level: string }
   /** Use this storage instead of opening one from the config (tests share one engine). */
   storage?: Storage
+  /** Spool files to recover instead of those an earlier process left (tests). */
+  leftovers?: string[]
 }
 
 export interface Apps {
@@ -52,7 +54,11 @@ export async function createContext(
   config: Config,
   opts: ServerOptions = {},
 ): Promise<ReckonContext> {
-  const storage = opts.storage ?? openStorage(config)
+  const storage =
+    opts.storage ??
+    openStorage(config, { requestTimeoutMs: config.query.timeoutSeconds * 1000 + 5000 })
+  // Taken before anything of this process is spooled beside them.
+  const leftovers = opts.leftovers ?? takeLeftovers(storage.target)
   await migrate(storage)
   const log = (msg: string, err?: unknown): void =>
     console.error(`reckon: ${msg}${err instanceof Error ? `: ${err.message}` : ''}`)
@@ -62,7 +68,7 @@ export async function createContext(
   if (storage.target.kind === 'embedded') {
     metrics.recovered.inc({ outcome: 'stored' }, 0)
     metrics.recovered.inc({ outcome: 'rejected' }, 0)
-    pipeline.recover(storage.takeLeftovers(), log).then(
+    pipeline.recover(leftovers, log).then(
       (recovery) => {
         for (const line of describeRecovery(recovery)) log(line)
       },

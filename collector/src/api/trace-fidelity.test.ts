@@ -6,6 +6,7 @@ import { encodeBlock, PlainColumn, TIME } from '../storage/native.js'
 import { testApps, type TestApps } from '../testing/apps.js'
 import { hex, nanosAgo } from '../testing/harness.js'
 import { protobufTraces } from '../testing/otlp.js'
+import { rowInserter } from '../storage/insert.js'
 
 let t: TestApps
 beforeAll(async () => {
@@ -199,7 +200,7 @@ describe('spans spooled by a collector before migration 9', () => {
       1,
     )
     const { storage } = t.context
-    await storage.insertRows(`${storage.database}.trace_spans`, 'Native', [block])
+    await rowInserter(storage)(`${storage.database}.trace_spans`, 'Native', [block])
     const { spans } = await trace(traceId)
     expect(spans).toMatchObject([
       { name: 'old span', service: 'old', resourceSchemaUrl: '', scope: { schemaUrl: '' } },

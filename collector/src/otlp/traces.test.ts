@@ -6,6 +6,7 @@ import { createRequire } from 'node:module'
 import { decodeRequest } from './proto.js'
 import { convertTraces } from './traces.js'
 import type { Span, TracesRequest } from './types.js'
+import { rowInserter } from '../storage/insert.js'
 
 const require = createRequire(import.meta.url)
 const { ExportTraceServiceRequest } = (
@@ -76,7 +77,7 @@ interface Stored {
 async function store(req: TracesRequest): Promise<Stored[]> {
   const converted = convertTraces(req)
   await storage.client.command({ query: `TRUNCATE TABLE ${storage.database}.spans` })
-  await storage.insertRows(`${storage.database}.spans`, 'Native', [converted.encoded.data])
+  await rowInserter(storage)(`${storage.database}.spans`, 'Native', [converted.encoded.data])
   const rs = await storage.client.query({
     query: `SELECT span_name, span_attributes, span_attribute_types, resource_attributes,
               resource_attribute_types, flow_id, toString(duration_ns) AS duration_ns

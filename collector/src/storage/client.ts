@@ -3,8 +3,6 @@ import { resolve } from 'node:path'
 import { createClient, type ClickHouseClient } from '@clickhouse/client'
 import { createChdbConnection } from 'chdb/connection'
 import type { Config } from '../config/index.js'
-import { fileInserter, spoolDir, streamingInserter, type RowInserter } from './insert.js'
-import { leftoverSpool } from './recover.js'
 import { DIR_MODE } from './spool.js'
 
 type ChdbAsConnection = NonNullable<NonNullable<Parameters<typeof createClient>[0]>['connection']>
@@ -19,15 +17,15 @@ export interface Storage {
   readonly database: string
   readonly target: StorageTarget
   readonly retentionDays: number
-  /** Writes encoded rows into `database.table` by the fastest path for the target. */
-  readonly insertRows: RowInserter
-  /**
-   * The spool files an earlier process acknowledged and left when it died, listed as this
-   * one opened the engine (WritePipeline.recover stores them). Given once per process; a
-   * server has none, as inserts are not spooled.
-   */
-  takeLeftovers(): string[]
   close(): Promise<void>
+}
+
+/** What opening storage needs of reckon.yaml: where the data is and how long it is kept. */
+export type StorageSection = Pick<Config, 'dataDir' | 'retentionDays' | 'clickhouse'>
+
+export interface StorageOptions {
+  /** How long a request to a server may take (the query timeout plus a margin). */
+  requestTimeoutMs?: number
 }
 
 /** The embedded engine's data directory could not be opened (in use, unreadable). */
@@ -39,22 +37,19 @@ export class StorageOpenError extends Error {
  * One client for the process. With `clickhouse.url` unset, ClickHouse runs embedded
  * (chDB binds one data directory per process, so every component shares this client).
  */
-export function openStorage(config: Config): Storage {
+export function openStorage(config: StorageSection, options: StorageOptions = {}): Storage {
   const { url, user, password, database } = config.clickhouse
   let client: ClickHouseClient
   let target: StorageTarget
-  let insertRows: RowInserter
-  let takeLeftovers: Storage['takeLeftovers'] = () => []
   if (url) {
     client = createClient({
       url,
       username: user ?? 'default',
       password: password ?? '',
-      request_timeout: config.query.timeoutSeconds * 1000 + 5000,
+      request_timeout: options.requestTimeoutMs ?? 35_000,
       compression: { request: false, response: true },
     })
     target = { kind: 'server', url, user }
-    insertRows = streamingInserter(client)
   } else {
     const dataDir = resolve(config.dataDir)
     mkdirSync(dataDir, { recursive: true, mode: DIR_MODE })
@@ -70,24 +65,12 @@ export function openStorage(config: Config): Storage {
     }
     client = createClient({ connection })
     target = { kind: 'embedded', dataDir }
-    const dir = spoolDir(dataDir)
-    // Listed now, before this process spools anything of its own; only once the engine has
-    // locked the directory, so a second process never takes a running one's files.
-    let leftovers = leftoverSpool(dir)
-    insertRows = fileInserter(client, dir)
-    takeLeftovers = () => {
-      const names = leftovers
-      leftovers = []
-      return names
-    }
   }
   return {
     client,
     database,
     target,
     retentionDays: config.retentionDays,
-    insertRows,
-    takeLeftovers,
     close: () => client.close(),
   }
 }

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dropDatabase, testConfig, testStorage } from '../testing/harness.js'
 import type { Storage } from './client.js'
 import { classifyInsertError, engineReason, type InsertTrouble } from './engine-errors.js'
+import { rowInserter } from './insert.js'
 
 let storage: Storage
 let table: string
@@ -18,7 +19,7 @@ afterAll(() => dropDatabase(storage))
 /** What the engine's refusal of `rows` into `into` means, and its reason. */
 async function refusal(rows: string, into = table): Promise<[InsertTrouble, string]> {
   try {
-    await storage.insertRows(into, 'JSONEachRow', [Buffer.from(rows)])
+    await rowInserter(storage)(into, 'JSONEachRow', [Buffer.from(rows)])
   } catch (err) {
     return [classifyInsertError(err), engineReason(err as Error)]
   }
@@ -67,7 +68,7 @@ describe('an insert the engine refuses', () => {
   })
 
   it('is "not now" when inserts outrun merges', async () => {
-    await storage.insertRows(table, 'JSONEachRow', [Buffer.from('{"n":1}\n')])
+    await rowInserter(storage)(table, 'JSONEachRow', [Buffer.from('{"n":1}\n')])
     await storage.client.command({ query: `SYSTEM STOP MERGES ${table}` })
     await storage.client.command({
       query: `ALTER TABLE ${table} MODIFY SETTING parts_to_throw_insert = 1`,

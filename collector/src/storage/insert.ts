@@ -5,8 +5,9 @@ import { basename, dirname, join } from 'node:path'
 import { Readable } from 'node:stream'
 import { finished } from 'node:stream/promises'
 import type { ClickHouseClient } from '@clickhouse/client'
+import type { Storage } from './client.js'
 import { MissingSpoolFile } from './engine-errors.js'
-import { FILE_MODE, spoolName, writingName, type SpooledRows } from './spool.js'
+import { FILE_MODE, privateDir, spoolName, writingName, type SpooledRows } from './spool.js'
 
 export type InsertFormat = 'JSONEachRow' | 'Native'
 
@@ -49,6 +50,7 @@ export const spoolDir = (dataDir: string): string => join(dataDir, 'inserts')
  * removed once the insert settles. Spooled files are the write queue's to remove.
  */
 export function fileInserter(client: ClickHouseClient, dir: string): RowInserter {
+  privateDir(dir)
   return async (table, format, chunks) => {
     const buffers = chunks.filter((c) => Buffer.isBuffer(c))
     const names: string[] = []
@@ -92,4 +94,15 @@ export function fileInserter(client: ClickHouseClient, dir: string): RowInserter
 /** A ClickHouse string literal (backslash and quote escaped). */
 export function sqlString(s: string): string {
   return `'${s.replace(/[\\']/g, (c) => `\\${c}`)}'`
+}
+
+/**
+ * Writes encoded rows into `database.table` by the fastest path for the target: files the
+ * engine reads with its parallel parser when embedded, a streamed request to a server.
+ */
+export function rowInserter(storage: Pick<Storage, 'client' | 'target'>): RowInserter {
+  const { client, target } = storage
+  return target.kind === 'embedded'
+    ? fileInserter(client, spoolDir(target.dataDir))
+    : streamingInserter(client)
 }

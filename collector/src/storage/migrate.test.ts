@@ -5,6 +5,7 @@ import { convertTraces } from '../otlp/traces.js'
 import { dropDatabase, hex, nanosAgo, testConfig, testStorage } from '../testing/harness.js'
 import { COLLECTOR_MIGRATIONS } from './collector-schema.js'
 import { isMigrated, migrate } from './migrate.js'
+import { rowInserter } from './insert.js'
 
 const storage = testStorage(testConfig())
 const fresh = testStorage(testConfig())
@@ -47,8 +48,8 @@ async function storeTrace(s: typeof storage, traceId: string): Promise<void> {
       },
     ],
   })
-  await s.insertRows(`${s.database}.spans`, 'Native', [converted.encoded.data])
-  await s.insertRows(`${s.database}.trace_spans`, 'Native', [converted.traceSpans.data])
+  await rowInserter(s)(`${s.database}.spans`, 'Native', [converted.encoded.data])
+  await rowInserter(s)(`${s.database}.trace_spans`, 'Native', [converted.traceSpans.data])
 }
 
 /**
@@ -145,7 +146,7 @@ describe('migrate', () => {
         },
       ],
     })
-    await fresh.insertRows(`${fresh.database}.spans`, 'Native', [request.encoded.data])
+    await rowInserter(fresh)(`${fresh.database}.spans`, 'Native', [request.encoded.data])
     const parts = await fresh.client
       .query({
         query: `SELECT part_type AS type, data_uncompressed_bytes AS bytes FROM system.parts

@@ -3,6 +3,7 @@ import { dropDatabase, testConfig, testStorage } from '../testing/harness.js'
 import type { Storage } from './client.js'
 import { LowCardinalityColumn, MapColumn } from './native-dictionary.js'
 import { ArrayColumn, encodeBlock, PlainColumn } from './native.js'
+import { rowInserter } from './insert.js'
 
 // The encoder is checked against the engine itself: what it reads back must equal what
 // was written, for every column kind, for the string lengths where the prefix grows, and
@@ -108,7 +109,7 @@ describe('Native columns', () => {
       c.rows++
     })
     // Several blocks, one insert: a batch is the concatenation of per-request blocks.
-    await storage.insertRows(
+    await rowInserter(storage)(
       `${storage.database}.t`,
       'Native',
       blocks.map((b) => b.encode()),
@@ -160,7 +161,7 @@ describe('Native columns', () => {
       c.types.endRow()
       c.rows++
     }
-    await storage.insertRows(`${storage.database}.t`, 'Native', [c.encode()])
+    await rowInserter(storage)(`${storage.database}.t`, 'Native', [c.encode()])
     const back = await readBack()
     expect(back).toHaveLength(rows)
     for (const i of [0, 1, 255, 256, 299, 300, 1001, 65_535, 65_536, rows - 1]) {
@@ -175,7 +176,7 @@ describe('Native columns', () => {
 
   it('encodes an empty block that inserts nothing', async () => {
     const c = new TestColumns()
-    await storage.insertRows(`${storage.database}.t`, 'Native', [c.encode()])
+    await rowInserter(storage)(`${storage.database}.t`, 'Native', [c.encode()])
     const rs = await storage.client.query({
       query: `SELECT count() AS c FROM ${storage.database}.t WHERE name = 'never'`,
       format: 'JSONEachRow',

@@ -3,7 +3,7 @@ import { join } from 'node:path'
 import type { Config } from '../config/index.js'
 import type { SelfMetrics } from '../telemetry/self-metrics.js'
 import type { Storage } from './client.js'
-import { spoolDir, type InsertFormat } from './insert.js'
+import { rowInserter, spoolDir, type InsertFormat } from './insert.js'
 import { readLeftovers, RecoveryProgress, type Leftover, type Recovery } from './recover.js'
 import { SpoolRecycler } from './spool-recycler.js'
 import { spoolAsync, spoolName, unspool, type SpooledRows } from './spool.js'
@@ -40,9 +40,11 @@ export class WritePipeline {
     const { target } = storage
     this.recycler =
       target.kind === 'embedded' ? new SpoolRecycler(spoolDir(target.dataDir)) : undefined
+    const insert = rowInserter(storage)
     this.make = (table, format, database = storage.database) =>
       new TableWriter({
         storage: database === storage.database ? storage : { ...storage, database },
+        insert,
         table,
         format,
         batchRows: config.ingest.batchRows,

@@ -8,7 +8,7 @@ import { SelfMetrics } from '../telemetry/self-metrics.js'
 import { testApps, type TestApps } from '../testing/apps.js'
 import { dropDatabase, hex, nanosAgo, testConfig, testStorage } from '../testing/harness.js'
 import { protobufSpans } from '../testing/otlp.js'
-import { spoolDir } from './insert.js'
+import { rowInserter, spoolDir } from './insert.js'
 import { migrate } from './migrate.js'
 import { spoolFile, WritePipeline } from './pipeline.js'
 import { describeRecovery, leftoverSpool, rejectedDir, type Recovery } from './recover.js'
@@ -206,7 +206,7 @@ describe('a collector started with a backlog from the previous run', () => {
     }
     // The engine says "not now" (too many parts) until told otherwise: recovery cannot end.
     const table = `${storage.database}.business_events`
-    await storage.insertRows(table, 'JSONEachRow', [events('B-0')])
+    await rowInserter(storage)(table, 'JSONEachRow', [events('B-0')])
     await storage.client.command({ query: `SYSTEM STOP MERGES ${table}` })
     await storage.client.command({
       query: `ALTER TABLE ${table} MODIFY SETTING parts_to_throw_insert = 1`,
@@ -218,9 +218,7 @@ describe('a collector started with a backlog from the previous run', () => {
       spool(file, [events(key)], 1)
       return basename(file)
     })
-    const context = await createContext(config, {
-      storage: { ...storage, takeLeftovers: () => names },
-    })
+    const context = await createContext(config, { storage, leftovers: names })
     const apps = await buildApps(context)
     try {
       const ready = await apps.api.inject({ url: '/readyz' })

@@ -12,7 +12,8 @@
 import { chmodSync, readdirSync, renameSync } from 'node:fs'
 import { open, readFile, stat, unlink } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
-import type { InsertFormat } from './insert.js'
+import type { StorageTarget } from './client.js'
+import { spoolDir, type InsertFormat } from './insert.js'
 import { FILE_MODE, parseSpoolName, privateDir, type SpooledRows } from './spool.js'
 import type { Settled } from './writer.js'
 
@@ -28,6 +29,21 @@ export interface Recovery {
   rejectedDir: string
   /** Files not yet stored when this process stopped: still in the spool, for the next. */
   left: number
+}
+
+/** Data directories whose leftovers this process has taken. */
+const taken = new Set<string>()
+
+/**
+ * The spool files an earlier process acknowledged and left in the engine's directory, for
+ * WritePipeline.recover to store. Given once per process and directory, and to be taken
+ * before this process spools anything there (it would be listed too); a server has none,
+ * as inserts to it are not spooled.
+ */
+export function takeLeftovers(target: StorageTarget): string[] {
+  if (target.kind !== 'embedded' || taken.has(target.dataDir)) return []
+  taken.add(target.dataDir)
+  return leftoverSpool(spoolDir(target.dataDir))
 }
 
 /** The files a spool directory holds as this process opens it (and the directory, made). */

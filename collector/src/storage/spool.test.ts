@@ -5,7 +5,7 @@ import { DecodePool } from '../ingest/decode-pool.js'
 import { dropDatabase, hex, testConfig, testStorage } from '../testing/harness.js'
 import { protobufSpans } from '../testing/otlp.js'
 import type { Storage } from './client.js'
-import { spoolDir } from './insert.js'
+import { rowInserter, spoolDir } from './insert.js'
 import { leftoverSpool, rejectedDir, setAside } from './recover.js'
 import { SpoolRecycler } from './spool-recycler.js'
 import { parseSpoolName, spool, spoolAsync } from './spool.js'
@@ -80,7 +80,7 @@ describe('spooled rows', () => {
     const gone = { file: join(dir, `${hex(4)}-gone.rows`), bytes: 10, rows: 1 }
     const kept = spool(join(dir, `${hex(4)}-kept.rows`), [lines(['K-1'])], 1)
     await expect(
-      storage.insertRows(`${storage.database}.${name}`, 'JSONEachRow', [kept, gone]),
+      rowInserter(storage)(`${storage.database}.${name}`, 'JSONEachRow', [kept, gone]),
     ).rejects.toThrow(/spool file .*-gone.rows is missing/)
     expect(await stored(name)).toEqual([])
     // The file the engine did not take is still there for the retry.

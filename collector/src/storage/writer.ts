@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import type { Storage } from './client.js'
 import { classifyInsertError, engineReason } from './engine-errors.js'
-import type { InsertFormat, RowSource } from './insert.js'
+import { rowInserter, type InsertFormat, type RowInserter, type RowSource } from './insert.js'
 import { storeIsolating, wholeChunk, without, type Piece } from './isolate.js'
 import {
   QUARANTINE_TABLE,
@@ -35,6 +35,8 @@ export const jsonRows = (text: string, rows: number): EncodedRows => ({
 
 export interface WriterOptions {
   storage: Storage
+  /** How rows reach the engine; default: `rowInserter(storage)`. */
+  insert?: RowInserter
   table: string
   format: InsertFormat
   /** Flush as soon as this many rows are queued. */
@@ -98,6 +100,7 @@ interface Progress {
 export class TableWriter {
   readonly table: string
   private readonly opts: WriterOptions
+  private readonly inserter: RowInserter
   private chunks: QueuedRows[] = []
   private queuedRows = 0
   /** Recovered files queued: they are written at once, not after the flush interval. */
@@ -113,6 +116,7 @@ export class TableWriter {
   constructor(opts: WriterOptions) {
     this.opts = opts
     this.table = opts.table
+    this.inserter = opts.insert ?? rowInserter(opts.storage)
   }
 
   get depth(): { rows: number; bytes: number } {
@@ -334,7 +338,7 @@ export class TableWriter {
       if (this.gaveUp) throw this.gaveUp
       const started = performance.now()
       try {
-        await storage.insertRows(`${storage.database}.${table}`, format, sources)
+        await this.inserter(`${storage.database}.${table}`, format, sources)
         const seconds = (performance.now() - started) / 1000
         this.trouble = undefined
         if (table === this.table) this.opts.onFlush?.({ kind: 'written', rows, seconds })

@@ -1,4 +1,5 @@
 import type { Storage } from '../../storage/client.js'
+import { rowInserter } from '../../storage/insert.js'
 import { nanos, select } from '../db.js'
 
 export interface SwitchView {
@@ -84,7 +85,7 @@ export async function changeSwitch(storage: Storage, c: SwitchChange): Promise<S
     changed_by: c.by,
     reason: c.reason,
   }
-  await storage.insertRows(`${storage.database}.switch_changes`, 'JSONEachRow', [
+  await rowInserter(storage)(`${storage.database}.switch_changes`, 'JSONEachRow', [
     Buffer.from(JSON.stringify(row) + '\n'),
   ])
   return {
