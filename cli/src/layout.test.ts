@@ -30,7 +30,8 @@ const workspaces: Workspace[] = (
 const MAY_IMPORT: Record<string, string[]> = {
   '@reckon/sdk': [],
   '@reckon/collector': [],
-  '@reckon/cli': ['@reckon/collector'],
+  '@reckon/reconciler': ['@reckon/collector', '@reckon/sdk'],
+  '@reckon/cli': ['@reckon/collector', '@reckon/reconciler'],
   '@reckon/shop': ['@reckon/sdk'],
   '@reckon/test': ['@reckon/collector', '@reckon/sdk', '@reckon/shop'],
 }

@@ -1,0 +1,153 @@
+// The semantics of a run, pinned on events with known breaks: which keys are dropped,
+// orphaned, duplicated, mismatched or pending, and which amounts they carry.
+import type { Storage } from '@reckon/collector/storage'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  dropStorage,
+  HOUR_NS,
+  insertEvents,
+  MINUTE_NS,
+  nanosAgo,
+  testStorage,
+} from './testing/harness.js'
+import { breaksOf, EVENTS, found, ruleOf, runToEnd } from './testing/runs.js'
+
+const SOURCES = {
+  orders: EVENTS('order', 'order.paid'),
+  payments: EVENTS('payment', 'payment.captured'),
+}
+
+let storage: Storage
+beforeAll(async () => {
+  storage = await testStorage()
+})
+afterAll(async () => {
+  await dropStorage(storage)
+})
+
+describe('one-to-one over events', () => {
+  const now = nanosAgo()
+  const from = now - 2n * HOUR_NS
+  const to = now
+  const rule = ruleOf(
+    {
+      left: 'orders',
+      right: 'payments',
+      grace: '15m',
+      status: { PAID: ['CAPTURED', 'SETTLED'] },
+      amount: { tolerance: '0.00', perCurrency: { JPY: '1' } },
+    },
+    SOURCES,
+  )
+  const order = (key: string, at: bigint, amount = '10.00', status = 'PAID', currency = 'EUR') => ({
+    system: 'order',
+    type: 'order.paid',
+    key,
+    amount,
+    status,
+    currency,
+    at,
+    flowId: `flow-${key}`,
+  })
+  const payment = (
+    key: string,
+    at: bigint,
+    amount = '10.00',
+    status = 'CAPTURED',
+    currency = 'EUR',
+  ) => ({
+    system: 'payment',
+    type: 'payment.captured',
+    key,
+    amount,
+    status,
+    currency,
+    at,
+  })
+  const hourAgo = now - HOUR_NS
+
+  beforeAll(async () => {
+    await insertEvents(storage, [
+      order('ok-1', hourAgo),
+      payment('ok-1', hourAgo + MINUTE_NS),
+      order('ok-2', hourAgo, '99999999999999.99'),
+      payment('ok-2', hourAgo, '99999999999999.99', 'SETTLED'),
+      // dropped: paid, never captured
+      order('dropped-1', hourAgo, '25.50'),
+      // pending: too young to call dropped
+      order('young-1', now - 5n * MINUTE_NS, '7.00'),
+      // orphan: captured, no order
+      payment('orphan-1', hourAgo, '3.00'),
+      // the counterpart arrived late, but within grace after the window
+      order('late-1', to - MINUTE_NS),
+      payment('late-1', to + 5n * MINUTE_NS),
+      // status: refunded is not an agreeing status for PAID
+      order('status-1', hourAgo),
+      payment('status-1', hourAgo, '10.00', 'REFUNDED'),
+      // amount: one cent off; and another currency
+      order('amount-1', hourAgo, '10.00'),
+      payment('amount-1', hourAgo, '10.01'),
+      order('ccy-1', hourAgo, '10.00', 'PAID', 'EUR'),
+      payment('ccy-1', hourAgo, '10.00', 'CAPTURED', 'USD'),
+      // JPY has a tolerance of 1
+      order('jpy-ok', hourAgo, '1500', 'PAID', 'JPY'),
+      payment('jpy-ok', hourAgo, '1501', 'CAPTURED', 'JPY'),
+      order('jpy-off', hourAgo, '1500', 'PAID', 'JPY'),
+      payment('jpy-off', hourAgo, '1502', 'CAPTURED', 'JPY'),
+      // two payments of one order: a duplicate only, though its amounts also differ
+      order('dup-1', hourAgo, '10.00'),
+      payment('dup-1', hourAgo, '10.00'),
+      payment('dup-1', hourAgo + MINUTE_NS, '10.00', 'REFUNDED'),
+      // a left status absent from the map is not compared
+      order('unmapped-1', hourAgo, '10.00', 'SHIPPED'),
+      payment('unmapped-1', hourAgo, '10.00', 'WHATEVER'),
+      // outside the window (and its grace) on both sides: not this run's business
+      order('old-1', from - HOUR_NS),
+    ])
+    // An exporter's retry: the same event again is one record, not a duplicate.
+    await insertEvents(storage, [payment('ok-1', hourAgo + MINUTE_NS)])
+  })
+
+  it('finds each break once, with pending keys apart and the rest matched', async () => {
+    const run = await runToEnd(storage, { rule, from, to, now })
+    const rows = await breaksOf(storage, run)
+    expect(found(rows)).toEqual([
+      'amount_mismatch amount-1',
+      'amount_mismatch ccy-1',
+      'amount_mismatch jpy-off',
+      'dropped (pending) young-1',
+      'dropped dropped-1',
+      'duplicate dup-1',
+      'orphan orphan-1',
+      'status_mismatch status-1',
+    ])
+    const matched = rows.filter((r) => r.category === 'matched')
+    const keys = Object.fromEntries(matched.map((r) => [r.left_currencies[0], Number(r.keys)]))
+    // ok-1, ok-2, late-1, unmapped-1 in EUR; jpy-ok in JPY
+    expect(keys).toEqual({ EUR: 4, JPY: 1 })
+    const eur = matched.find((r) => r.left_currencies[0] === 'EUR')!
+    expect(eur.left_amount).toBe('100000000000029.99')
+  })
+
+  it('carries the amounts of both sides on each finding', async () => {
+    const run = await runToEnd(storage, { rule, from, to, now })
+    const rows = await breaksOf(storage, run)
+    const of = (key: string) => rows.find((r) => r.key === key)!
+    expect([of('dropped-1').left_amount, of('dropped-1').right_amount]).toEqual(['25.5', null])
+    expect([of('orphan-1').left_amount, of('orphan-1').right_amount]).toEqual([null, '3'])
+    expect([of('amount-1').left_amount, of('amount-1').right_amount]).toEqual(['10', '10.01'])
+    expect(of('dropped-1').flow_ids).toEqual(['flow-dropped-1'])
+  })
+
+  it('names the same findings on every run of the same window', async () => {
+    const a = await breaksOf(storage, await runToEnd(storage, { rule, from, to, now }))
+    const b = await breaksOf(storage, await runToEnd(storage, { rule, from, to, now }))
+    const ids = (rows: typeof a) =>
+      rows
+        .filter((r) => r.finding_id)
+        .map((r) => r.finding_id)
+        .sort()
+    expect(ids(a)).toHaveLength(8)
+    expect(ids(b)).toEqual(ids(a))
+  })
+})

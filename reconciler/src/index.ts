@@ -1,0 +1,13 @@
+// What other packages (the CLI) use of the reconciler.
+export {
+  RECONCILER_CONFIG,
+  CATEGORIES,
+  type Category,
+  type ReconcilerConfig,
+  type RuleConfig,
+  type SourceConfig,
+} from './config.js'
+export { RECONCILER } from './schema.js'
+export { checkRules, resolveRules, type Rule, type RuleProblem } from './rules.js'
+export { startRun, RunInProgress, type Run, type RunRequest, type RunState } from './run.js'
+export type { Report } from './report.js'
