@@ -101,7 +101,7 @@ export async function buildReport(
   ])
   const b = await rows(
     storage,
-    `SELECT category, pending,
+    `SELECT category, toString(pending) AS pending,
         if(category = 'orphan', right_currencies[1], left_currencies[1]) AS currency,
         toString(count()) AS findings, toString(sum(keys)) AS keys, toString(sum(left_count)) AS left_n,
         toString(sum(if(category = 'orphan', right_amount, left_amount))) AS amount,
