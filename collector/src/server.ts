@@ -1,4 +1,4 @@
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { apiApp } from './api/app.js'
 import type { Config } from './config/index.js'
@@ -6,7 +6,7 @@ import { contextPlugin, type ReckonContext } from './context.js'
 import { hostCheck } from './host-check.js'
 import { ingestApp } from './ingest/app.js'
 import { describeTarget, openStorage, type Storage } from './storage/client.js'
-import { migrate } from './storage/migrate.js'
+import { COLLECTOR, migrate, type ComponentMigrations } from './storage/migrate.js'
 import { describeRecovery, takeLeftovers } from './storage/recover.js'
 import { WritePipeline } from './storage/pipeline.js'
 import { SelfMetrics } from './telemetry/self-metrics.js'
@@ -18,6 +18,10 @@ export interface ServerOptions {
   storage?: Storage
   /** Spool files to recover instead of those an earlier process left (tests). */
   leftovers?: string[]
+  /** Every component's migrations this process applies (default: the collector's). */
+  migrations?: readonly ComponentMigrations[]
+  /** Routes of other components, served by the query API beside its own. */
+  apiPlugins?: readonly FastifyPluginAsync[]
 }
 
 export interface Apps {
@@ -30,6 +34,7 @@ export interface Apps {
 export async function buildApps(
   context: ReckonContext,
   logger: ServerOptions['logger'] = false,
+  apiPlugins: ServerOptions['apiPlugins'] = [],
 ): Promise<Apps> {
   const { host: bind, allowedHosts } = context.config
   const ingest = Fastify({ logger, bodyLimit: context.config.ingest.maxBodyBytes })
@@ -44,7 +49,7 @@ export async function buildApps(
   }).withTypeProvider<TypeBoxTypeProvider>()
   await api.register(contextPlugin, { context })
   await api.register(hostCheck, { bind, allowedHosts, document: true })
-  await api.register(apiApp)
+  await api.register(apiApp, { plugins: apiPlugins })
   await Promise.all([ingest.ready(), api.ready()])
   return { context, ingest, api }
 }
@@ -59,7 +64,7 @@ export async function createContext(
     openStorage(config, { requestTimeoutMs: config.query.timeoutSeconds * 1000 + 5000 })
   // Taken before anything of this process is spooled beside them.
   const leftovers = opts.leftovers ?? takeLeftovers(storage.target)
-  await migrate(storage)
+  await migrate(storage, opts.migrations ?? [COLLECTOR])
   const log = (msg: string, err?: unknown): void =>
     console.error(`reckon: ${msg}${err instanceof Error ? `: ${err.message}` : ''}`)
   const metrics = new SelfMetrics()
@@ -91,7 +96,7 @@ export async function startReckon(
   opts: ServerOptions = {},
 ): Promise<RunningReckon> {
   const context = await createContext(config, opts)
-  const apps = await buildApps(context, opts.logger ?? false)
+  const apps = await buildApps(context, opts.logger ?? false, opts.apiPlugins)
   const otlpUrl = await apps.ingest.listen({ host: config.host, port: config.otlpPort })
   const apiUrl = await apps.api.listen({ host: config.host, port: config.apiPort })
   let closing: Promise<void> | undefined

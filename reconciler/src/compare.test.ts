@@ -224,7 +224,10 @@ describe('summed sides', () => {
     const b1 = rows.find((r) => r.key === 'b-1')!
     expect(b1.category).toBe('amount_mismatch')
     // A float could not tell these apart: one cent on 10^18.
-    expect([b1.left_amount, b1.right_amount]).toEqual(['999999999999999900.01', '999999999999999900'])
+    expect([b1.left_amount, b1.right_amount]).toEqual([
+      '999999999999999900.01',
+      '999999999999999900',
+    ])
   })
 })
 

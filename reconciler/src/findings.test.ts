@@ -40,7 +40,11 @@ it('opens, keeps, resolves and reopens findings as runs see them', async () => {
   expect(await history()).toEqual([])
 
   const first = await runToEnd(storage, { rule, from, to: now, now })
-  expect((await history()).map((h) => `${h.key} ${h.state}`)).toEqual(['a open', 'b open', 'c open'])
+  expect((await history()).map((h) => `${h.key} ${h.state}`)).toEqual([
+    'a open',
+    'b open',
+    'c open',
+  ])
 
   // Seen again: still one open row each.
   await runToEnd(storage, { rule, from, to: now, now })

@@ -76,8 +76,11 @@ export function engineMessage(err: unknown): string {
   return text.split(/: In scope |\. Stack trace:/)[0]!.slice(0, 500)
 }
 
-export const newRunId = (): string =>
-  `run_${new Date().toISOString().slice(0, 10).replaceAll('-', '')}_${randomBytes(6).toString('hex')}`
+/** Run IDs sort by their start: `run_20261202-215012-123_9f2c4e1a0b7d`. */
+export const newRunId = (): string => {
+  const t = new Date().toISOString().replace(/[-:]/g, '')
+  return `run_${t.slice(0, 8)}-${t.slice(9, 15)}-${t.slice(16, 19)}_${randomBytes(6).toString('hex')}`
+}
 
 /** Writes the run's current state (its table keeps the latest version of each run). */
 async function save(storage: Storage, run: Run): Promise<void> {

@@ -1,7 +1,7 @@
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import { STATUS_CODES } from 'node:http'
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyPluginAsync } from 'fastify'
 import { plainQueryNumbers, wellFormedBodies } from './input-checks.js'
 import { capHit } from './query-limits.js'
 import { ReadsBusy } from './read-gate.js'
@@ -16,8 +16,14 @@ import { serviceRoutes } from './routes/services.js'
 import { switchRoutes } from './routes/switches.js'
 import { traceRoutes } from './routes/traces.js'
 
+export interface ApiOptions {
+  /** Routes of the other components a process runs (the reconciler's), inside this app: they
+   * share its OpenAPI document, error handler and host check. */
+  plugins?: readonly FastifyPluginAsync[]
+}
+
 /** The query API (port 8318): JSON over HTTP, OpenAPI at /api/docs. */
-export async function apiApp(app: FastifyInstance): Promise<void> {
+export async function apiApp(app: FastifyInstance, opts: ApiOptions = {}): Promise<void> {
   app.addSchema(AttributeValueSchema)
   await app.register(swagger, {
     openapi: {
@@ -73,6 +79,7 @@ export async function apiApp(app: FastifyInstance): Promise<void> {
   await app.register(metricRoutes)
   await app.register(breakerRoutes)
   await app.register(switchRoutes)
+  for (const plugin of opts.plugins ?? []) await app.register(plugin)
 }
 
 /** "querystring: unknown parameter foo" rather than ajv's generic wording. */

@@ -1,4 +1,4 @@
-export { ConfigError, loadConfig } from './load.js'
+export { ConfigError, loadConfig, locate } from './load.js'
 export type { DeepPartial, LoadOptions } from './load.js'
 export { COLLECTOR_CONFIG, COLLECTOR_ONLY, ConfigSchema, DEFAULTS, ENV_KEYS } from './schema.js'
 export { composeConfig } from './section.js'

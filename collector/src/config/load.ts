@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import Value from 'typebox/value'
-import { parse as parseYaml } from 'yaml'
+import { isNode, LineCounter, parse as parseYaml, parseDocument } from 'yaml'
 import { COLLECTOR_ONLY, type Config } from './schema.js'
 import type { ComposedConfig, EnvKeys } from './section.js'
 
@@ -169,4 +169,30 @@ function unknownKey(schema: unknown, layer: Json, instancePath: string): string 
   const bad = keys.find((k) => !allowed.has(k)) ?? '?'
   const prefix = instancePath.replace(/^\//, '').replaceAll('/', '.')
   return `unknown configuration key ${prefix ? `${prefix}.` : ''}${bad}`
+}
+
+/**
+ * "reckon.yaml:12" for the key at `path` in the config file, or the file alone when the key is
+ * not written there (a default, an environment variable): where an error should point.
+ */
+export function locate(
+  path: readonly (string | number)[],
+  opts: { file?: string; env?: NodeJS.ProcessEnv } = {},
+): string {
+  const env = opts.env ?? process.env
+  const file = resolve(opts.file ?? env.RECKON_CONFIG ?? 'reckon.yaml')
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch {
+    return 'configuration'
+  }
+  const lines = new LineCounter()
+  const doc = parseDocument(text, { lineCounter: lines })
+  // The deepest part of the path the file holds.
+  for (let n = path.length; n > 0; n--) {
+    const node = doc.getIn(path.slice(0, n), true)
+    if (isNode(node) && node.range) return `${file}:${lines.linePos(node.range[0]).line}`
+  }
+  return file
 }

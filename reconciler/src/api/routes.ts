@@ -1,0 +1,258 @@
+// /api/reconcile: rules, runs, findings, reports and sign-off, served by the query API
+// (port 8318) beside the collector's routes, in its OpenAPI document and error handler.
+import { Readable } from 'node:stream'
+// Route schemas carry OpenAPI tags and summaries (the collector's document has the plugin).
+import type {} from '@fastify/swagger'
+import { parseTime } from '@reckon/collector/time'
+import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
+import Type, { type Static } from 'typebox'
+import { CATEGORIES } from '../config.js'
+import { formatDuration } from '../duration.js'
+import { FINDING_STATES } from '../findings.js'
+import { getFinding, runFindings } from '../finding-reads.js'
+import type { Reconciler } from '../reconciler.js'
+import { reportCsv } from '../report-csv.js'
+import { getRun, listRuns, rulesState } from '../run-reads.js'
+import { signOff } from '../signoff.js'
+import {
+  ErrorSchema,
+  FindingDetailSchema,
+  FindingSchema,
+  RuleSchema,
+  RunOrderSchema,
+  RunSchema,
+  SignOffSchema,
+  type RuleView,
+} from './schemas.js'
+
+const TAGS = ['reconciliation']
+const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema }
+
+/**
+ * Who is asking. Until keys and sign-in exist every caller is `local` (Reckon bound to
+ * loopback); audit fields are never taken from what the caller writes.
+ */
+export const identityOf = (_request: FastifyRequest): string => 'local'
+
+const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) })
+
+const RunList = Type.Object(
+  {
+    rule: Type.Optional(Type.String({ maxLength: 100 })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 500, default: 50 })),
+  },
+  { additionalProperties: false },
+)
+
+const FindingQuery = Type.Object(
+  {
+    category: Type.Optional(Type.Union(CATEGORIES.map((c) => Type.Literal(c)))),
+    state: Type.Optional(Type.Union(FINDING_STATES.map((s) => Type.Literal(s)))),
+    pending: Type.Optional(Type.Boolean({ default: true })),
+    limit: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000, default: 100 })),
+    offset: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000_000, default: 0 })),
+  },
+  { additionalProperties: false },
+)
+
+const kindOf = (source: object): string =>
+  'events' in source ? 'events' : 'file' in source ? 'file' : 'postgres'
+
+const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n
+
+export function reconcileRoutes(reconciler: Reconciler): FastifyPluginAsync {
+  return async (app: FastifyInstance) => {
+    const { storage } = reconciler
+
+    app.get(
+      '/api/reconcile/rules',
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'Rules with their sources, schedule, last run and open findings',
+          response: { 200: Type.Array(RuleSchema) },
+        },
+      },
+      async (): Promise<RuleView[]> => {
+        const state = await rulesState(storage)
+        return [...reconciler.rules.values()].map((r) => {
+          const s = state.get(r.name)
+          const last = s?.lastRun
+          return {
+            name: r.name,
+            left: { source: r.left, kind: kindOf(r.leftSource) },
+            right: { source: r.right, kind: kindOf(r.rightSource) },
+            match: r.match,
+            window: formatDuration(r.windowMs),
+            grace: formatDuration(r.graceMs),
+            schedule: r.schedule ?? null,
+            lastRun: last
+              ? {
+                  id: last.id,
+                  state: last.state,
+                  startedAt: last.startedAt,
+                  finishedAt: last.finishedAt,
+                }
+              : null,
+            openFindings: s?.open ?? {},
+          }
+        })
+      },
+    )
+
+    app.post<{ Body: Static<typeof RunOrderSchema> }>(
+      '/api/reconcile/runs',
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'Start a run of a rule (default window: the rule’s, back from now)',
+          body: RunOrderSchema,
+          response: { 202: Type.Object({ id: Type.String() }), ...errors },
+        },
+      },
+      async (request, reply) => {
+        const now = nowNs()
+        const { rule, from, to, dryRun } = request.body
+        const toNs = to !== undefined ? parseTime('to', to, now) : undefined
+        const fromNs = from !== undefined ? parseTime('from', from, now) : undefined
+        if (fromNs !== undefined && toNs !== undefined && fromNs >= toNs)
+          return reply
+            .code(400)
+            .send({ statusCode: 400, error: 'Bad Request', message: 'from must be before to' })
+        const { run } = await reconciler.run({
+          rule,
+          ...(fromNs !== undefined ? { from: fromNs } : {}),
+          ...(toNs !== undefined ? { to: toNs } : {}),
+          dryRun: dryRun ?? false,
+          by: identityOf(request),
+        })
+        return reply.code(202).send({ id: run.id })
+      },
+    )
+
+    app.get<{ Querystring: Static<typeof RunList> }>(
+      '/api/reconcile/runs',
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'Runs, newest first',
+          querystring: RunList,
+          response: { 200: Type.Array(RunSchema), 400: ErrorSchema },
+        },
+      },
+      async (request) =>
+        listRuns(storage, {
+          ...(request.query.rule ? { rule: request.query.rule } : {}),
+          limit: request.query.limit ?? 50,
+        }),
+    )
+
+    app.get<{ Params: Static<typeof IdParams> }>(
+      '/api/reconcile/runs/:id',
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'A run: its state, progress and report',
+          params: IdParams,
+          response: { 200: RunSchema, 404: ErrorSchema },
+        },
+      },
+      async (request, reply) => {
+        const run = await getRun(storage, request.params.id)
+        if (!run) return reply.code(404).send(notFound(`no run ${request.params.id}`))
+        return run
+      },
+    )
+
+    app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof FindingQuery> }>(
+      '/api/reconcile/runs/:id/findings',
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'A run’s findings (and pending keys), with both sides’ values',
+          params: IdParams,
+          querystring: FindingQuery,
+          response: {
+            200: Type.Object({ total: Type.Integer(), findings: Type.Array(FindingSchema) }),
+            ...errors,
+          },
+        },
+      },
+      async (request, reply) => {
+        if (!(await getRun(storage, request.params.id)))
+          return reply.code(404).send(notFound(`no run ${request.params.id}`))
+        const q = request.query
+        return runFindings(storage, request.params.id, {
+          ...(q.category ? { category: q.category } : {}),
+          ...(q.state ? { state: q.state } : {}),
+          pending: q.pending ?? true,
+          limit: q.limit ?? 100,
+          offset: q.offset ?? 0,
+        })
+      },
+    )
+
+    app.get<{ Params: Static<typeof IdParams> }>(
+      '/api/reconcile/runs/:id/report.csv',
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'The run’s itemized report: one row per finding, both sides’ values',
+          params: IdParams,
+          produces: ['text/csv'],
+          response: { 200: Type.String(), 404: ErrorSchema },
+        },
+      },
+      async (request, reply) => {
+        const run = await getRun(storage, request.params.id)
+        if (!run) return reply.code(404).send(notFound(`no run ${request.params.id}`))
+        return reply
+          .type('text/csv; charset=utf-8')
+          .header('content-disposition', `attachment; filename="${run.rule}-${run.id}.csv"`)
+          .send(Readable.from(reportCsv(storage, run.id)))
+      },
+    )
+
+    app.get<{ Params: Static<typeof IdParams> }>(
+      '/api/reconcile/findings/:id',
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'A finding with its history, compensation attempts, flows and traces',
+          params: IdParams,
+          response: { 200: FindingDetailSchema, 404: ErrorSchema },
+        },
+      },
+      async (request, reply) => {
+        const f = await getFinding(storage, request.params.id)
+        if (!f) return reply.code(404).send(notFound(`no finding ${request.params.id}`))
+        return {
+          ...f,
+          links: {
+            flows: f.flowIds.map((id) => `/api/flows/${encodeURIComponent(id)}`),
+            traces: [
+              ...new Set([...f.traceIds, ...f.attempts.map((a) => a.traceId).filter(Boolean)]),
+            ].map((id) => `/api/traces/${id}`),
+          },
+        }
+      },
+    )
+
+    app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof SignOffSchema> }>(
+      '/api/reconcile/runs/:id/signoff',
+      {
+        schema: {
+          tags: TAGS,
+          summary: 'Sign off a run’s report (freezes it); not by who started the run',
+          params: IdParams,
+          body: SignOffSchema,
+          response: { 200: RunSchema, 403: ErrorSchema, ...errors },
+        },
+      },
+      async (request) =>
+        signOff(storage, request.params.id, identityOf(request), request.body?.comment ?? ''),
+    )
+  }
+}
+
+const notFound = (message: string) => ({ statusCode: 404, error: 'Not Found', message })

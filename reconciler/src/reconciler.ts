@@ -1,0 +1,122 @@
+// The reconciler of one process: its rules, their schedules, and runs started on demand.
+// Everything it knows lives in the tables, so two of them on one server (or a restart)
+// see the same runs and findings; leases keep them from running a rule twice at once.
+import { hostname } from 'node:os'
+import { randomBytes } from 'node:crypto'
+import type { Storage } from '@reckon/collector/storage'
+import cron, { type ScheduledTask } from 'node-cron'
+import type { ReconcilerConfig } from './config.js'
+import { Leases } from './lease.js'
+import { nowNanos } from './nanos.js'
+import { resolveRules, type Rule } from './rules.js'
+import { RunInProgress, startRun, type Run, type Snapshotter } from './run.js'
+
+export interface ReconcilerOptions {
+  storage: Storage
+  config: ReconcilerConfig
+  /** Reads PostgreSQL sources into a run's snapshot. */
+  snapshot?: Snapshotter
+  log?: (message: string, err?: unknown) => void
+}
+
+export interface RunOrder {
+  rule: string
+  /** Unix nanoseconds; default: the rule's window back from now. */
+  from?: bigint
+  to?: bigint
+  dryRun?: boolean
+  by: string
+  trigger?: 'schedule' | 'demand'
+}
+
+/** A rule name that reckon.yaml does not define. */
+export class UnknownRule extends Error {
+  override name = 'UnknownRule'
+  readonly statusCode = 404
+}
+
+export class Reconciler {
+  readonly storage: Storage
+  readonly rules: ReadonlyMap<string, Rule>
+  readonly leases: Leases
+  private readonly tasks: ScheduledTask[] = []
+  private readonly running = new Set<Promise<Run>>()
+  private readonly log: NonNullable<ReconcilerOptions['log']>
+
+  constructor(private readonly opts: ReconcilerOptions) {
+    this.storage = opts.storage
+    this.rules = new Map(resolveRules(opts.config).map((r) => [r.name, r]))
+    this.leases = new Leases(
+      opts.storage,
+      `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
+    )
+    this.log = opts.log ?? (() => {})
+  }
+
+  rule(name: string): Rule {
+    const rule = this.rules.get(name)
+    if (!rule) {
+      const known = [...this.rules.keys()].join(', ') || 'none in reckon.yaml'
+      throw new UnknownRule(`no rule ${JSON.stringify(name)} (rules: ${known})`)
+    }
+    return rule
+  }
+
+  /** Starts a run; `done` settles with it finished. Throws RunInProgress, UnknownRule. */
+  async run(order: RunOrder): Promise<{ run: Run; done: Promise<Run> }> {
+    const rule = this.rule(order.rule)
+    const to = order.to ?? nowNanos()
+    const from = order.from ?? to - BigInt(rule.windowMs) * 1_000_000n
+    const started = await startRun(
+      {
+        storage: this.storage,
+        leases: this.leases,
+        ...(this.opts.snapshot ? { snapshot: this.opts.snapshot } : {}),
+      },
+      {
+        rule,
+        from,
+        to,
+        dryRun: order.dryRun ?? false,
+        by: order.by,
+        trigger: order.trigger ?? 'demand',
+      },
+    )
+    this.running.add(started.done)
+    void started.done.finally(() => this.running.delete(started.done))
+    return started
+  }
+
+  /** Schedules every rule that has a schedule; runs look back over the rule's window. */
+  start(): void {
+    for (const rule of this.rules.values()) {
+      if (!rule.schedule) continue
+      const task = cron.schedule(
+        rule.schedule,
+        async () => {
+          try {
+            const { run, done } = await this.run({
+              rule: rule.name,
+              by: 'schedule',
+              trigger: 'schedule',
+            })
+            const finished = await done
+            if (finished.state === 'failed')
+              this.log(`run ${run.id} of ${rule.name} failed: ${finished.error}`)
+          } catch (err) {
+            // Another reconciler holds the rule: its run covers this tick.
+            if (!(err instanceof RunInProgress)) this.log(`could not run ${rule.name}`, err)
+          }
+        },
+        { name: `reconcile:${rule.name}`, noOverlap: true },
+      )
+      this.tasks.push(task)
+    }
+  }
+
+  /** Stops the schedules and waits for the runs under way. */
+  async stop(): Promise<void> {
+    for (const task of this.tasks.splice(0)) await task.destroy()
+    await Promise.allSettled([...this.running])
+  }
+}
