@@ -165,14 +165,14 @@ describe('demo shop through the real collector', () => {
     // The compensation ran for the refused order: its stock was released, once.
     const events = await eventually(reckon, async () => {
       const f = await api<{ events: FlowEvent[] }>(reckon, `/api/flows/${refused!.flowId}`)
-      expect(f.events.map((e) => e.type)).toContain('order.cancelled')
+      expect(f.events.map((e) => e.type)).toContain('order.payment_failed')
       return f.events
     })
     expect(events.map((e) => e.type)).toEqual([
       'order.created',
       'stock.reserved',
       'stock.released',
-      'order.cancelled',
+      'order.payment_failed',
     ])
   })
 
