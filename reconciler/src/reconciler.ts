@@ -5,7 +5,7 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import type { Storage } from '@reckon/collector/storage'
 import cron, { type ScheduledTask } from 'node-cron'
-import type { ReconcilerConfig } from './config.js'
+import type { ReconcilerConfig, SourceConfig } from './config.js'
 import { Leases } from './lease.js'
 import { nowNanos } from './nanos.js'
 import { resolveRules, type Rule } from './rules.js'
@@ -35,9 +35,16 @@ export class UnknownRule extends Error {
   readonly statusCode = 404
 }
 
+/** A source name that reckon.yaml does not define. */
+export class UnknownSource extends Error {
+  override name = 'UnknownSource'
+  readonly statusCode = 404
+}
+
 export class Reconciler {
   readonly storage: Storage
   readonly rules: ReadonlyMap<string, Rule>
+  readonly sources: ReadonlyMap<string, SourceConfig>
   readonly leases: Leases
   private readonly tasks: ScheduledTask[] = []
   private readonly running = new Set<Promise<Run>>()
@@ -46,6 +53,7 @@ export class Reconciler {
   constructor(private readonly opts: ReconcilerOptions) {
     this.storage = opts.storage
     this.rules = new Map(resolveRules(opts.config).map((r) => [r.name, r]))
+    this.sources = new Map(Object.entries(opts.config.reconcile.sources))
     this.leases = new Leases(
       opts.storage,
       `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
@@ -60,6 +68,15 @@ export class Reconciler {
       throw new UnknownRule(`no rule ${JSON.stringify(name)} (rules: ${known})`)
     }
     return rule
+  }
+
+  source(name: string): SourceConfig {
+    const source = this.sources.get(name)
+    if (!source) {
+      const known = [...this.sources.keys()].join(', ') || 'none in reckon.yaml'
+      throw new UnknownSource(`no source ${JSON.stringify(name)} (sources: ${known})`)
+    }
+    return source
   }
 
   /** Starts a run; `done` settles with it finished. Throws RunInProgress, UnknownRule. */
