@@ -10,11 +10,12 @@ import { Leases } from './lease.js'
 import { nowNanos } from './nanos.js'
 import { resolveRules, type Rule } from './rules.js'
 import { RunInProgress, startRun, type Run, type Snapshotter } from './run.js'
+import { postgresSnapshotter } from './sources/postgres.js'
 
 export interface ReconcilerOptions {
   storage: Storage
   config: ReconcilerConfig
-  /** Reads PostgreSQL sources into a run's snapshot. */
+  /** Reads PostgreSQL sources into a run's snapshot; default: with `pg`, at each run. */
   snapshot?: Snapshotter
   log?: (message: string, err?: unknown) => void
 }
@@ -49,8 +50,9 @@ export class Reconciler {
   private readonly tasks: ScheduledTask[] = []
   private readonly running = new Set<Promise<Run>>()
   private readonly log: NonNullable<ReconcilerOptions['log']>
+  private readonly snapshot: Snapshotter
 
-  constructor(private readonly opts: ReconcilerOptions) {
+  constructor(opts: ReconcilerOptions) {
     this.storage = opts.storage
     this.rules = new Map(resolveRules(opts.config).map((r) => [r.name, r]))
     this.sources = new Map(Object.entries(opts.config.reconcile.sources))
@@ -59,6 +61,7 @@ export class Reconciler {
       `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     )
     this.log = opts.log ?? (() => {})
+    this.snapshot = opts.snapshot ?? postgresSnapshotter(opts.storage)
   }
 
   rule(name: string): Rule {
@@ -88,7 +91,7 @@ export class Reconciler {
       {
         storage: this.storage,
         leases: this.leases,
-        ...(this.opts.snapshot ? { snapshot: this.opts.snapshot } : {}),
+        snapshot: this.snapshot,
       },
       {
         rule,
