@@ -276,6 +276,28 @@ describe('importing again', () => {
     expect((await stored(source)).map((r) => r.key)).toEqual(['M-1', 'M-2'])
     expect(await imports(source)).toMatchObject([{ state: 'done', rows: '2' }])
   })
+
+  it('stores a file uploaded twice at once only once', async () => {
+    const source = fresh()
+    const rows = Array.from({ length: 2000 }, (_, i) => `M-${i},1.00,EUR,OK,2026-05-01T10:00:00Z`)
+    const file = [HEADER, ...rows].join('\n')
+    const outcomes = await Promise.allSettled([importText(source, file), importText(source, file)])
+    const said = outcomes
+      .map((o) =>
+        o.status === 'fulfilled'
+          ? o.value.alreadyImported
+            ? 'already imported'
+            : 'imported'
+          : (o.reason as Error).name,
+      )
+      .sort()
+    // The second finds the first at work, or finished.
+    expect([
+      ['ImportInProgress', 'imported'],
+      ['already imported', 'imported'],
+    ]).toContainEqual(said)
+    expect(await stored(source)).toHaveLength(2000)
+  })
 })
 
 describe('a file refused whole', () => {
