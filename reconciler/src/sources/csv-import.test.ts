@@ -310,6 +310,9 @@ describe('a file refused whole', () => {
         'settlement.csv has no column gross (its columns: merchant_ref, amount, ccy, state, booked_at); nothing was imported',
       ),
     )
+    await expect(
+      importText(source, `${HEADER},gross\nM-1,10.00,EUR,SETTLED,2026-05-01T10:00:00Z,11.00\n`),
+    ).rejects.toThrow('settlement.csv has column gross twice; nothing was imported')
     await expect(importText(source, '')).rejects.toThrow(
       /settlement.csv is empty: it needs a header row/,
     )

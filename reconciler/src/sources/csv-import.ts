@@ -22,7 +22,9 @@ import {
   deleteBatch,
   missingColumns,
   recordColumns,
+  requiredColumns,
   RecordsWriter,
+  type RecordColumns,
   toRecord,
   BATCH_ROWS,
 } from './records.js'
@@ -312,7 +314,7 @@ async function importSpooled(
     }
     if (!header)
       throw new CsvRefused(
-        `${fileName} is empty: it needs a header row naming its columns (${describe(columns)})`,
+        `${fileName} is empty: it needs a header row naming its columns (${requiredColumns(columns).join(', ')})`,
       )
     await writer.flush()
   } catch (err) {
@@ -336,13 +338,10 @@ function bad(summary: ImportSummary, line: number, message: string): void {
   if (summary.problems.length < MAX_PROBLEMS) summary.problems.push({ line, message })
 }
 
-const describe = (c: ReturnType<typeof recordColumns>): string =>
-  [...c.key, c.amount, c.currency, ...(c.status !== undefined ? [c.status] : []), c.time].join(', ')
-
 /** Column name → field index; refuses a header without a required column. */
 function checkHeader(
   header: string[],
-  columns: ReturnType<typeof recordColumns>,
+  columns: RecordColumns,
   fileName: string,
 ): Map<string, number> {
   const missing = missingColumns(columns, header)
@@ -352,9 +351,10 @@ function checkHeader(
       `${fileName} has no ${names} (its columns: ${header.join(', ') || 'none'}); nothing was imported`,
     )
   }
+  const required = new Set(requiredColumns(columns))
   const index = new Map<string, number>()
   header.forEach((h, i) => {
-    if (index.has(h) && missingColumns(columns, []).includes(h))
+    if (index.has(h) && required.has(h))
       throw new CsvRefused(`${fileName} has column ${h} twice; nothing was imported`)
     if (!index.has(h)) index.set(h, i)
   })

@@ -17,6 +17,7 @@ import {
   recordColumns,
   RecordsWriter,
   toRecord,
+  type RecordColumns,
 } from './records.js'
 
 export type PostgresConfig = Extract<SourceConfig, { postgres: unknown }>['postgres']
@@ -165,7 +166,7 @@ function text(value: unknown): string {
 /** Column name → index; refuses a query without a required column or with a float amount. */
 function checkFields(
   fields: pg.FieldDef[],
-  columns: ReturnType<typeof recordColumns>,
+  columns: RecordColumns,
   fail: (message: string) => Error,
 ): Map<string, number> {
   const names = fields.map((f) => f.name)

@@ -28,12 +28,17 @@ export function recordColumns(columns: ColumnsConfig | undefined): RecordColumns
   }
 }
 
+/** The columns a record is read from, each once. */
+export function requiredColumns(columns: RecordColumns): string[] {
+  const wanted = [...columns.key, columns.amount, columns.currency, columns.time]
+  if (columns.status !== undefined) wanted.push(columns.status)
+  return [...new Set(wanted)]
+}
+
 /** The required columns `have` lacks, in the order the source names them. */
 export function missingColumns(columns: RecordColumns, have: readonly string[]): string[] {
   const present = new Set(have)
-  const wanted = [...columns.key, columns.amount, columns.currency, columns.time]
-  if (columns.status !== undefined) wanted.push(columns.status)
-  return [...new Set(wanted)].filter((c) => !present.has(c))
+  return requiredColumns(columns).filter((c) => !present.has(c))
 }
 
 /** The row as reconcile_records takes it, less its source, batch and line. */
