@@ -5,16 +5,17 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import type { Storage } from '@reckon/collector/storage'
 import cron, { type ScheduledTask } from 'node-cron'
-import type { ReconcilerConfig } from './config.js'
+import type { ReconcilerConfig, SourceConfig } from './config.js'
 import { Leases } from './lease.js'
 import { nowNanos } from './nanos.js'
 import { resolveRules, type Rule } from './rules.js'
 import { RunInProgress, startRun, type Run, type Snapshotter } from './run.js'
+import { postgresSnapshotter } from './sources/postgres.js'
 
 export interface ReconcilerOptions {
   storage: Storage
   config: ReconcilerConfig
-  /** Reads PostgreSQL sources into a run's snapshot. */
+  /** Reads PostgreSQL sources into a run's snapshot; default: with `pg`, at each run. */
   snapshot?: Snapshotter
   log?: (message: string, err?: unknown) => void
 }
@@ -35,22 +36,32 @@ export class UnknownRule extends Error {
   readonly statusCode = 404
 }
 
+/** A source name that reckon.yaml does not define. */
+export class UnknownSource extends Error {
+  override name = 'UnknownSource'
+  readonly statusCode = 404
+}
+
 export class Reconciler {
   readonly storage: Storage
   readonly rules: ReadonlyMap<string, Rule>
+  readonly sources: ReadonlyMap<string, SourceConfig>
   readonly leases: Leases
   private readonly tasks: ScheduledTask[] = []
   private readonly running = new Set<Promise<Run>>()
   private readonly log: NonNullable<ReconcilerOptions['log']>
+  private readonly snapshot: Snapshotter
 
-  constructor(private readonly opts: ReconcilerOptions) {
+  constructor(opts: ReconcilerOptions) {
     this.storage = opts.storage
     this.rules = new Map(resolveRules(opts.config).map((r) => [r.name, r]))
+    this.sources = new Map(Object.entries(opts.config.reconcile.sources))
     this.leases = new Leases(
       opts.storage,
       `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     )
     this.log = opts.log ?? (() => {})
+    this.snapshot = opts.snapshot ?? postgresSnapshotter(opts.storage)
   }
 
   rule(name: string): Rule {
@@ -62,6 +73,15 @@ export class Reconciler {
     return rule
   }
 
+  source(name: string): SourceConfig {
+    const source = this.sources.get(name)
+    if (!source) {
+      const known = [...this.sources.keys()].join(', ') || 'none in reckon.yaml'
+      throw new UnknownSource(`no source ${JSON.stringify(name)} (sources: ${known})`)
+    }
+    return source
+  }
+
   /** Starts a run; `done` settles with it finished. Throws RunInProgress, UnknownRule. */
   async run(order: RunOrder): Promise<{ run: Run; done: Promise<Run> }> {
     const rule = this.rule(order.rule)
@@ -71,7 +91,7 @@ export class Reconciler {
       {
         storage: this.storage,
         leases: this.leases,
-        ...(this.opts.snapshot ? { snapshot: this.opts.snapshot } : {}),
+        snapshot: this.snapshot,
       },
       {
         rule,
