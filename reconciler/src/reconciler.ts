@@ -10,6 +10,7 @@ import {
   type CompensatorOptions,
   type TickSummary,
 } from './compensation/compensator.js'
+import { actOnFinding, type OperatorAction } from './compensation/operator.js'
 import type { ReconcilerConfig } from './config.js'
 import { parseDuration } from './duration.js'
 import { Leases } from './lease.js'
@@ -107,6 +108,12 @@ export class Reconciler {
       if (!started.run.dryRun) this.compensator.poke()
     })
     return started
+  }
+
+  /** A person's retry, resolve or ignore of a finding (throws 404 / 409 errors). */
+  async act(id: string, action: OperatorAction, by: string, why: string): Promise<void> {
+    await actOnFinding(this.storage, this.rules, id, action, by, why)
+    if (action === 'retry') this.compensator.poke()
   }
 
   /** One compensation pass over every rule (the loop does this every interval). */
