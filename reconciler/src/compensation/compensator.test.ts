@@ -253,7 +253,7 @@ describe('the compensator', () => {
 
   it('runs leave a finding awaiting its retry alone, and hand a compensated one still seen to a person', async () => {
     endpoint.behave('o-wait', { failures: 1 })
-    const { storage, reconciler, ids } = await setUp(
+    const { storage, reconciler, ids, at } = await setUp(
       { maxAttempts: 5, backoff: { initial: '1h', max: '2h' }, action: markPaid() },
       ['o-wait', 'o-done'],
     )
@@ -277,6 +277,76 @@ describe('the compensator', () => {
       `open: still there after its compensation (${run.id})`,
       'escalated: needs a person: its compensation succeeded (attempt 1), yet the break is still there',
     ])
+
+    // The payment turns up while the retry waits: the run resolves it, and the retry is off.
+    await insertEvents(storage, [
+      { system: 'payment', type: 'payment.captured', key: 'o-wait', amount: '12.5', at },
+    ])
+    const third = await runOnce(reconciler)
+    const resolved = await getFinding(storage, ids.get('o-wait')!)
+    expect(resolved!.history.at(-1)).toMatchObject({
+      state: 'resolved',
+      why: `${third.id} no longer sees the break`,
+    })
+    await reconciler.compensateOnce()
+    expect(endpoint.calls).toHaveLength(before)
+  })
+
+  it('makes each call a span when the process has a tracer, and sends its context', async () => {
+    const spans: {
+      name: string
+      attributes: Record<string, unknown>
+      status?: number
+      ended: boolean
+    }[] = []
+    const tracer = {
+      startSpan(
+        name: string,
+        options?: { attributes?: Record<string, string | number | boolean> },
+      ) {
+        const span = {
+          name,
+          attributes: { ...options?.attributes },
+          ended: false,
+        } as (typeof spans)[number]
+        spans.push(span)
+        return {
+          spanContext: () => ({ traceId: 'ab'.repeat(16), spanId: 'cd'.repeat(8), traceFlags: 1 }),
+          setAttribute: (k: string, v: string | number | boolean) => (span.attributes[k] = v),
+          setStatus: (s: { code: number }) => (span.status = s.code),
+          end: () => (span.ended = true),
+        }
+      },
+    }
+    endpoint.behave('o-traced', { failures: 1 })
+    const { storage, ids } = await setUp({ ...FAST, action: markPaid() }, ['o-traced'])
+    const reconciler = new Reconciler({
+      storage,
+      config: configOf({ ...FAST, action: markPaid() }),
+      compensation: { tracer },
+    })
+    await compensateUntil(
+      reconciler,
+      async () => (await stateOf(storage, ids.get('o-traced')!)) === 'compensated',
+    )
+    expect(endpoint.calls.map((c) => c.traceparent)).toEqual([
+      `00-${'ab'.repeat(16)}-${'cd'.repeat(8)}-01`,
+      `00-${'ab'.repeat(16)}-${'cd'.repeat(8)}-01`,
+    ])
+    expect(
+      spans.map((s) => [s.name, s.attributes['http.response.status_code'], s.status ?? 0, s.ended]),
+    ).toEqual([
+      ['reckon.compensate action', 503, 2, true],
+      ['reckon.compensate action', 201, 0, true],
+    ])
+    expect(spans[0]!.attributes).toMatchObject({
+      'reckon.finding.id': ids.get('o-traced'),
+      'reckon.key': 'o-traced',
+      'reckon.flow.id': 'flow-o-traced',
+      'http.request.method': 'POST',
+    })
+    const f = await getFinding(storage, ids.get('o-traced')!)
+    expect(new Set(f!.attempts.map((a) => a.traceId))).toEqual(new Set(['ab'.repeat(16)]))
   })
 
   it('two reconcilers on one database apply each compensation once', async () => {

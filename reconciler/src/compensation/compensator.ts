@@ -291,7 +291,7 @@ export class Compensator {
     deadline: number,
     summary: TickSummary,
   ): Promise<Sent> {
-    if (deadline - Date.now() < this.timeoutMs + 2000) throw new LeaseRunningOut()
+    if (deadline - Date.now() < this.timeoutMs + 1000) throw new LeaseRunningOut()
     const http = comp[step]!
     const startedAt = nowNanos()
     const row: AttemptRow = {
