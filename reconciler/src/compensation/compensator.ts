@@ -91,7 +91,7 @@ export class Compensator {
 
   /** Ticks every interval until stop(). */
   start(): void {
-    if (this.running) return
+    if (this.running || this.rules.length === 0) return
     this.running = true
     this.schedule(0)
   }
@@ -128,11 +128,12 @@ export class Compensator {
   /** One pass over every rule; never rejects (problems are logged). Ticks do not overlap. */
   async compensateOnce(): Promise<TickSummary> {
     while (this.ticking) await this.ticking.catch(() => {})
-    this.ticking = this.tick()
+    const tick = this.tick()
+    this.ticking = tick
     try {
-      return await this.ticking
+      return await tick
     } finally {
-      this.ticking = undefined
+      if (this.ticking === tick) this.ticking = undefined
     }
   }
 

@@ -52,7 +52,12 @@ export async function readFinding(
           WHERE finding_id = {id:String} AND rule = {rule:String} GROUP BY finding_id
         ) AS s
         LEFT JOIN (
-          SELECT * FROM ${db}.reconcile_breaks WHERE finding_id = {id:String}
+          SELECT * FROM ${db}.reconcile_breaks
+          -- Runs before the one that opened the finding hold none of its rows: the bound
+          -- on run_id (the table's first key column) keeps this from reading every run.
+          WHERE run_id >= (SELECT minIf(run_id, run_id != '') FROM ${db}.reconcile_findings
+              WHERE rule = {rule:String} AND finding_id = {id:String})
+            AND finding_id = {id:String}
           ORDER BY run_id DESC LIMIT 1
         ) AS b ON b.finding_id = s.finding_id`,
     query_params: { id, rule: rule.name },

@@ -116,6 +116,7 @@ export async function sendCall(call: RenderedCall, ctx: CallContext): Promise<Ca
       headers,
       ...(call.body !== undefined && call.method !== 'GET' ? { body: call.body } : {}),
       signal: AbortSignal.timeout(ctx.timeoutMs),
+      // A compensation goes where reckon.yaml says or nowhere: a redirect is for a person.
       redirect: 'manual',
     })
     const retryAfter = res.headers.get('retry-after')
