@@ -1,24 +1,37 @@
 // The `reckon` command (bin/reckon.js runs it): one process per command, composed from the
 // components' public exports.
-import { ConfigError, loadConfig } from '@reckon/collector/config'
-import { describeRunning, startReckon } from '@reckon/collector/server'
+import { ConfigError } from '@reckon/collector/config'
 import {
   describeTarget,
   migrate,
   MigrationError,
   openStorage,
   StorageOpenError,
+  COLLECTOR,
 } from '@reckon/collector/storage'
-import { RECKON_CONFIG, type ReckonConfig } from './config.js'
+import { RECONCILER } from '@reckon/reconciler'
+import { loadReckonConfig, type ReckonConfig } from './config.js'
+import {
+  reconcileCommand,
+  ReconcileFailed,
+  RECONCILE_HELP,
+  UsageError,
+} from './reconcile-command.js'
+import { serve, serveReconciler } from './serve.js'
 
 const HELP = `reckon — observability and reconciliation
 
 Usage:
-  reckon up          Collector, query API (and later reconciler and UI) in one process,
-                     on embedded ClickHouse unless CLICKHOUSE_URL is set
-  reckon collector   Collector and query API against a ClickHouse server (CLICKHOUSE_URL)
+  reckon up          Collector, query API and reconciler in one process, on embedded
+                     ClickHouse unless CLICKHOUSE_URL is set
+  reckon collector   Collector, query API and reconciler against a ClickHouse server
+                     (CLICKHOUSE_URL)
+  reckon reconciler  The reconciler alone (schedules and compensations) against a
+                     ClickHouse server
+  reckon reconcile   One run of a rule, to its end:
+                     reckon reconcile --rule NAME [--from T] [--to T] [--dry-run]
   reckon migrate     Apply database migrations and exit
-  reckon help        This text
+  reckon help        This text (reckon help reconcile: that command's)
 
 Configuration: reckon.yaml in the working directory (or RECKON_CONFIG), then environment:
   RECKON_HOST (127.0.0.1)  RECKON_OTLP_PORT (4318)  RECKON_API_PORT (8318)
@@ -26,71 +39,68 @@ Configuration: reckon.yaml in the working directory (or RECKON_CONFIG), then env
   CLICKHOUSE_URL  CLICKHOUSE_USER  CLICKHOUSE_PASSWORD  CLICKHOUSE_DATABASE (reckon)
 `
 
-async function serve(config: ReckonConfig): Promise<void> {
-  const reckon = await startReckon(config, { logger: { level: 'warn' } })
-  console.log(`${describeRunning(reckon)}
+const HELPS: Record<string, string> = { reconcile: RECONCILE_HELP }
 
-Ctrl-C stops it after writing everything it has accepted.`)
-  let stopping = false
-  const stop = (signal: string): void => {
-    if (stopping) return
-    stopping = true
-    console.log(`\n${signal}: flushing and stopping…`)
-    reckon.close().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error('reckon: shutdown failed', err)
-        process.exit(1)
-      },
-    )
-  }
-  process.on('SIGINT', () => stop('SIGINT'))
-  process.on('SIGTERM', () => stop('SIGTERM'))
+function needsServer(config: ReckonConfig, command: string): boolean {
+  if (config.clickhouse.url) return false
+  console.error(
+    `reckon ${command} needs a ClickHouse server: set CLICKHOUSE_URL (or clickhouse.url in reckon.yaml).\nFor the embedded engine, run \`reckon up\`, which holds its data directory.`,
+  )
+  return true
 }
 
+async function migrateCommand(config: ReckonConfig): Promise<number> {
+  const storage = openStorage(config)
+  try {
+    const report = await migrate(storage, [COLLECTOR, RECONCILER])
+    const what =
+      report.applied.length === 0
+        ? 'nothing to apply'
+        : report.applied.map((m) => `${m.component} ${m.version} (${m.name})`).join(', ')
+    const versions = Object.entries(report.current)
+      .map(([component, version]) => `${component} ${version}`)
+      .join(', ')
+    console.log(
+      `migrations on ${describeTarget(storage.target)}: ${what}; schema version ${versions}`,
+    )
+    if (report.retentionChanged.length > 0)
+      console.log(
+        `retention set to ${config.retentionDays} days on ${report.retentionChanged.join(', ')}`,
+      )
+  } finally {
+    await storage.close()
+  }
+  return 0
+}
+
+/** The exit code, or -1 for a server that keeps running. */
 async function main(argv: string[]): Promise<number> {
-  const command = argv[0] ?? 'help'
+  const [command = 'help', ...args] = argv
   if (command === 'help' || command === '--help' || command === '-h') {
-    console.log(HELP)
+    console.log(HELPS[args[0] ?? ''] ?? HELP)
     return 0
   }
-  const config = loadConfig({ sections: RECKON_CONFIG })
+  if (args.includes('--help') && HELPS[command]) {
+    console.log(HELPS[command])
+    return 0
+  }
+  const config = loadReckonConfig()
   switch (command) {
     case 'up':
       await serve(config)
       return -1
     case 'collector':
-      if (!config.clickhouse.url) {
-        console.error(
-          'reckon collector needs a ClickHouse server: set CLICKHOUSE_URL (or clickhouse.url in reckon.yaml).\nFor the embedded engine, run `reckon up`.',
-        )
-        return 2
-      }
+      if (needsServer(config, command)) return 2
       await serve(config)
       return -1
-    case 'migrate': {
-      const storage = openStorage(config)
-      try {
-        const report = await migrate(storage)
-        const what =
-          report.applied.length === 0
-            ? 'nothing to apply'
-            : report.applied.map((m) => `${m.component} ${m.version} (${m.name})`).join(', ')
-        const versions = Object.entries(report.current)
-          .map(([component, version]) => `${component} ${version}`)
-          .join(', ')
-        console.log(
-          `migrations on ${describeTarget(storage.target)}: ${what}; schema version ${versions}`,
-        )
-        if (report.retentionChanged.length > 0)
-          console.log(
-            `retention set to ${config.retentionDays} days on ${report.retentionChanged.join(', ')}`,
-          )
-      } finally {
-        await storage.close()
-      }
-      return 0
-    }
+    case 'reconciler':
+      if (needsServer(config, command)) return 2
+      await serveReconciler(config)
+      return -1
+    case 'reconcile':
+      return reconcileCommand(config, args)
+    case 'migrate':
+      return migrateCommand(config)
     default:
       console.error(`unknown command ${JSON.stringify(command)}\n\n${HELP}`)
       return 2
@@ -102,12 +112,21 @@ main(process.argv.slice(2)).then(
     if (code >= 0) process.exit(code)
   },
   (err: unknown) => {
+    if (err instanceof UsageError) {
+      console.error(`reckon: ${err.message}\n\n${RECONCILE_HELP}`)
+      process.exit(2)
+    }
+    if (err instanceof ReconcileFailed) {
+      console.error(`reckon: ${err.message}`)
+      process.exit(2)
+    }
     if (err instanceof ConfigError) console.error(`reckon: configuration error: ${err.message}`)
     else if (err instanceof StorageOpenError || err instanceof MigrationError)
       console.error(`reckon: ${err.message}`)
     else if (err instanceof Error && 'code' in err && err.code === 'EADDRINUSE')
       console.error(`reckon: ${err.message} — is Reckon already running?`)
     else console.error('reckon: failed to start:', err)
-    process.exit(1)
+    // A command that did not run is exit 2; a server that could not start, 1.
+    process.exit(process.argv[2] === 'reconcile' ? 2 : 1)
   },
 )

@@ -262,3 +262,30 @@ describe('grace', () => {
     expect(found(later)).toEqual(['orphan (pending) recent-orphan'])
   })
 })
+
+describe('a side without amounts', () => {
+  it('compares keys and statuses only when amount.compare is false', async () => {
+    const now = nanosAgo()
+    const sources = { 's-orders': EVENTS('s', 'order'), 's-stock': EVENTS('s', 'stock') }
+    const at = now - HOUR_NS
+    await insertEvents(storage, [
+      { system: 's', type: 'order', key: 'k1', amount: '10.00', status: 'paid', at },
+      { system: 's', type: 'stock', key: 'k1', amount: null, currency: '', status: 'reserved', at },
+      { system: 's', type: 'order', key: 'k2', amount: '5.00', status: 'cancelled', at },
+      { system: 's', type: 'stock', key: 'k2', amount: null, currency: '', status: 'reserved', at },
+    ])
+    const status = { paid: ['reserved'], cancelled: ['released'] }
+    const window = { from: now - 2n * HOUR_NS, to: now, now }
+    const compared = ruleOf({ left: 's-orders', right: 's-stock', status }, sources)
+    expect(
+      found(await breaksOf(storage, await runToEnd(storage, { rule: compared, ...window }))),
+    ).toEqual(['amount_mismatch k1', 'amount_mismatch k2', 'status_mismatch k2'])
+    const keysOnly = ruleOf(
+      { left: 's-orders', right: 's-stock', status, amount: { compare: false } },
+      sources,
+    )
+    expect(
+      found(await breaksOf(storage, await runToEnd(storage, { rule: keysOnly, ...window }))),
+    ).toEqual(['status_mismatch k2'])
+  })
+})

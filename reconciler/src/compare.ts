@@ -51,6 +51,7 @@ export function compareStatement(run: CompareRun): {
     status_keys: statusKeys,
     status_agrees: statusAgrees,
     tol: rule.tolerance,
+    compare_amount: rule.compareAmounts ? 1 : 0,
     tol_currencies: currencies,
     tol_values: currencies.map((c) => rule.perCurrency[c]!),
   }
@@ -94,7 +95,7 @@ FROM (
     arrayDistinct(arrayConcat(l.curs, r.curs)) AS all_curs,
     indexOf({tol_currencies:Array(String)}, all_curs[1]) AS tol_at,
     toDecimal128(if(tol_at > 0, {tol_values:Array(String)}[tol_at], {tol:String}), 9) AS tolerance,
-    has_l AND has_r AND ifNull(length(all_curs) > 1
+    has_l AND has_r AND {compare_amount:UInt8} AND ifNull(length(all_curs) > 1
       OR greatest(l.amt - r.amt, r.amt - l.amt) > tolerance, 0) AS amount_mismatch,
     if(duplicate, ['duplicate'], arrayFilter(c -> c != '', [
       if(dropped, 'dropped', ''), if(orphan, 'orphan', ''),

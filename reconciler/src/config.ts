@@ -144,6 +144,12 @@ const Rule = Type.Object(
     amount: Type.Optional(
       Type.Object(
         {
+          compare: Type.Optional(
+            Type.Boolean({
+              description:
+                'false: amounts and currencies are not compared (a side that carries none, such as stock reservations)',
+            }),
+          ),
           tolerance: Type.Optional(DecimalText),
           perCurrency: Type.Optional(
             Type.Record(Type.String({ pattern: '^[A-Z]{3}$' }), DecimalText),

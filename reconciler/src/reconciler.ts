@@ -11,17 +11,18 @@ import {
   type TickSummary,
 } from './compensation/compensator.js'
 import { actOnFinding, type OperatorAction } from './compensation/operator.js'
-import type { ReconcilerConfig } from './config.js'
+import type { ReconcilerConfig, SourceConfig } from './config.js'
 import { parseDuration } from './duration.js'
 import { Leases } from './lease.js'
 import { nowNanos } from './nanos.js'
 import { resolveRules, type Rule } from './rules.js'
 import { RunInProgress, startRun, type Run, type Snapshotter } from './run.js'
+import { postgresSnapshotter } from './sources/postgres.js'
 
 export interface ReconcilerOptions {
   storage: Storage
   config: ReconcilerConfig
-  /** Reads PostgreSQL sources into a run's snapshot. */
+  /** Reads PostgreSQL sources into a run's snapshot; default: with `pg`, at each run. */
   snapshot?: Snapshotter
   log?: (message: string, err?: unknown) => void
   /** Compensation tuning (tests shorten timeouts and leases; the CLI passes a tracer). */
@@ -44,18 +45,27 @@ export class UnknownRule extends Error {
   readonly statusCode = 404
 }
 
+/** A source name that reckon.yaml does not define. */
+export class UnknownSource extends Error {
+  override name = 'UnknownSource'
+  readonly statusCode = 404
+}
+
 export class Reconciler {
   readonly storage: Storage
   readonly rules: ReadonlyMap<string, Rule>
+  readonly sources: ReadonlyMap<string, SourceConfig>
   readonly leases: Leases
   readonly compensator: Compensator
   private readonly tasks: ScheduledTask[] = []
   private readonly running = new Set<Promise<Run>>()
   private readonly log: NonNullable<ReconcilerOptions['log']>
+  private readonly snapshot: Snapshotter
 
-  constructor(private readonly opts: ReconcilerOptions) {
+  constructor(opts: ReconcilerOptions) {
     this.storage = opts.storage
     this.rules = new Map(resolveRules(opts.config).map((r) => [r.name, r]))
+    this.sources = new Map(Object.entries(opts.config.reconcile.sources))
     this.leases = new Leases(
       opts.storage,
       `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
@@ -70,6 +80,7 @@ export class Reconciler {
       ...(interval ? { intervalMs: parseDuration(interval) } : {}),
       ...opts.compensation,
     })
+    this.snapshot = opts.snapshot ?? postgresSnapshotter(opts.storage)
   }
 
   rule(name: string): Rule {
@@ -81,6 +92,15 @@ export class Reconciler {
     return rule
   }
 
+  source(name: string): SourceConfig {
+    const source = this.sources.get(name)
+    if (!source) {
+      const known = [...this.sources.keys()].join(', ') || 'none in reckon.yaml'
+      throw new UnknownSource(`no source ${JSON.stringify(name)} (sources: ${known})`)
+    }
+    return source
+  }
+
   /** Starts a run; `done` settles with it finished. Throws RunInProgress, UnknownRule. */
   async run(order: RunOrder): Promise<{ run: Run; done: Promise<Run> }> {
     const rule = this.rule(order.rule)
@@ -90,7 +110,7 @@ export class Reconciler {
       {
         storage: this.storage,
         leases: this.leases,
-        ...(this.opts.snapshot ? { snapshot: this.opts.snapshot } : {}),
+        snapshot: this.snapshot,
       },
       {
         rule,

@@ -32,6 +32,8 @@ export interface Rule {
   windowMs: number
   graceMs: number
   schedule?: string
+  /** Whether amounts and currencies are compared at all. */
+  compareAmounts: boolean
   /** Absolute tolerance, exact decimal text, and any per currency. */
   tolerance: string
   perCurrency: Record<string, string>
@@ -134,6 +136,7 @@ export function resolveRules(config: ReconcilerConfig): Rule[] {
       windowMs: parseDuration(r.window ?? '24h'),
       graceMs: parseDuration(r.grace ?? '15m'),
       ...(r.schedule !== undefined ? { schedule: r.schedule } : {}),
+      compareAmounts: r.amount?.compare ?? true,
       tolerance: r.amount?.tolerance ?? '0',
       perCurrency: r.amount?.perCurrency ?? {},
       ...(r.status ? { status: r.status } : {}),

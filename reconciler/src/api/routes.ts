@@ -5,7 +5,7 @@ import { Readable } from 'node:stream'
 import type {} from '@fastify/swagger'
 import type { Storage } from '@reckon/collector/storage'
 import { parseTime } from '@reckon/collector/time'
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import Type, { type Static } from 'typebox'
 import { CATEGORIES } from '../config.js'
 import { formatDuration } from '../duration.js'
@@ -14,6 +14,8 @@ import { getFinding, runFindings } from '../finding-reads.js'
 import type { Reconciler } from '../reconciler.js'
 import { reportCsv } from '../report-csv.js'
 import { getRun, listRuns, rulesState } from '../run-reads.js'
+import { identityOf } from './identity.js'
+import { importRoutes, type ImportRouteOptions } from './import-routes.js'
 import { signOff } from '../signoff.js'
 import {
   ErrorSchema,
@@ -30,11 +32,7 @@ import {
 const TAGS = ['reconciliation']
 const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema }
 
-/**
- * Who is asking. Until keys and sign-in exist every caller is `local` (Reckon bound to
- * loopback); audit fields are never taken from what the caller writes.
- */
-export const identityOf = (_request: FastifyRequest): string => 'local'
+export { identityOf }
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) })
 
@@ -62,9 +60,13 @@ const kindOf = (source: object): string =>
 
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n
 
-export function reconcileRoutes(reconciler: Reconciler): FastifyPluginAsync {
+export function reconcileRoutes(
+  reconciler: Reconciler,
+  opts: ImportRouteOptions = {},
+): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     const { storage } = reconciler
+    await app.register(importRoutes(reconciler, opts))
 
     app.get(
       '/api/reconcile/rules',

@@ -2,14 +2,40 @@
 // shop sending it traces, business events, breaker states and heartbeats, customers placing
 // orders, and now and then a payment outage, so a newcomer sees every view fill within a
 // minute.
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { dirname, resolve } from 'node:path'
+import { demoReconcile } from './reconcile-rules.js'
 import { exited, startReckonProcess, type ReckonProcess } from './reckon-process.js'
 import { startShop, type RunningShop } from './launcher.js'
 import { startTraffic, type Traffic } from './traffic.js'
 
 const env = process.env
 let stopping = false
+const shopPorts = {
+  order: Number(env.SHOP_ORDER_PORT ?? 7101),
+  payment: Number(env.SHOP_PAYMENT_PORT ?? 7102),
+  inventory: Number(env.SHOP_INVENTORY_PORT ?? 7103),
+}
+// The shop's reconciliation rules, pointing at its services, where Reckon keeps its data.
+const rulesFile = resolve('.reckon', 'demo.yaml')
+mkdirSync(dirname(rulesFile), { recursive: true })
+const local = (port: number) => `http://127.0.0.1:${port}`
+writeFileSync(
+  rulesFile,
+  `# Written by npm start: the demo shop's reconciliation rules (test/shop/src/reconcile-rules.ts).\n${JSON.stringify(
+    {
+      reconcile: demoReconcile({
+        order: local(shopPorts.order),
+        inventory: local(shopPorts.inventory),
+      }),
+    },
+    null,
+    2,
+  )}\n`,
+)
 // Its own process group: Ctrl-C stops the shop first, whose last telemetry Reckon still takes.
 const started = startReckonProcess('up', {
+  env: { ...env, RECKON_CONFIG: env.RECKON_CONFIG ?? rulesFile },
   detached: true,
   onStdout: (chunk) => process.stdout.write(chunk),
   onStderr: (chunk) => process.stderr.write(chunk),
@@ -37,11 +63,7 @@ try {
   shop = await startShop({
     otlpEndpoint: loopback(reckon.otlpUrl),
     apiUrl: loopback(reckon.apiUrl),
-    ports: {
-      order: Number(env.SHOP_ORDER_PORT ?? 7101),
-      payment: Number(env.SHOP_PAYMENT_PORT ?? 7102),
-      inventory: Number(env.SHOP_INVENTORY_PORT ?? 7103),
-    },
+    ports: shopPorts,
   })
   const rate = Number(env.SHOP_ORDERS_PER_SECOND ?? 5)
   traffic = startTraffic(shop.urls.order, { ordersPerSecond: rate })
@@ -59,6 +81,8 @@ ${
     : 'Chaos is off (SHOP_CHAOS=off).'
 }
 See:  ${reckon.apiUrl}/api/traces?service=order   ${reckon.apiUrl}/api/breakers   ${reckon.apiUrl}/api/health
+Reconciliation (rules in ${rulesFile}): ${reckon.apiUrl}/api/reconcile/rules
+  dropped payment callbacks are found within a minute, repaired, and resolved by the next run
 Break it yourself:
   curl -X PUT ${u.payment}/faults -H 'content-type: application/json' -d '{"errorRate":0.8}'
 

@@ -1,29 +1,15 @@
-import { typedMap, type TypedObject } from '../../otlp/typed-value.js'
+import { typedMap } from '../../otlp/typed-value.js'
 import type { Storage } from '../../storage/client.js'
 import { inWindow, nanos, select, type Params, type Window } from '../db.js'
+import type { Static } from 'typebox'
+import type { BusinessEvent } from '../schemas.js'
 import { oncePerEvent } from './one-per-event.js'
 
 /** The amount as it was sent; rows stored before the text was kept give the Decimal's. */
 export const AMOUNT_AS_SENT = `if(isNull(amount), NULL, if(amount_text != '', amount_text, toString(amount)))`
 
-export interface EventView {
-  id: string
-  timeUnixNano: string
-  type: string
-  flowId: string
-  system: string
-  entity: string
-  key: string
-  status: string
-  /** Exact decimal text, or null. */
-  amount: string | null
-  currency: string
-  service: string
-  traceId: string
-  spanId: string
-  attributes: TypedObject
-  resource: TypedObject
-}
+/** A business event as the API serves it (its `BusinessEvent` schema). */
+export type EventView = Static<typeof BusinessEvent>
 
 export interface EventFilter {
   flowId?: string | undefined

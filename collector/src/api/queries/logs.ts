@@ -1,28 +1,12 @@
-import {
-  typedFromText,
-  typedMap,
-  type TypedObject,
-  type TypedValue,
-} from '../../otlp/typed-value.js'
+import { typedFromText, typedMap } from '../../otlp/typed-value.js'
 import type { Storage } from '../../storage/client.js'
 import { inWindow, nanos, select, type Params, type Window } from '../db.js'
-import { ORIGIN_COLUMNS, originView, type OriginRow, type OriginView } from './origin-view.js'
+import type { Static } from 'typebox'
+import type { LogRecord } from '../schemas.js'
+import { ORIGIN_COLUMNS, originView, type OriginRow } from './origin-view.js'
 
-export interface LogView extends OriginView {
-  timeUnixNano: string
-  observedTimeUnixNano: string
-  service: string
-  severityNumber: number
-  severityText: string
-  body: TypedValue
-  eventName: string
-  attributes: TypedObject
-  droppedAttributesCount: number
-  flags: number
-  traceId: string
-  spanId: string
-  flowId: string
-}
+/** A log record as the API serves it (its `LogRecord` schema). */
+export type LogView = Static<typeof LogRecord>
 
 export interface LogFilter {
   service?: string | undefined

@@ -1,35 +1,12 @@
-import { typedMap, type TypedObject } from '../../otlp/typed-value.js'
+import { typedMap } from '../../otlp/typed-value.js'
 import type { Storage } from '../../storage/client.js'
 import { inWindow, nanos, select, type Params, type Window } from '../db.js'
-import { ORIGIN_COLUMNS, originView, type OriginRow, type OriginView } from './origin-view.js'
+import type { Static } from 'typebox'
+import type { MetricPoint } from '../schemas.js'
+import { ORIGIN_COLUMNS, originView, type OriginRow } from './origin-view.js'
 
-export interface MetricPointView extends OriginView {
-  timeUnixNano: string
-  startTimeUnixNano: string
-  service: string
-  name: string
-  description: string
-  unit: string
-  kind: 'gauge' | 'sum' | 'histogram' | 'exponential_histogram' | 'summary'
-  temporality: 'unspecified' | 'delta' | 'cumulative'
-  isMonotonic: boolean
-  attributes: TypedObject
-  flags: number
-  /** gauge and sum: the value (integers kept exact in intValue). */
-  value?: number
-  intValue?: string
-  count?: number
-  sum?: number | null
-  min?: number | null
-  max?: number | null
-  bucketCounts?: number[]
-  explicitBounds?: number[]
-  scale?: number
-  zeroCount?: number
-  positive?: { offset: number; bucketCounts: number[] }
-  negative?: { offset: number; bucketCounts: number[] }
-  quantiles?: { quantile: number; value: number }[]
-}
+/** A metric point as the API serves it (its `MetricPoint` schema). */
+export type MetricPointView = Static<typeof MetricPoint>
 
 interface Row extends OriginRow {
   ts: string

@@ -4,6 +4,7 @@ import { findTransitions, listBreakers } from '../queries/breakers.js'
 import { listInstances } from '../queries/instances.js'
 import { Limit, QueryRefusals, Window } from '../schemas.js'
 import { DAY_NS, window } from '../time.js'
+import { nowNanos } from '../../time/instant.js'
 
 const MINUTE_NS = 60_000_000_000n
 const WEEK_SECONDS = 604_800
@@ -151,7 +152,7 @@ export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
           staleAfterSeconds: q.staleAfterSeconds ?? 30,
           downAfterSeconds: Math.max(q.downAfterSeconds ?? 120, q.staleAfterSeconds ?? 30),
         },
-        nowNs: BigInt(Date.now()) * 1_000_000n,
+        nowNs: nowNanos(),
       }
       return { instances: await searches.run((storage) => listInstances(storage, filter, timeout)) }
     },

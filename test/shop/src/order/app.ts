@@ -187,7 +187,8 @@ export function orderApp(cfg: OrderConfig): FastifyInstance {
             .catch((e: unknown) =>
               request.log.error({ err: e, order: order.id }, 'stock release failed'),
             )
-          setStatus(order, 'cancelled', 'order.cancelled', { reason: reasonOf(err) })
+          // Its own type: an order that never had a payment is not one the payment side owes.
+          setStatus(order, 'cancelled', 'order.payment_failed', { reason: reasonOf(err) })
           return reply.code(503).send(view(order))
         }
         setStatus(order, 'awaiting_payment', 'order.payment_requested')
@@ -212,6 +213,15 @@ export function orderApp(cfg: OrderConfig): FastifyInstance {
     return order
       ? view(order)
       : reply.code(404).send({ error: `order ${request.params.id} not found` })
+  })
+
+  // The reconciler asks first (the query pattern): has this order heard of its payment?
+  app.get<{ Params: { id: string } }>('/orders/:id/payment', async (request, reply) => {
+    const order = orders.get(request.params.id)
+    if (!order) return reply.code(404).send({ error: `order ${request.params.id} not found` })
+    if (order.status !== 'paid')
+      return reply.code(404).send({ error: `order ${order.id} is ${order.status}, not paid` })
+    return { orderId: order.id, status: order.status, amount: order.amount }
   })
 
   // Compensations for the reconciler: a payment captured but its callback lost; an order

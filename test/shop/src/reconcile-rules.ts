@@ -1,0 +1,84 @@
+// The reconciliation rules `npm start` runs against the demo shop, written out as a
+// reckon.yaml section (JSON is YAML). They find the breaks the payment service injects and
+// repair them through the order and inventory services' idempotent compensation endpoints:
+// - payment-order: a payment captured whose callback was lost (the order never heard it was
+//   paid: dropped; ask the order service, then mark it paid), a refund the order service
+//   never heard of (status mismatch: cancel the order), an amount captured that differs from
+//   the order's (amount mismatch: money needs a person, so no automatic repair).
+// - order-inventory: an order cancelled whose stock is still held (status mismatch: release).
+export interface ShopUrls {
+  order: string
+  inventory: string
+}
+
+export function demoReconcile(urls: ShopUrls): object {
+  const post = (url: string) => ({ method: 'POST', url, body: {} })
+  return {
+    compensationInterval: '5s',
+    sources: {
+      payments: {
+        events: { system: 'payment', type: ['payment.captured', 'payment.refunded'], latest: true },
+      },
+      orders: {
+        events: { system: 'order', type: ['order.paid', 'order.cancelled'], latest: true },
+      },
+      'orders-placed': {
+        events: {
+          system: 'order',
+          type: [
+            'order.payment_requested',
+            'order.paid',
+            'order.cancelled',
+            'order.payment_failed',
+          ],
+          latest: true,
+        },
+      },
+      reservations: {
+        events: { system: 'inventory', type: ['stock.reserved', 'stock.released'], latest: true },
+      },
+    },
+    rules: [
+      {
+        name: 'payment-order',
+        left: 'payments',
+        right: 'orders',
+        window: '1h',
+        grace: '20s',
+        schedule: '*/30 * * * * *',
+        status: { captured: ['paid'], refunded: ['cancelled'] },
+        compensate: {
+          dropped: {
+            verify: { method: 'GET', url: `${urls.order}/orders/{{key}}/payment` },
+            action: post(`${urls.order}/orders/{{key}}/compensations/mark-paid`),
+            maxAttempts: 3,
+            backoff: { initial: '5s', max: '1m' },
+          },
+          status_mismatch: {
+            action: post(`${urls.order}/orders/{{key}}/compensations/cancel`),
+            maxAttempts: 3,
+            backoff: { initial: '5s', max: '1m' },
+          },
+        },
+      },
+      {
+        name: 'order-inventory',
+        left: 'orders-placed',
+        right: 'reservations',
+        window: '1h',
+        grace: '20s',
+        schedule: '15,45 * * * * *',
+        // Reservations carry no amount: keys and statuses are what must agree.
+        amount: { compare: false },
+        status: { awaiting_payment: ['reserved'], paid: ['reserved'], cancelled: ['released'] },
+        compensate: {
+          status_mismatch: {
+            action: post(`${urls.inventory}/reservations/{{key}}/release`),
+            maxAttempts: 3,
+            backoff: { initial: '5s', max: '1m' },
+          },
+        },
+      },
+    ],
+  }
+}
