@@ -5,7 +5,14 @@ import { hostname } from 'node:os'
 import { randomBytes } from 'node:crypto'
 import type { Storage } from '@reckon/collector/storage'
 import cron, { type ScheduledTask } from 'node-cron'
+import {
+  Compensator,
+  type CompensatorOptions,
+  type TickSummary,
+} from './compensation/compensator.js'
+import { actOnFinding, type OperatorAction } from './compensation/operator.js'
 import type { ReconcilerConfig, SourceConfig } from './config.js'
+import { parseDuration } from './duration.js'
 import { Leases } from './lease.js'
 import { nowNanos } from './nanos.js'
 import { resolveRules, type Rule } from './rules.js'
@@ -18,6 +25,8 @@ export interface ReconcilerOptions {
   /** Reads PostgreSQL sources into a run's snapshot; default: with `pg`, at each run. */
   snapshot?: Snapshotter
   log?: (message: string, err?: unknown) => void
+  /** Compensation tuning (tests shorten timeouts and leases; the CLI passes a tracer). */
+  compensation?: Omit<CompensatorOptions, 'storage' | 'leases' | 'rules' | 'log'>
 }
 
 export interface RunOrder {
@@ -47,6 +56,7 @@ export class Reconciler {
   readonly rules: ReadonlyMap<string, Rule>
   readonly sources: ReadonlyMap<string, SourceConfig>
   readonly leases: Leases
+  readonly compensator: Compensator
   private readonly tasks: ScheduledTask[] = []
   private readonly running = new Set<Promise<Run>>()
   private readonly log: NonNullable<ReconcilerOptions['log']>
@@ -61,6 +71,15 @@ export class Reconciler {
       `${hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`,
     )
     this.log = opts.log ?? (() => {})
+    const interval = opts.config.reconcile.compensationInterval
+    this.compensator = new Compensator({
+      storage: this.storage,
+      leases: this.leases,
+      rules: this.rules.values(),
+      log: this.log,
+      ...(interval ? { intervalMs: parseDuration(interval) } : {}),
+      ...opts.compensation,
+    })
     this.snapshot = opts.snapshot ?? postgresSnapshotter(opts.storage)
   }
 
@@ -103,12 +122,31 @@ export class Reconciler {
       },
     )
     this.running.add(started.done)
-    void started.done.finally(() => this.running.delete(started.done))
+    void started.done.finally(() => {
+      this.running.delete(started.done)
+      // What the run found is compensated now, not at the next tick.
+      if (!started.run.dryRun) this.compensator.poke()
+    })
     return started
   }
 
-  /** Schedules every rule that has a schedule; runs look back over the rule's window. */
+  /** A person's retry, resolve or ignore of a finding (throws 404 / 409 errors). */
+  async act(id: string, action: OperatorAction, by: string, why: string): Promise<void> {
+    await actOnFinding(this.storage, this.rules, id, action, by, why)
+    if (action === 'retry') this.compensator.poke()
+  }
+
+  /** One compensation pass over every rule (the loop does this every interval). */
+  compensateOnce(): Promise<TickSummary> {
+    return this.compensator.compensateOnce()
+  }
+
+  /**
+   * Schedules every rule that has a schedule (runs look back over the rule's window) and
+   * starts compensating.
+   */
   start(): void {
+    this.compensator.start()
     for (const rule of this.rules.values()) {
       if (!rule.schedule) continue
       const task = cron.schedule(
@@ -134,9 +172,10 @@ export class Reconciler {
     }
   }
 
-  /** Stops the schedules and waits for the runs under way. */
+  /** Stops the schedules and compensations, and waits for the runs and calls under way. */
   async stop(): Promise<void> {
     for (const task of this.tasks.splice(0)) await task.destroy()
+    await this.compensator.stop()
     await Promise.allSettled([...this.running])
   }
 }

@@ -3,6 +3,7 @@
 import { Readable } from 'node:stream'
 // Route schemas carry OpenAPI tags and summaries (the collector's document has the plugin).
 import type {} from '@fastify/swagger'
+import type { Storage } from '@reckon/collector/storage'
 import { parseTime } from '@reckon/collector/time'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import Type, { type Static } from 'typebox'
@@ -22,6 +23,7 @@ import {
   FindingSchema,
   RuleSchema,
   RunOrderSchema,
+  ReasonSchema,
   RunSchema,
   SignOffSchema,
   type RuleView,
@@ -226,19 +228,38 @@ export function reconcileRoutes(
         },
       },
       async (request, reply) => {
-        const f = await getFinding(storage, request.params.id)
+        const f = await findingDetail(storage, request.params.id)
         if (!f) return reply.code(404).send(notFound(`no finding ${request.params.id}`))
-        return {
-          ...f,
-          links: {
-            flows: f.flowIds.map((id) => `/api/flows/${encodeURIComponent(id)}`),
-            traces: [
-              ...new Set([...f.traceIds, ...f.attempts.map((a) => a.traceId).filter(Boolean)]),
-            ].map((id) => `/api/traces/${id}`),
-          },
-        }
+        return f
       },
     )
+
+    const actions = [
+      ['retry', 'Retry a finding’s compensation now (open, compensating or escalated)'],
+      ['resolve', 'Resolve a finding by hand, saying why'],
+      ['ignore', 'Ignore a finding, saying why: later runs leave it ignored'],
+    ] as const
+    for (const [action, summary] of actions) {
+      app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof ReasonSchema> }>(
+        `/api/reconcile/findings/:id/${action}`,
+        {
+          schema: {
+            tags: TAGS,
+            summary,
+            params: IdParams,
+            body: ReasonSchema,
+            response: { 200: FindingDetailSchema, ...errors },
+          },
+        },
+        async (request, reply) => {
+          const { id } = request.params
+          await reconciler.act(id, action, identityOf(request), request.body.why)
+          const f = await findingDetail(storage, id)
+          if (!f) return reply.code(404).send(notFound(`no finding ${id}`))
+          return f
+        },
+      )
+    }
 
     app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof SignOffSchema> }>(
       '/api/reconcile/runs/:id/signoff',
@@ -254,6 +275,21 @@ export function reconcileRoutes(
       async (request) =>
         signOff(storage, request.params.id, identityOf(request), request.body?.comment ?? ''),
     )
+  }
+}
+
+/** A finding with links to its flows and to the traces of its records and compensations. */
+async function findingDetail(storage: Storage, id: string) {
+  const f = await getFinding(storage, id)
+  if (!f) return undefined
+  return {
+    ...f,
+    links: {
+      flows: f.flowIds.map((id) => `/api/flows/${encodeURIComponent(id)}`),
+      traces: [
+        ...new Set([...f.traceIds, ...f.attempts.map((a) => a.traceId).filter(Boolean)]),
+      ].map((id) => `/api/traces/${id}`),
+    },
   }
 }
 
