@@ -234,8 +234,9 @@ export const Window = {
 export const Limit = (max: number, dflt: number) =>
   Type.Optional(Type.Integer({ minimum: 1, maximum: max, default: dflt }))
 
+const COVERED =
+  "over the part of the window the service has spans in: from the service's first span in the window to `to`, or now if earlier; at least 1 s"
 const Red = {
-  rate: Type.Number({ description: 'entry calls per second' }),
   calls: Type.Integer(),
   errors: Type.Integer(),
   errorRate: Type.Number(),
@@ -243,8 +244,20 @@ const Red = {
   p95Ms: Type.Number(),
   p99Ms: Type.Number(),
 }
-export const Service = Type.Object({ service: Type.String(), spans: Type.Integer(), ...Red })
-export const Operation = Type.Object({ operation: Type.String(), kind: Type.String(), ...Red })
+export const Service = Type.Object({
+  service: Type.String(),
+  spans: Type.Integer(),
+  rate: Type.Number({
+    description: `Entry calls (server and consumer spans, and roots) per second ${COVERED}`,
+  }),
+  ...Red,
+})
+export const Operation = Type.Object({
+  operation: Type.String(),
+  kind: Type.String(),
+  rate: Type.Number({ description: `Spans of this operation per second ${COVERED}` }),
+  ...Red,
+})
 export const Dependency = Type.Object({
   caller: Type.String(),
   callee: Type.String(),
