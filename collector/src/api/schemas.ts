@@ -123,8 +123,16 @@ export const Trace = Type.Object({
 
 export const TraceSummary = Type.Object({
   traceId: Type.String(),
-  rootService: Type.String({ description: "'' when the root span has not arrived" }),
-  rootOperation: Type.String(),
+  rootService: Type.String({
+    description: "The root span's service; the earliest span's while the root has not arrived",
+  }),
+  rootOperation: Type.String({
+    description: "The root span's name; the earliest span's while the root has not arrived",
+  }),
+  rootMissing: Type.Boolean({
+    description:
+      'true when no span without a parent has arrived (yet): rootService and rootOperation are then those of the earliest span',
+  }),
   startTimeUnixNano: Nanos,
   durationNano: Type.String(),
   spanCount: Type.Integer(),
