@@ -123,8 +123,16 @@ export const Trace = Type.Object({
 
 export const TraceSummary = Type.Object({
   traceId: Type.String(),
-  rootService: Type.String({ description: "'' when the root span has not arrived" }),
-  rootOperation: Type.String(),
+  rootService: Type.String({
+    description: "The root span's service; the earliest span's while the root has not arrived",
+  }),
+  rootOperation: Type.String({
+    description: "The root span's name; the earliest span's while the root has not arrived",
+  }),
+  rootMissing: Type.Boolean({
+    description:
+      'true when no span without a parent has arrived (yet): rootService and rootOperation are then those of the earliest span',
+  }),
   startTimeUnixNano: Nanos,
   durationNano: Type.String(),
   spanCount: Type.Integer(),
@@ -234,8 +242,9 @@ export const Window = {
 export const Limit = (max: number, dflt: number) =>
   Type.Optional(Type.Integer({ minimum: 1, maximum: max, default: dflt }))
 
+const COVERED =
+  "over the part of the window the service has spans in: from the service's first span in the window to `to`, or now if earlier; at least 1 s"
 const Red = {
-  rate: Type.Number({ description: 'entry calls per second' }),
   calls: Type.Integer(),
   errors: Type.Integer(),
   errorRate: Type.Number(),
@@ -243,8 +252,20 @@ const Red = {
   p95Ms: Type.Number(),
   p99Ms: Type.Number(),
 }
-export const Service = Type.Object({ service: Type.String(), spans: Type.Integer(), ...Red })
-export const Operation = Type.Object({ operation: Type.String(), kind: Type.String(), ...Red })
+export const Service = Type.Object({
+  service: Type.String(),
+  spans: Type.Integer(),
+  rate: Type.Number({
+    description: `Entry calls (server and consumer spans, and roots) per second ${COVERED}`,
+  }),
+  ...Red,
+})
+export const Operation = Type.Object({
+  operation: Type.String(),
+  kind: Type.String(),
+  rate: Type.Number({ description: `Spans of this operation per second ${COVERED}` }),
+  ...Red,
+})
 export const Dependency = Type.Object({
   caller: Type.String(),
   callee: Type.String(),

@@ -62,7 +62,7 @@ export function window(
   q: { from?: string | undefined; to?: string | undefined },
   defaultLookbackNs: bigint,
   now: bigint = nowNanos(),
-): { from: string; to: string; seconds: number } {
+): { from: string; to: string } {
   const to = q.to !== undefined ? parseTime('to', q.to, now) : now
   const from =
     q.from !== undefined
@@ -71,7 +71,7 @@ export function window(
         ? to - defaultLookbackNs
         : EARLIEST_NS
   if (from >= to) throw new BadParam('from must be before to')
-  return { from: from.toString(), to: to.toString(), seconds: Number(to - from) / 1e9 }
+  return { from: from.toString(), to: to.toString() }
 }
 
 export const HOUR_NS = 3_600_000_000_000n

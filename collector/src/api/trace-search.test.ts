@@ -45,3 +45,62 @@ describe('GET /api/traces attr. filters', () => {
     )
   })
 })
+
+describe('GET /api/traces summaries', () => {
+  interface Summary {
+    traceId: string
+    rootService: string
+    rootOperation: string
+    rootMissing: boolean
+    spanCount: number
+    services: string[]
+  }
+  const summary = async (traceId: string): Promise<Summary | undefined> => {
+    const res = await search('service=payment')
+    expect(res.statusCode).toBe(200)
+    return res.json<{ traces: Summary[] }>().traces.find((x) => x.traceId === traceId)
+  }
+
+  it('name the earliest span while the root has not arrived, and say so; the root once it has', async () => {
+    const traceId = hex(16)
+    const [root, charge] = [hex(8), hex(8)]
+    // The payment service's spans arrive first; their parent, the checkout's root, later.
+    const payment = jsonTrace(traceId, [
+      { spanId: charge, parent: root, name: 'charge card', service: 'payment' },
+      { spanId: hex(8), parent: charge, name: 'ledger write' },
+      { spanId: hex(8), parent: charge, name: 'audit' },
+    ])
+    expect((await t.postJson('/v1/traces', payment)).statusCode).toBe(200)
+    const fraud = jsonTrace(traceId, [
+      { spanId: hex(8), parent: charge, name: 'score', service: 'fraud' },
+    ])
+    // A second after the charge began, whatever the clock read between the two requests.
+    const score = fraud.resourceSpans[0]!.scopeSpans[0]!.spans[0]!
+    const later = (n: string) => (BigInt(n) + 1_000_000_000n).toString()
+    score.startTimeUnixNano = later(
+      payment.resourceSpans[0]!.scopeSpans[0]!.spans[0]!.startTimeUnixNano,
+    )
+    score.endTimeUnixNano = later(score.startTimeUnixNano)
+    expect((await t.postJson('/v1/traces', fraud)).statusCode).toBe(200)
+    await t.flush()
+    expect(await summary(traceId)).toMatchObject({
+      rootService: 'payment',
+      rootOperation: 'charge card',
+      rootMissing: true,
+      spanCount: 4,
+      services: ['fraud', 'payment'],
+    })
+
+    const checkout = jsonTrace(traceId, [
+      { spanId: root, name: 'POST /checkout', service: 'checkout' },
+    ])
+    expect((await t.postJson('/v1/traces', checkout)).statusCode).toBe(200)
+    await t.flush()
+    expect(await summary(traceId)).toMatchObject({
+      rootService: 'checkout',
+      rootOperation: 'POST /checkout',
+      rootMissing: false,
+      spanCount: 5,
+    })
+  })
+})

@@ -3,7 +3,7 @@ import { encodeStatus, RpcCode } from '../otlp/proto.js'
 import { BodyError, InFlightBudget, readBody } from './body.js'
 import { spoolDir } from '../storage/insert.js'
 import { SpoolError } from '../storage/spool.js'
-import { isJson, QueueFull, RETRY_AFTER_SECONDS, SPOOL_FAILED } from './common.js'
+import { isProtobuf, QueueFull, RETRY_AFTER_SECONDS, SPOOL_FAILED } from './common.js'
 import { DecodePool } from './decode-pool.js'
 import { eventRoutes } from './event-routes.js'
 import { otlpRoutes } from './otlp-routes.js'
@@ -36,8 +36,7 @@ function sendStatus(
         ? RpcCode.INTERNAL
         : RpcCode.INVALID_ARGUMENT
   if (http === 503 || http === 429) reply.header('retry-after', String(RETRY_AFTER_SECONDS))
-  const protobuf = !isJson(request) && (request.headers['content-type'] ?? '').includes('protobuf')
-  if (protobuf && http !== 415) {
+  if (isProtobuf(request) && http !== 415) {
     return reply
       .code(http)
       .type('application/x-protobuf')

@@ -6,10 +6,25 @@ import { nowNanos } from '../time/instant.js'
 /** Seconds a sender should wait when the write queue is full. */
 export const RETRY_AFTER_SECONDS = 2
 
-export function isJson(request: FastifyRequest): boolean {
-  const type = request.headers['content-type'] ?? ''
-  return !type.toLowerCase().includes('protobuf')
+/**
+ * The request's media type without its parameters, lower-cased: type and subtype are
+ * case-insensitive (RFC 9110 §8.3.1), so `Application/X-Protobuf` is protobuf.
+ */
+export function mediaType(request: FastifyRequest): string {
+  const header = request.headers['content-type'] ?? ''
+  return (header.split(';', 1)[0] ?? '').trim().toLowerCase()
 }
+
+const PROTOBUF_TYPES = new Set(['application/x-protobuf', 'application/protobuf'])
+
+export const isProtobuf = (request: FastifyRequest): boolean =>
+  PROTOBUF_TYPES.has(mediaType(request))
+
+/** OTLP bodies are JSON unless they say protobuf. */
+export const isJson = (request: FastifyRequest): boolean => !isProtobuf(request)
+
+export const isNdjson = (request: FastifyRequest): boolean =>
+  mediaType(request) === 'application/x-ndjson'
 
 /** A request arriving now, checked against the configured retention and caps. */
 export const arrivingNow = (config: Config): Arrival =>

@@ -45,19 +45,31 @@ function pool(
   return p
 }
 
+type Conversion = Awaited<ReturnType<DecodePool['convert']>>
+
+/** What a conversion that must succeed converted; a refusal fails the test with its reason. */
+function converted(
+  c: Conversion,
+  which: string,
+): Extract<Conversion, { kind: 'converted' }>['converted'] {
+  if (c.kind !== 'converted')
+    throw new Error(`${which} conversion refused (${c.status}): ${c.message}`)
+  return c.converted
+}
+
 describe('DecodePool', () => {
   it('encodes a body on a worker thread exactly as on the calling thread', async () => {
     const body = traces(300)
     const now = nanosAgo().toString()
-    const [inline, threaded] = await Promise.all([
+    const [onCaller, onWorker] = await Promise.all([
       pool(0).convert('traces', Buffer.from(body), false, now),
       pool(2).convert('traces', Buffer.from(body), false, now),
     ])
-    expect(threaded.kind).toBe('converted')
-    if (threaded.kind !== 'converted' || inline.kind !== 'converted') return
-    expect(threaded.converted.accepted).toBe(300)
+    const [inline, threaded] = [converted(onCaller, 'inline'), converted(onWorker, 'threaded')]
+    expect(inline.accepted).toBe(300)
+    expect(threaded.accepted).toBe(300)
     for (const table of ['spans', 'trace_spans'] as const) {
-      const [a, b] = [inline.converted.batches[table], threaded.converted.batches[table]]
+      const [a, b] = [inline.batches[table], threaded.batches[table]]
       if (!b || !a || !('data' in b) || !('data' in a)) throw new Error(`${table}: no rows`)
       expect(Buffer.isBuffer(b.data)).toBe(true)
       expect(b.rows).toBe(300)
@@ -69,13 +81,13 @@ describe('DecodePool', () => {
     const dir = mkdtempSync(join(tmpdir(), 'reckon-spool-'))
     const body = traces(300)
     const now = nanosAgo().toString()
-    const [inline, spooled] = await Promise.all([
+    const [onCaller, onWorker] = await Promise.all([
       pool(0).convert('traces', Buffer.from(body), false, now),
       pool(1, () => {}, { dir, database: 'shop' }).convert('traces', Buffer.from(body), false, now),
     ])
-    if (spooled.kind !== 'converted' || inline.kind !== 'converted') throw new Error('refused')
+    const [inline, spooled] = [converted(onCaller, 'inline'), converted(onWorker, 'spooled')]
     for (const table of ['spans', 'trace_spans'] as const) {
-      const [a, b] = [inline.converted.batches[table], spooled.converted.batches[table]]
+      const [a, b] = [inline.batches[table], spooled.batches[table]]
       if (!a || !('data' in a) || !b || !('file' in b)) throw new Error(`${table}: not spooled`)
       expect(dirname(b.file)).toBe(dir)
       // Named for where the rows go, so a crashed process's files can be stored later.
@@ -89,10 +101,8 @@ describe('DecodePool', () => {
     const dir = mkdtempSync(join(tmpdir(), 'reckon-spool-'))
     const recycler = new SpoolRecycler(dir)
     const p = pool(1, () => {}, { dir, database: 'shop', recycler })
-    const filesOf = (c: Awaited<ReturnType<DecodePool['convert']>>): SpooledRows[] => {
-      if (c.kind !== 'converted') throw new Error('refused')
-      return Object.values(c.converted.batches).filter((b) => 'file' in b)
-    }
+    const filesOf = (c: Conversion): SpooledRows[] =>
+      Object.values(converted(c, 'spooled').batches).filter((b) => 'file' in b)
     // Rows stored: their two files are kept.
     const stored = filesOf(await p.convert('traces', traces(50), false, nanosAgo().toString()))
     const inodes = stored.map((f) => statSync(f.file).ino).sort()

@@ -21,7 +21,7 @@ import { dateTime64Text, hexId, InvalidField } from '../otlp/values.js'
 import { wellFormed } from '../otlp/well-formed.js'
 import { jsonRows } from '../storage/writer.js'
 import { BodyError } from './body.js'
-import { arrivingNow, QueueFull } from './common.js'
+import { arrivingNow, isNdjson, QueueFull } from './common.js'
 import { rfc3339Nanos } from '../time/instant.js'
 
 /** One business event as systems without OpenTelemetry send it to POST /v1/events. */
@@ -200,8 +200,7 @@ function parseRows(body: Buffer, ndjson: boolean): unknown[] {
  */
 export function eventRoutes(app: FastifyInstance): void {
   app.post('/v1/events', async (request, reply) => {
-    const ndjson = (request.headers['content-type'] ?? '').includes('ndjson')
-    const rows = parseRows(request.body as Buffer, ndjson)
+    const rows = parseRows(request.body as Buffer, isNdjson(request))
     const arrival: Arrival = arrivingNow(app.reckon.config)
     if (rows.length > arrival.maxItems) {
       throw new BodyError(413, new TooManyItems('events', arrival.maxItems).message)

@@ -96,6 +96,17 @@ describe('POST /v1/events', () => {
     ])
   })
 
+  it('reads NDJSON whatever the case of its media type', async () => {
+    const line = (type: string) =>
+      JSON.stringify({ type, system: 'shop', entity: 'order', key: 'C-3' })
+    const body = [line('order.created'), line('order.packed')].join('\n')
+    const res = await post(body, 'Application/X-NDJSON; Charset=UTF-8')
+    expect(res.statusCode).toBe(200)
+    expect(res.json()).toEqual({ accepted: 2, rejected: [] })
+    const stored = (await eventsFor('C-3')).map((e) => e.type).sort()
+    expect(stored).toEqual(['order.created', 'order.packed'])
+  })
+
   it('answers 400 when nothing in the body is usable', async () => {
     expect((await post('{"oops": 1}')).statusCode).toBe(400)
     const allBad = await post(JSON.stringify([{ type: 'x' }]))

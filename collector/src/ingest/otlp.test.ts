@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { decodeStatus } from '../otlp/proto.js'
 import { testApps, type TestApps } from '../testing/apps.js'
 import { hex, nanosAgo } from '../testing/harness.js'
-import { jsonTrace, protobufTraces } from '../testing/otlp.js'
+import { jsonTrace, protobufSpans, protobufTraces } from '../testing/otlp.js'
 
 let t: TestApps
 beforeAll(async () => {
@@ -214,6 +214,54 @@ describe('a span sent as OTLP/JSON or as protobuf', () => {
       events: [{ name: 'retry', attributes: { attempt: 2 } }],
       links: [{ traceId: linked, traceState: 'l=2', attributes: { why: 'batch' } }],
     })
+  })
+})
+
+describe('media types', () => {
+  // RFC 9110 §8.3.1: type, subtype and parameter names are case-insensitive.
+  it('reads the body and answers in its encoding whatever the case of the Content-Type', async () => {
+    const [viaProto, viaJson] = [hex(16), hex(16)]
+    const proto = await t.ingest.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      payload: protobufSpans('cased', viaProto, 1),
+      headers: { 'content-type': 'Application/X-Protobuf' },
+    })
+    expect(proto.statusCode).toBe(200)
+    expect(proto.headers['content-type']).toMatch(/application\/x-protobuf/)
+
+    const json = await t.ingest.inject({
+      method: 'POST',
+      url: '/v1/traces',
+      payload: JSON.stringify(jsonTrace(viaJson, [{ spanId: hex(8), name: 'cased json' }])),
+      headers: { 'content-type': 'application/JSON; charset=UTF-8' },
+    })
+    expect(json.statusCode).toBe(200)
+    expect(json.json()).toEqual({})
+
+    await t.flush()
+    const names = async (id: string) =>
+      (await t.api.inject({ url: `/api/traces/${id}` }))
+        .json<{ spans: { name: string }[] }>()
+        .spans.map((s) => s.name)
+    expect(await names(viaProto)).toEqual(['step 0'])
+    expect(await names(viaJson)).toEqual(['cased json'])
+  })
+
+  it('answers an error as a google.rpc.Status in protobuf for any casing of protobuf', async () => {
+    for (const type of ['Application/x-protobuf', 'APPLICATION/PROTOBUF']) {
+      const res = await t.ingest.inject({
+        method: 'POST',
+        url: '/v1/traces',
+        payload: Buffer.from('this is not protobuf at all'),
+        headers: { 'content-type': type },
+      })
+      expect(res.statusCode, type).toBe(400)
+      expect(res.headers['content-type'], type).toMatch(/application\/x-protobuf/)
+      expect(decodeStatus(res.rawPayload).message, type).toMatch(
+        /not a valid protobuf ExportTraceServiceRequest/,
+      )
+    }
   })
 })
 

@@ -202,12 +202,12 @@ describe('CircuitBreaker', () => {
 
   it('obeys the operator: forced open refuses, disabled lets all through, metrics-only only counts', async () => {
     const { b, transitions, ok, fail } = breaker()
-    b.forceOpen()
+    b.transitionToForcedOpenState()
     await expect(ok()).rejects.toThrow('is forced_open')
-    b.disable()
+    b.transitionToDisabledState()
     for (let i = 0; i < 10; i++) await fail()
     expect(b.metrics()).toMatchObject({ state: 'DISABLED', calls: 0 })
-    b.metricsOnly()
+    b.transitionToMetricsOnlyState()
     for (let i = 0; i < 10; i++) await fail()
     expect(b.metrics()).toMatchObject({ state: 'METRICS_ONLY', calls: 4, failureRate: 100 })
     b.reset()
@@ -215,6 +215,29 @@ describe('CircuitBreaker', () => {
       'FORCED_OPEN',
       'DISABLED',
       'METRICS_ONLY',
+      'CLOSED',
+    ])
+  })
+
+  it('moves open, half-open and closed on the operator’s word, as if the calls had led there', async () => {
+    const { b, clock, transitions, ok } = breaker()
+    b.transitionToOpenState()
+    await expect(ok()).rejects.toBeInstanceOf(BreakerOpenError)
+    // Opened by hand, it waits and probes like a tripped breaker.
+    await clock.advance(10_000)
+    expect(b.state).toBe('HALF_OPEN')
+    b.transitionToClosedState()
+    expect(b.state).toBe('CLOSED')
+    expect(await ok()).toBe('ok')
+    b.transitionToHalfOpenState()
+    await ok()
+    await ok()
+    expect(b.state).toBe('CLOSED') // both probes passed
+    expect(transitions.map((t) => t.to)).toEqual([
+      'OPEN',
+      'HALF_OPEN',
+      'CLOSED',
+      'HALF_OPEN',
       'CLOSED',
     ])
   })

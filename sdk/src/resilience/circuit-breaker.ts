@@ -272,18 +272,30 @@ export class CircuitBreaker extends BasePolicy implements Guard {
     return () => this.listeners.delete(listener)
   }
 
-  // Operator controls (Resilience4j's transitionTo…State).
-  forceOpen(): void {
+  // Operator controls, named as Resilience4j's so Java and Node runbooks read alike.
+  /** Closed: calls pass and are counted; the open backoff starts again from the first wait. */
+  transitionToClosedState(): void {
+    this.transition('CLOSED')
+  }
+  /** Open as if tripped: calls are refused until the wait ends, then half-open. */
+  transitionToOpenState(): void {
+    this.toOpen()
+  }
+  /** Half-open: the permitted probes pass and decide between closed and open. */
+  transitionToHalfOpenState(): void {
+    this.toHalfOpen()
+  }
+  /** Forced open: every call is refused until an operator moves the breaker again. */
+  transitionToForcedOpenState(): void {
     this.transition('FORCED_OPEN')
   }
-  disable(): void {
+  /** Disabled: every call passes, nothing is counted. */
+  transitionToDisabledState(): void {
     this.transition('DISABLED')
   }
-  metricsOnly(): void {
+  /** Metrics only: every call passes and is counted; the breaker never opens. */
+  transitionToMetricsOnlyState(): void {
     this.transition('METRICS_ONLY')
-  }
-  close(): void {
-    this.transition('CLOSED')
   }
   /** Back to a fresh closed breaker: window cleared, backoff forgotten. */
   reset(): void {

@@ -97,7 +97,7 @@ describe('policy(...)', () => {
   it('without a fallback, the caller sees the policy’s own error', async () => {
     const clock = new FakeClock()
     const breaker = new CircuitBreaker('stock', { clock })
-    breaker.forceOpen()
+    breaker.transitionToForcedOpenState()
     const p = policy(
       new Retry('stock', { clock }),
       breaker,

@@ -11,8 +11,11 @@ import {
 
 export interface TraceSummary {
   traceId: string
+  /** The root span's service, or the earliest span's while the root has not arrived. */
   rootService: string
   rootOperation: string
+  /** No span without a parent has arrived: rootService and rootOperation are the earliest span's. */
+  rootMissing: boolean
   startTimeUnixNano: string
   durationNano: string
   spanCount: number
@@ -230,14 +233,19 @@ export async function summaries(
     timeout,
   )
   const byId = new Map(rows.map((r) => [r.trace_id, r]))
+  // Every span has a service (unknown_service at worst): no root service means no root yet.
+  const rootless = rows.filter((r) => r.root_service === '').map((r) => r.trace_id)
+  const earliest = await earliestSpans(storage, rootless, timeout)
   return traceIds.flatMap((id) => {
     const r = byId.get(id)
     if (!r) return []
+    const stand = r.root_service === '' ? earliest.get(id) : undefined
     return [
       {
         traceId: id,
-        rootService: r.root_service,
-        rootOperation: r.root_name,
+        rootService: stand?.service ?? r.root_service,
+        rootOperation: stand?.name ?? r.root_name,
+        rootMissing: r.root_service === '',
         startTimeUnixNano: r.start,
         durationNano: (BigInt(r.end) - BigInt(r.start)).toString(),
         spanCount: Number(r.span_count),
@@ -246,4 +254,32 @@ export async function summaries(
       },
     ]
   })
+}
+
+/** The service and name of each trace's earliest span (by start, then by its stored bytes). */
+async function earliestSpans(
+  storage: Storage,
+  traceIds: string[],
+  timeout: number,
+): Promise<Map<string, { service: string; name: string }>> {
+  const out = new Map<string, { service: string; name: string }>()
+  if (traceIds.length === 0) return out
+  const rows = await select<{ trace_id: string; resource: string; span: string; start: string }>(
+    storage,
+    `SELECT trace_id, base64Encode(resource) AS resource, base64Encode(span) AS span,
+       ${nanos('timestamp')} AS start
+     FROM ${storage.database}.trace_spans WHERE trace_id IN {ids:Array(String)}
+     ORDER BY trace_id, timestamp, span LIMIT 1 BY trace_id`,
+    { ids: traceIds },
+    timeout,
+  )
+  for (const r of rows) {
+    try {
+      const { view } = spanView(r.span, spanOrigin(r.resource, '', '', ''), BigInt(r.start))
+      out.set(r.trace_id, { service: view.service, name: view.name })
+    } catch {
+      // A span that cannot be read names nothing; the trace view shows why.
+    }
+  }
+  return out
 }
