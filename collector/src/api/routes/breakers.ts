@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { queryRoute } from '../reads.js'
 import { findTransitions, listBreakers } from '../queries/breakers.js'
 import { listInstances } from '../queries/instances.js'
 import { Limit, QueryRefusals, Window } from '../schemas.js'
@@ -65,10 +66,7 @@ const Instance = Type.Object({
 
 /** Breakers, their timeline, and instance health: what the SDKs report about themselves. */
 export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { config } = app.reckon
-  const { searches } = app.reads
-  const timeout = config.query.timeoutSeconds
-  const retention = BigInt(config.retentionDays) * DAY_NS
+  const { searches, timeout, retentionNs: retention } = queryRoute(app)
 
   app.get(
     '/api/breakers',
