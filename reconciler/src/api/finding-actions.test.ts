@@ -1,18 +1,15 @@
 // A person's retry, resolve and ignore through the query API: who and why in the history, the
 // finding answered back, invalid changes refused with 409, and what the next run makes of it.
-import { DEFAULTS } from '@reckon/collector/config'
-import { buildApps, createContext, type Apps } from '@reckon/collector/server'
-import { COLLECTOR, type Storage } from '@reckon/collector/storage'
+import type { Storage } from '@reckon/collector/storage'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { ReconcilerConfig } from '../config.js'
 import { Reconciler } from '../reconciler.js'
-import { RECONCILER } from '../schema.js'
+import { testApi, type TestApi } from '../testing/api.js'
 import { startEndpoint, type Endpoint } from '../testing/endpoint.js'
 import { dropStorage, HOUR_NS, insertEvents, nanosAgo, testStorage } from '../testing/harness.js'
-import { reconcileRoutes } from './routes.js'
 
 let storage: Storage
-let apps: Apps
+let apps: TestApi
 let reconciler: Reconciler
 let endpoint: Endpoint
 const ids = new Map<string, string>()
@@ -44,12 +41,8 @@ beforeAll(async () => {
       ],
     },
   }
-  const context = await createContext(
-    { ...DEFAULTS, clickhouse: { ...DEFAULTS.clickhouse, database: storage.database } },
-    { storage, leftovers: [], migrations: [COLLECTOR, RECONCILER] },
-  )
   reconciler = new Reconciler({ storage, config, compensation: { timeoutMs: 1000 } })
-  apps = await buildApps(context, false, [reconcileRoutes(reconciler)])
+  apps = await testApi(storage, reconciler)
   const at = nanosAgo(HOUR_NS)
   await insertEvents(
     storage,
@@ -72,8 +65,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await reconciler.stop()
-  await Promise.all([apps.api.close(), apps.ingest.close()])
-  await apps.context.pipeline.shutdown()
+  await apps.close()
   await endpoint.close()
   await dropStorage(storage)
 })

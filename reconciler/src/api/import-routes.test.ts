@@ -1,14 +1,11 @@
 // Importing a settlement file through the query API, as `curl --data-binary @file` does,
 // and reconciling it against the orders' events.
-import { DEFAULTS, type Config } from '@reckon/collector/config'
-import { buildApps, createContext, type Apps } from '@reckon/collector/server'
-import { COLLECTOR, type Storage } from '@reckon/collector/storage'
+import type { Storage } from '@reckon/collector/storage'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ReconcilerConfig } from '../config.js'
 import { Reconciler } from '../reconciler.js'
-import { RECONCILER } from '../schema.js'
+import { testApi, type TestApi } from '../testing/api.js'
 import { dropStorage, HOUR_NS, insertEvents, nanosAgo, testStorage } from '../testing/harness.js'
-import { reconcileRoutes } from './routes.js'
 
 const CONFIG: ReconcilerConfig = {
   reconcile: {
@@ -34,24 +31,15 @@ const CONFIG: ReconcilerConfig = {
 }
 
 let storage: Storage
-let apps: Apps
+let apps: TestApi
 let reconciler: Reconciler
 const at = nanosAgo(HOUR_NS)
 const iso = new Date(Number(at / 1_000_000n)).toISOString()
 
 beforeAll(async () => {
   storage = await testStorage()
-  const config: Config = {
-    ...DEFAULTS,
-    clickhouse: { ...DEFAULTS.clickhouse, database: storage.database },
-  }
-  const context = await createContext(config, {
-    storage,
-    leftovers: [],
-    migrations: [COLLECTOR, RECONCILER],
-  })
   reconciler = new Reconciler({ storage, config: CONFIG })
-  apps = await buildApps(context, false, [reconcileRoutes(reconciler, { maxImportBytes: 4096 })])
+  apps = await testApi(storage, reconciler, { maxImportBytes: 4096 })
   const order = (key: string, amount: string) => ({
     system: 'order',
     type: 'order.paid',
@@ -65,8 +53,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await reconciler.stop()
-  await Promise.all([apps.api.close(), apps.ingest.close()])
-  await apps.context.pipeline.shutdown()
+  await apps.close()
   await dropStorage(storage)
 })
 

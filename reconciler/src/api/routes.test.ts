@@ -1,12 +1,10 @@
 // /api/reconcile through the query API as a process serves it: the collector's app with the
 // reconciler's routes inside, on a fresh database, driven with app.inject().
-import { DEFAULTS, type Config } from '@reckon/collector/config'
-import { buildApps, createContext, type Apps } from '@reckon/collector/server'
-import { COLLECTOR, type Storage } from '@reckon/collector/storage'
+import type { Storage } from '@reckon/collector/storage'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import type { ReconcilerConfig } from '../config.js'
 import { Reconciler } from '../reconciler.js'
-import { RECONCILER } from '../schema.js'
+import { testApi, type TestApi } from '../testing/api.js'
 import {
   dropStorage,
   HOUR_NS,
@@ -15,7 +13,6 @@ import {
   nanosAgo,
   testStorage,
 } from '../testing/harness.js'
-import { reconcileRoutes } from './routes.js'
 
 const CONFIG: ReconcilerConfig = {
   reconcile: {
@@ -38,22 +35,13 @@ const CONFIG: ReconcilerConfig = {
 }
 
 let storage: Storage
-let apps: Apps
+let apps: TestApi
 let reconciler: Reconciler
 
 beforeAll(async () => {
   storage = await testStorage()
-  const config: Config = {
-    ...DEFAULTS,
-    clickhouse: { ...DEFAULTS.clickhouse, database: storage.database },
-  }
-  const context = await createContext(config, {
-    storage,
-    leftovers: [],
-    migrations: [COLLECTOR, RECONCILER],
-  })
   reconciler = new Reconciler({ storage, config: CONFIG })
-  apps = await buildApps(context, false, [reconcileRoutes(reconciler)])
+  apps = await testApi(storage, reconciler)
   const old = nanosAgo(HOUR_NS)
   await insertEvents(storage, [
     {
@@ -108,8 +96,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await reconciler.stop()
-  await Promise.all([apps.api.close(), apps.ingest.close()])
-  await apps.context.pipeline.shutdown()
+  await apps.close()
   await dropStorage(storage)
 })
 
