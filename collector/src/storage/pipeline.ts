@@ -118,7 +118,7 @@ export class WritePipeline {
       this.listing = false
       progress.expect(leftovers.map((l) => l.rows))
     }
-    // A full queue takes a while (600 files, 277 MiB): say what is going on meanwhile.
+    // A full queue takes seconds to store: say what is going on meanwhile.
     if (leftovers.length > 0)
       log.info(`storing ${leftovers.length} spooled inserts the previous run left…`)
     for (const { table, format, rows } of leftovers) {
