@@ -9,8 +9,9 @@ import {
   StorageOpenError,
   COLLECTOR,
 } from '@reckon/collector/storage'
-import { RECONCILER } from '@reckon/reconciler'
+import { CsvRefused, RECONCILER } from '@reckon/reconciler'
 import { loadReckonConfig, type ReckonConfig } from './config.js'
+import { importCommand, IMPORT_HELP } from './import-command.js'
 import {
   reconcileCommand,
   ReconcileFailed,
@@ -30,8 +31,10 @@ Usage:
                      ClickHouse server
   reckon reconcile   One run of a rule, to its end:
                      reckon reconcile --rule NAME [--from T] [--to T] [--dry-run]
+  reckon import      A settlement file into a file source:
+                     reckon import --source NAME FILE.csv
   reckon migrate     Apply database migrations and exit
-  reckon help        This text (reckon help reconcile: that command's)
+  reckon help        This text (reckon help reconcile, reckon help import: theirs)
 
 Configuration: reckon.yaml in the working directory (or RECKON_CONFIG), then environment:
   RECKON_HOST (127.0.0.1)  RECKON_OTLP_PORT (4318)  RECKON_API_PORT (8318)
@@ -40,7 +43,7 @@ Configuration: reckon.yaml in the working directory (or RECKON_CONFIG), then env
   RECKON_LOG_FORMAT (text, or json)  RECKON_LOG_LEVEL (info)
 `
 
-const HELPS: Record<string, string> = { reconcile: RECONCILE_HELP }
+const HELPS: Record<string, string> = { reconcile: RECONCILE_HELP, import: IMPORT_HELP }
 
 function needsServer(config: ReckonConfig, command: string): boolean {
   if (config.clickhouse.url) return false
@@ -100,6 +103,8 @@ async function main(argv: string[]): Promise<number> {
       return -1
     case 'reconcile':
       return reconcileCommand(config, args)
+    case 'import':
+      return importCommand(config, args)
     case 'migrate':
       return migrateCommand(config)
     default:
@@ -114,10 +119,10 @@ main(process.argv.slice(2)).then(
   },
   (err: unknown) => {
     if (err instanceof UsageError) {
-      console.error(`reckon: ${err.message}\n\n${RECONCILE_HELP}`)
+      console.error(`reckon: ${err.message}\n\n${err.help}`)
       process.exit(2)
     }
-    if (err instanceof ReconcileFailed) {
+    if (err instanceof ReconcileFailed || err instanceof CsvRefused) {
       console.error(`reckon: ${err.message}`)
       process.exit(2)
     }
@@ -128,6 +133,6 @@ main(process.argv.slice(2)).then(
       console.error(`reckon: ${err.message} — is Reckon already running?`)
     else console.error('reckon: failed to start:', err)
     // A command that did not run is exit 2; a server that could not start, 1.
-    process.exit(process.argv[2] === 'reconcile' ? 2 : 1)
+    process.exit(['reconcile', 'import'].includes(process.argv[2] ?? '') ? 2 : 1)
   },
 )

@@ -20,6 +20,12 @@ Exit status: 0 no breaks, 1 breaks found, 2 the run failed or could not start.`
 /** A usage problem: printed with the command's help, exit 2. */
 export class UsageError extends Error {
   override name = 'UsageError'
+  constructor(
+    message: string,
+    readonly help: string = RECONCILE_HELP,
+  ) {
+    super(message)
+  }
 }
 
 /** The run could not be started or followed: printed as it is, exit 2. */

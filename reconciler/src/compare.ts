@@ -62,7 +62,7 @@ export function compareStatement(run: CompareRun): {
   const query = `INSERT INTO ${run.db}.reconcile_breaks
 SELECT
   {run:String}, {rule:String},
-  ${matched("any(lower(hex(substring(SHA256(concat({rule:String}, '\\0', key, '\\0', category)), 1, 16))))", "''")},
+  ${matched("lower(hex(substring(SHA256(concat({rule:String}, '\\0', key, '\\0', category)), 1, 16)))", "''")},
   category,
   ${matched("any((category = 'dropped' AND young_l) OR (category = 'orphan' AND young_r))", '0')},
   key,

@@ -88,7 +88,13 @@ const Source = Type.Union([EventsSource, FileSource, PostgresSource])
 
 const Http = Type.Object(
   {
-    method: Type.Union(['GET', 'POST', 'PUT', 'PATCH', 'DELETE'].map((m) => Type.Literal(m))),
+    method: Type.Union([
+      Type.Literal('GET'),
+      Type.Literal('POST'),
+      Type.Literal('PUT'),
+      Type.Literal('PATCH'),
+      Type.Literal('DELETE'),
+    ]),
     url: Type.String({ pattern: '^https?://' }),
     body: Type.Optional(Type.Unknown({ description: 'JSON, with {{…}} templates in strings' })),
     headers: Type.Optional(Type.Record(Type.String(), Type.String())),

@@ -203,7 +203,7 @@ export async function getFinding(
         toString(started_at) AS started_at, toString(finished_at) AS finished_at,
         if(next_at IS NULL, NULL, toString(next_at)) AS next_at
       FROM ${db}.reconcile_attempts WHERE finding_id = {id:String}
-      ORDER BY attempt, started_at`,
+      ORDER BY attempt, finished_at, outcome != 'started'`,
     query_params: { id },
     format: 'JSONEachRow',
   })

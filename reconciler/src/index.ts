@@ -11,7 +11,24 @@ export { RECONCILER } from './schema.js'
 export { checkRules, resolveRules, type Rule, type RuleProblem } from './rules.js'
 export { startRun, RunInProgress, type Run, type RunRequest, type RunState } from './run.js'
 export type { Report } from './report.js'
-export { Reconciler, UnknownRule, type ReconcilerOptions, type RunOrder } from './reconciler.js'
+export {
+  Reconciler,
+  UnknownRule,
+  UnknownSource,
+  type ReconcilerOptions,
+  type RunOrder,
+} from './reconciler.js'
 export { reconcileRoutes } from './api/routes.js'
 export { getRun, listRuns, type RunView } from './run-reads.js'
 export { formatDuration } from './duration.js'
+export {
+  importCsv,
+  CsvRefused,
+  ImportInProgress,
+  ImportTooLarge,
+  NotAFileSource,
+  type ImportOptions,
+  type ImportProgress,
+  type ImportSummary,
+} from './sources/csv-import.js'
+export { postgresSnapshotter, PostgresSourceError } from './sources/postgres.js'

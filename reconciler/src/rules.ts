@@ -10,6 +10,7 @@ import {
   type RuleConfig,
   type SourceConfig,
 } from './config.js'
+import { callProblems, keyColumns, knownPlaceholders } from './compensation/templates.js'
 import { parseDuration } from './duration.js'
 
 export type Match = 'one-to-one' | 'one-to-many' | 'many-to-one'
@@ -90,10 +91,21 @@ export function checkRules(config: ReconcilerConfig): RuleProblem[] {
         path: at('schedule'),
         message: `${JSON.stringify(r.schedule)} is not a cron expression (say "*/5 * * * *")`,
       })
+    const keyNames = {
+      left: sources[r.left] ? keyColumns(sources[r.left]!) : [],
+      right: sources[r.right] ? keyColumns(sources[r.right]!) : [],
+    }
     for (const [category, c] of Object.entries(r.compensate ?? {})) {
       if (!c) continue
       if (!c.action && !c.verify)
         problems.push({ path: at('compensate', category), message: 'needs an action or a verify' })
+      const known = knownPlaceholders(keyNames, category as Category)
+      for (const step of ['verify', 'action'] as const) {
+        const call = c[step]
+        if (!call) continue
+        for (const p of callProblems(call, known))
+          problems.push({ path: at('compensate', category, step, ...p.path), message: p.message })
+      }
       const { initialMs, maxMs } = compensation(c).backoff
       if (initialMs > maxMs)
         problems.push({

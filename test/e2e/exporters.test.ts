@@ -20,7 +20,9 @@ import {
   TracerProvider,
   type ReadableSpan,
 } from '@opentelemetry/sdk-trace'
+import type { Span } from '@reckon/collector/schemas'
 import type { RunningReckon } from '@reckon/collector/server'
+import type { Static } from 'typebox'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { api, eventually, startTestReckon } from './reckon.js'
 
@@ -30,39 +32,8 @@ beforeAll(async () => {
 })
 afterAll(() => reckon.close())
 
-interface StoredSpan {
-  spanId: string
-  parentSpanId: string
-  service: string
-  name: string
-  kind: string
-  startTimeUnixNano: string
-  durationNano: string
-  status: { code: string; message: string }
-  attributes: Record<string, unknown>
-  droppedAttributesCount: number
-  resource: Record<string, unknown>
-  resourceSchemaUrl: string
-  scope: { name: string; version: string; schemaUrl: string }
-  flags: number
-  events: {
-    timeUnixNano: string
-    name: string
-    attributes: Record<string, unknown>
-    droppedAttributesCount: number
-  }[]
-  droppedEventsCount: number
-  links: {
-    traceId: string
-    spanId: string
-    flags: number
-    attributes: Record<string, unknown>
-    droppedAttributesCount: number
-  }[]
-  droppedLinksCount: number
-  flowId: string
-  decodeWarning?: string
-}
+/** A span as the API serves it. */
+type StoredSpan = Static<typeof Span>
 
 const protocols = [
   {

@@ -13,6 +13,8 @@ reconcile:
   sources:
     orders: { events: { system: order, type: order.paid } }
     payments: { events: { system: payment, type: payment.captured } }
+    settlement:
+      file: { format: csv, columns: { key: merchant_ref, amount: gross, currency: ccy, status: state, time: booked_at } }
   rules:
     - name: order-payment
       left: orders
@@ -122,7 +124,43 @@ describe('reckon reconcile', () => {
     const bad = await runReckonCli(['reconcile', '--rule', 'order-payment'], broken)
     expect(bad.code).toBe(2)
     expect(bad.stderr).toContain(
-      `${join(broken, 'reckon.yaml')}:10: reconcile.rules.0.right names no source: payment (sources: orders, payments)`,
+      `${join(broken, 'reckon.yaml')}:12: reconcile.rules.0.right names no source: payment (sources: orders, payments, settlement)`,
     )
+  })
+
+  it('imports a settlement file (refused lines named, the same file again stores nothing), then reconciles it', async () => {
+    const dir = project(
+      YAML.replace('otlpPort: 0\napiPort: 0\n', 'otlpPort: 14998\napiPort: 18998\n') +
+        `    - name: payment-settlement
+      left: payments
+      right: settlement
+`,
+    )
+    const at = minutesAgo(30)
+    const file = join(dir, 'settlement-today.csv')
+    writeFileSync(
+      file,
+      `merchant_ref,gross,ccy,state,booked_at\r\nS-1,10.00,EUR,SETTLED,${at}\r\nS-2,1e3,EUR,SETTLED,${at}\r\nS-3,5.00,EURO,SETTLED,${at}\r\nS-4,7.50,EUR,SETTLED,${at}\r\n`,
+    )
+    const first = await runReckonCli(['import', '--source', 'settlement', file], dir)
+    expect(first.stderr).toBe('')
+    expect(first.code).toBe(1)
+    expect(first.stdout).toMatch(
+      /^settlement-today\.csv → settlement: 2 rows stored, 2 lines refused/,
+    )
+    expect(first.stdout).toMatch(/line 3: .*amount/)
+    expect(first.stdout).toMatch(/line 4: .*currency/)
+    const again = await runReckonCli(['import', '--source', 'settlement', file], dir)
+    expect(again.code).toBe(0)
+    expect(again.stdout).toContain('was imported into settlement before')
+    const run = await runReckonCli(
+      ['reconcile', '--rule', 'payment-settlement', '--from', 'now-1h'],
+      dir,
+    )
+    expect(run.code).toBe(1)
+    expect(run.stdout).toMatch(/: 2 orphan \(EUR 17\.50\); left 0 records, right 2, 0 keys matched/)
+    const wrong = await runReckonCli(['import', '--source', 'payments', file], dir)
+    expect(wrong.code).toBe(2)
+    expect(wrong.stderr).toContain('source payments is not a file source')
   })
 })

@@ -2,6 +2,8 @@ import type { RunningReckon } from '@reckon/collector/server'
 import { startShop, type RunningShop } from '@reckon/shop/launcher'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { api, eventually, startTestReckon } from './reckon.js'
+import type { BusinessEvent } from '@reckon/collector/schemas'
+import type { Static } from 'typebox'
 
 // The demo shop's three services, each its own process instrumented only by @reckon/sdk,
 // exporting over OTLP/HTTP to a real Reckon on the embedded engine.
@@ -60,14 +62,8 @@ async function setPaymentFaults(faults: object): Promise<void> {
   expect(res.status).toBe(200)
 }
 
-interface FlowEvent {
-  type: string
-  system: string
-  status: string
-  amount: string | null
-  flowId: string
-  traceId: string
-}
+/** A business event as the API serves it. */
+type FlowEvent = Static<typeof BusinessEvent>
 
 describe('demo shop through the real collector', () => {
   it('carries one flow ID on every span of the three-service chain and on its business events', async () => {

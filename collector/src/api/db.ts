@@ -47,3 +47,40 @@ export const inWindow = (column: string): string =>
 
 /** `toUnixTimestamp64Nano` as text, so 19-digit nanoseconds survive JSON. */
 export const nanos = (column: string): string => `toString(toUnixTimestamp64Nano(${column}))`
+
+/**
+ * A query's conditions and their parameters, built together so a condition never goes out
+ * without its value (or the other way round). Starts inside the window on `timeColumn`.
+ */
+export class Filter {
+  readonly params: Params
+  private readonly conditions: string[]
+
+  constructor(window: Window, timeColumn = 'timestamp', params: Params = {}) {
+    this.params = { from: window.from, to: window.to, ...params }
+    this.conditions = [inWindow(timeColumn)]
+  }
+
+  /** A condition that takes no value of the caller's. */
+  and(condition: string): this {
+    this.conditions.push(condition)
+    return this
+  }
+
+  /** `column = {name:type}`, when a value is given. */
+  equals(column: string, name: string, value: unknown, type = 'String'): this {
+    return this.when(`${column} = {${name}:${type}}`, { [name]: value })
+  }
+
+  /** `condition` with the parameters it names, unless a value is undefined (no filter). */
+  when(condition: string, values: Params): this {
+    if (Object.values(values).some((v) => v === undefined)) return this
+    Object.assign(this.params, values)
+    return this.and(condition)
+  }
+
+  /** The conditions for a WHERE clause. */
+  get sql(): string {
+    return this.conditions.join(' AND ')
+  }
+}

@@ -1,9 +1,11 @@
+import type { FastifyInstance } from 'fastify'
 import type { Config } from '../config/index.js'
 import type { Storage } from '../storage/client.js'
 import { costCaps } from './query-limits.js'
 import { ReadPool } from './read-pool.js'
 import { Readiness } from './readiness.js'
 import { openSession } from './sessions.js'
+import { DAY_NS } from './time.js'
 
 /** How long `/readyz` waits for the engine to answer `SELECT 1` before saying not ready. */
 export const READINESS_DEADLINE_MS = 2000
@@ -44,5 +46,18 @@ export function openReads(storage: Storage, config: Config): ApiReads {
 declare module 'fastify' {
   interface FastifyInstance {
     reads: ApiReads
+  }
+}
+
+/** What every query route starts from: the read pools, the query timeout, the retention. */
+export function queryRoute(app: FastifyInstance): ApiReads & {
+  timeout: number
+  retentionNs: bigint
+} {
+  const { config } = app.reckon
+  return {
+    ...app.reads,
+    timeout: config.query.timeoutSeconds,
+    retentionNs: BigInt(config.retentionDays) * DAY_NS,
   }
 }

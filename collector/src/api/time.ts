@@ -1,4 +1,5 @@
 import Type from 'typebox'
+import { nowNanos, rfc3339Nanos } from '../time/instant.js'
 
 /** Accepted by every `from`/`to` query parameter. */
 export const TimeParam = Type.String({
@@ -44,15 +45,13 @@ function parseInstant(name: string, text: string, nowNs: bigint): bigint {
   const rel = /^now-(\d+)([smhd])$/.exec(t)
   if (rel) return nowNs - BigInt(rel[1]!) * UNITS[rel[2]!]!
   if (/^\d{1,15}$/.test(t)) return BigInt(t) * 1_000_000n
+  // Beside RFC 3339 itself, what people type: a date alone, no seconds, no zone (UTC).
   const m =
-    /^(\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2})?)?)(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})?$/.exec(
+    /^(\d{4}-\d{2}-\d{2})(?:[Tt ](\d{2}:\d{2})(:\d{2}(?:\.\d{1,9})?)?)?([Zz]|[+-]\d{2}:\d{2})?$/.exec(
       t,
     )
-  if (m) {
-    const base = m[1]!.length === 10 ? `${m[1]}T00:00:00` : m[1]!
-    const ms = Date.parse(`${base}${m[3] ?? 'Z'}`)
-    if (!Number.isNaN(ms)) return BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'))
-  }
+  const ns = m && rfc3339Nanos(`${m[1]}T${m[2] ?? '00:00'}${m[3] ?? ':00'}${m[4] ?? 'Z'}`)
+  if (ns !== undefined && ns !== null) return ns
   throw new BadParam(
     `${name} must be an RFC 3339 time, Unix milliseconds or now-<N><s|m|h|d>, got ${JSON.stringify(text)}`,
   )
@@ -62,7 +61,7 @@ function parseInstant(name: string, text: string, nowNs: bigint): bigint {
 export function window(
   q: { from?: string | undefined; to?: string | undefined },
   defaultLookbackNs: bigint,
-  now: bigint = BigInt(Date.now()) * 1_000_000n,
+  now: bigint = nowNanos(),
 ): { from: string; to: string } {
   const to = q.to !== undefined ? parseTime('to', q.to, now) : now
   const from =

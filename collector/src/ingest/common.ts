@@ -1,6 +1,7 @@
 import type { FastifyRequest } from 'fastify'
 import type { Config } from '../config/schema.js'
 import { arrival, type Arrival } from '../otlp/arrival.js'
+import { nowNanos } from '../time/instant.js'
 
 /** Seconds a sender should wait when the write queue is full. */
 export const RETRY_AFTER_SECONDS = 2
@@ -25,13 +26,9 @@ export const isJson = (request: FastifyRequest): boolean => !isProtobuf(request)
 export const isNdjson = (request: FastifyRequest): boolean =>
   mediaType(request) === 'application/x-ndjson'
 
-export function nowNanos(): string {
-  return (BigInt(Date.now()) * 1_000_000n).toString()
-}
-
 /** A request arriving now, checked against the configured retention and caps. */
 export const arrivingNow = (config: Config): Arrival =>
-  arrival(nowNanos(), {
+  arrival(nowNanos().toString(), {
     retentionDays: config.retentionDays,
     maxItems: config.ingest.maxItemsPerRequest,
     maxPerItem: config.ingest.maxEntriesPerItem,

@@ -22,6 +22,7 @@ import { wellFormed } from '../otlp/well-formed.js'
 import { jsonRows } from '../storage/writer.js'
 import { BodyError } from './body.js'
 import { arrivingNow, isNdjson, QueueFull } from './common.js'
+import { rfc3339Nanos } from '../time/instant.js'
 
 /** One business event as systems without OpenTelemetry send it to POST /v1/events. */
 export const EventInput = Type.Object(
@@ -60,8 +61,6 @@ export const EventInput = Type.Object(
 )
 export type EventInput = Static<typeof EventInput>
 
-const RFC3339 = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?([Zz]|[+-]\d{2}:\d{2})$/
-
 /** Unix ns of 2001-09-09: a smaller number is most likely seconds or milliseconds. */
 const NS_DIGITS = 10n ** 18n
 
@@ -80,14 +79,13 @@ export function parseTimestamp(sent: string | number, oldest: bigint, days: numb
       )
     }
   } else {
-    const m = RFC3339.exec(text)
-    const ms = m ? Date.parse(`${m[1]}${m[3]}`) : NaN
-    if (!m || Number.isNaN(ms)) {
+    const parsed = rfc3339Nanos(text)
+    if (parsed === undefined) {
       throw new InvalidField(
         `timestamp must be RFC 3339 (e.g. 2026-01-31T12:00:00.123Z) or Unix nanoseconds, got ${JSON.stringify(text)}`,
       )
     }
-    ns = BigInt(ms) * 1_000_000n + BigInt((m[2] ?? '').padEnd(9, '0'))
+    ns = parsed
   }
   checkRetained(ns, oldest, days, 'timestamp')
   return dateTime64Text(ns.toString(), 'timestamp')

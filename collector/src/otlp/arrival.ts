@@ -2,6 +2,7 @@
 // the time it arrived, how far back storage keeps data, and the caps on a request's size in
 // items. A plain object, so it travels to the decode threads with the body.
 import { InvalidField } from './invalid-field.js'
+import { nowNanos } from '../time/instant.js'
 
 export interface Arrival {
   /** When the request arrived, Unix nanoseconds as decimal text. */
@@ -58,4 +59,4 @@ export function checkCount(n: number | undefined, max: number, field: string): v
 }
 
 /** An arrival at this moment, with the default retention and caps. */
-export const arrivingNow = (): Arrival => arrival((BigInt(Date.now()) * 1_000_000n).toString())
+export const arrivingNow = (): Arrival => arrival(nowNanos().toString())

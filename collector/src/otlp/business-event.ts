@@ -1,33 +1,21 @@
 import { createHash } from 'node:crypto'
 import currencies from 'currency-codes'
+import type { Static } from 'typebox'
+import type { BusinessEvent as BusinessEventView } from '../api/schemas.js'
 import { InvalidField, type FlatAttributes } from './values.js'
 
-/** A business event as stored: one fact about one record in one system. */
-export interface BusinessEvent {
-  /**
-   * Unique within its system: given by the sender (`reckon.event.id`, `id`) or derived from
-   * the event's content (`deriveEventId`). Reads count each (system, ID) once.
-   */
-  id: string
+/**
+ * A business event as stored: one fact about one record in one system. Its fields are the
+ * API's (`BusinessEvent` in api/schemas.ts, which documents each), with the times as stored
+ * and the attributes flat; `amount` is the exact decimal text as sent, or null.
+ */
+export type BusinessEvent = Omit<
+  Static<typeof BusinessEventView>,
+  'timeUnixNano' | 'attributes' | 'resource'
+> & {
   /** Nanoseconds since the epoch, as a decimal string. */
   timestamp: string
   observedTimestamp: string
-  /** What happened, e.g. `order.created`, `payment.captured`. */
-  type: string
-  flowId: string
-  /** System of record, e.g. `payment`. */
-  system: string
-  /** Kind of record, e.g. `order`. */
-  entity: string
-  /** Business key, e.g. the order number. */
-  key: string
-  status: string
-  /** Exact decimal string as sent, or null when the event carries no money. */
-  amount: string | null
-  currency: string
-  service: string
-  traceId: string
-  spanId: string
   attributes: FlatAttributes
   resource: FlatAttributes
 }

@@ -11,6 +11,7 @@ import {
   type RefusedRows,
 } from './quarantine.js'
 import { respool, unspool, type SpooledRows } from './spool.js'
+import { nowNanos } from '../time/instant.js'
 
 /**
  * Rows encoded in the table's insert format, held as bytes outside the JS heap. Chunks of
@@ -380,7 +381,7 @@ export class TableWriter {
       rows: piece.rows,
       data,
     }
-    const block = quarantineBlock([refused], BigInt(Date.now()) * 1_000_000n)
+    const block = quarantineBlock([refused], nowNanos())
     // A dead-letter table that cannot take them (gone, say) must not hold up the good rows.
     const error = await this.insert(QUARANTINE_TABLE, 'Native', [block], 1, true)
     const log = this.opts.log ?? silentLogger

@@ -3,8 +3,9 @@
 import { Readable } from 'node:stream'
 // Route schemas carry OpenAPI tags and summaries (the collector's document has the plugin).
 import type {} from '@fastify/swagger'
+import type { Storage } from '@reckon/collector/storage'
 import { parseTime } from '@reckon/collector/time'
-import type { FastifyInstance, FastifyPluginAsync, FastifyRequest } from 'fastify'
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import Type, { type Static } from 'typebox'
 import { CATEGORIES } from '../config.js'
 import { formatDuration } from '../duration.js'
@@ -13,6 +14,8 @@ import { getFinding, runFindings } from '../finding-reads.js'
 import type { Reconciler } from '../reconciler.js'
 import { reportCsv } from '../report-csv.js'
 import { getRun, listRuns, rulesState } from '../run-reads.js'
+import { identityOf } from './identity.js'
+import { importRoutes, type ImportRouteOptions } from './import-routes.js'
 import { signOff } from '../signoff.js'
 import {
   ErrorSchema,
@@ -20,6 +23,7 @@ import {
   FindingSchema,
   RuleSchema,
   RunOrderSchema,
+  ReasonSchema,
   RunSchema,
   SignOffSchema,
   type RuleView,
@@ -28,11 +32,7 @@ import {
 const TAGS = ['reconciliation']
 const errors = { 400: ErrorSchema, 404: ErrorSchema, 409: ErrorSchema }
 
-/**
- * Who is asking. Until keys and sign-in exist every caller is `local` (Reckon bound to
- * loopback); audit fields are never taken from what the caller writes.
- */
-export const identityOf = (_request: FastifyRequest): string => 'local'
+export { identityOf }
 
 const IdParams = Type.Object({ id: Type.String({ minLength: 1, maxLength: 100 }) })
 
@@ -60,9 +60,13 @@ const kindOf = (source: object): string =>
 
 const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n
 
-export function reconcileRoutes(reconciler: Reconciler): FastifyPluginAsync {
+export function reconcileRoutes(
+  reconciler: Reconciler,
+  opts: ImportRouteOptions = {},
+): FastifyPluginAsync {
   return async (app: FastifyInstance) => {
     const { storage } = reconciler
+    await app.register(importRoutes(reconciler, opts))
 
     app.get(
       '/api/reconcile/rules',
@@ -224,19 +228,38 @@ export function reconcileRoutes(reconciler: Reconciler): FastifyPluginAsync {
         },
       },
       async (request, reply) => {
-        const f = await getFinding(storage, request.params.id)
+        const f = await findingDetail(storage, request.params.id)
         if (!f) return reply.code(404).send(notFound(`no finding ${request.params.id}`))
-        return {
-          ...f,
-          links: {
-            flows: f.flowIds.map((id) => `/api/flows/${encodeURIComponent(id)}`),
-            traces: [
-              ...new Set([...f.traceIds, ...f.attempts.map((a) => a.traceId).filter(Boolean)]),
-            ].map((id) => `/api/traces/${id}`),
-          },
-        }
+        return f
       },
     )
+
+    const actions = [
+      ['retry', 'Retry a finding’s compensation now (open, compensating or escalated)'],
+      ['resolve', 'Resolve a finding by hand, saying why'],
+      ['ignore', 'Ignore a finding, saying why: later runs leave it ignored'],
+    ] as const
+    for (const [action, summary] of actions) {
+      app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof ReasonSchema> }>(
+        `/api/reconcile/findings/:id/${action}`,
+        {
+          schema: {
+            tags: TAGS,
+            summary,
+            params: IdParams,
+            body: ReasonSchema,
+            response: { 200: FindingDetailSchema, ...errors },
+          },
+        },
+        async (request, reply) => {
+          const { id } = request.params
+          await reconciler.act(id, action, identityOf(request), request.body.why)
+          const f = await findingDetail(storage, id)
+          if (!f) return reply.code(404).send(notFound(`no finding ${id}`))
+          return f
+        },
+      )
+    }
 
     app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof SignOffSchema> }>(
       '/api/reconcile/runs/:id/signoff',
@@ -252,6 +275,21 @@ export function reconcileRoutes(reconciler: Reconciler): FastifyPluginAsync {
       async (request) =>
         signOff(storage, request.params.id, identityOf(request), request.body?.comment ?? ''),
     )
+  }
+}
+
+/** A finding with links to its flows and to the traces of its records and compensations. */
+async function findingDetail(storage: Storage, id: string) {
+  const f = await getFinding(storage, id)
+  if (!f) return undefined
+  return {
+    ...f,
+    links: {
+      flows: f.flowIds.map((id) => `/api/flows/${encodeURIComponent(id)}`),
+      traces: [
+        ...new Set([...f.traceIds, ...f.attempts.map((a) => a.traceId).filter(Boolean)]),
+      ].map((id) => `/api/traces/${id}`),
+    },
   }
 }
 

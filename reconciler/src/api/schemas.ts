@@ -174,3 +174,34 @@ export const ErrorSchema = Type.Object({
 
 export type RunOrderBody = Static<typeof RunOrderSchema>
 export type RuleView = Static<typeof RuleSchema>
+
+export const ImportQuerySchema = Type.Object(
+  {
+    fileName: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 500,
+        description: 'the file’s name, kept with the import',
+      }),
+    ),
+  },
+  { additionalProperties: false },
+)
+
+export const ImportSummarySchema = Type.Object({
+  source: Type.String(),
+  batch: Type.String({ description: 'the file’s SHA-256: the same file is the same batch' }),
+  fileName: Type.String(),
+  rows: Type.Integer({ description: 'rows stored' }),
+  badRows: Type.Integer({ description: 'rows refused, every one counted' }),
+  problems: Type.Array(
+    Type.Object({
+      line: Type.Integer({ description: 'the line in the file; line 1 is the header' }),
+      message: Type.String(),
+    }),
+    { description: 'the first 100 rows refused, with the reason' },
+  ),
+  alreadyImported: Type.Boolean({
+    description: 'the same file was imported before: nothing was stored this time',
+  }),
+})

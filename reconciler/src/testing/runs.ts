@@ -5,6 +5,7 @@ import type { ReconcilerConfig, RuleConfig, SourceConfig } from '../config.js'
 import { Leases } from '../lease.js'
 import { checkRules, resolveRules, type Rule } from '../rules.js'
 import { startRun, type Run, type RunRequest } from '../run.js'
+import { postgresSnapshotter } from '../sources/postgres.js'
 
 export const EVENTS = (system: string, type: string): SourceConfig => ({ events: { system, type } })
 
@@ -20,12 +21,13 @@ export function ruleOf(
   return resolveRules(config)[0]!
 }
 
+/** Runs a rule to its end as the reconciler does (PostgreSQL sources read with `pg`). */
 export async function runToEnd(
   storage: Storage,
   req: Omit<RunRequest, 'by' | 'trigger'> & Partial<Pick<RunRequest, 'by' | 'trigger'>>,
 ): Promise<Run> {
   const { done } = await startRun(
-    { storage, leases: new Leases(storage, 'test') },
+    { storage, leases: new Leases(storage, 'test'), snapshot: postgresSnapshotter(storage) },
     { by: 'tester', trigger: 'demand', ...req },
   )
   const run = await done

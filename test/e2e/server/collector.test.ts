@@ -34,16 +34,26 @@ describe('reckon migrate against a ClickHouse server', () => {
     expect(first.code).toBe(0)
     expect(first.stdout).toMatch(
       new RegExp(
-        `^migrations on ClickHouse server ${server()}: collector \\d+ \\(.*\\); schema version collector \\d+\\n`,
+        `^migrations on ClickHouse server ${server()}: collector \\d+ \\(.*\\), reconciler \\d+ \\(.*\\); schema version collector \\d+, reconciler \\d+\\n`,
       ),
     )
     const tables = await onServer(`SHOW TABLES FROM ${database}`)
-    for (const table of ['spans', 'trace_spans', 'trace_summaries', 'business_events', 'logs'])
+    for (const table of [
+      'spans',
+      'trace_spans',
+      'trace_summaries',
+      'business_events',
+      'logs',
+      'reconcile_runs',
+      'reconcile_findings',
+    ])
       expect(tables.split('\n')).toContain(table)
 
     const again = await runReckonCli(['migrate'], dir, { CLICKHOUSE_URL: server() })
     expect(again.code).toBe(0)
-    expect(again.stdout).toMatch(/: nothing to apply; schema version collector \d+/)
+    expect(again.stdout).toMatch(
+      /: nothing to apply; schema version collector \d+, reconciler \d+\n/,
+    )
     // The embedded engine was never opened.
     expect(existsSync(join(dir, '.reckon'))).toBe(false)
   })

@@ -11,10 +11,27 @@ export interface ShopUrls {
   inventory: string
 }
 
-export function demoReconcile(urls: ShopUrls): object {
+/** How fast the rules run: the demo's pace by default; tests run them faster. */
+export interface Pace {
+  grace: string
+  /** node-cron expressions of the two rules' schedules. */
+  schedules: [string, string]
+  compensationInterval: string
+  backoff: { initial: string; max: string }
+}
+
+const DEMO_PACE: Pace = {
+  grace: '20s',
+  schedules: ['*/30 * * * * *', '15,45 * * * * *'],
+  compensationInterval: '5s',
+  backoff: { initial: '5s', max: '1m' },
+}
+
+export function demoReconcile(urls: ShopUrls, pace: Pace = DEMO_PACE): object {
   const post = (url: string) => ({ method: 'POST', url, body: {} })
+  const retry = { maxAttempts: 3, backoff: pace.backoff }
   return {
-    compensationInterval: '5s',
+    compensationInterval: pace.compensationInterval,
     sources: {
       payments: {
         events: { system: 'payment', type: ['payment.captured', 'payment.refunded'], latest: true },
@@ -44,20 +61,18 @@ export function demoReconcile(urls: ShopUrls): object {
         left: 'payments',
         right: 'orders',
         window: '1h',
-        grace: '20s',
-        schedule: '*/30 * * * * *',
+        grace: pace.grace,
+        schedule: pace.schedules[0],
         status: { captured: ['paid'], refunded: ['cancelled'] },
         compensate: {
           dropped: {
             verify: { method: 'GET', url: `${urls.order}/orders/{{key}}/payment` },
             action: post(`${urls.order}/orders/{{key}}/compensations/mark-paid`),
-            maxAttempts: 3,
-            backoff: { initial: '5s', max: '1m' },
+            ...retry,
           },
           status_mismatch: {
             action: post(`${urls.order}/orders/{{key}}/compensations/cancel`),
-            maxAttempts: 3,
-            backoff: { initial: '5s', max: '1m' },
+            ...retry,
           },
         },
       },
@@ -66,16 +81,15 @@ export function demoReconcile(urls: ShopUrls): object {
         left: 'orders-placed',
         right: 'reservations',
         window: '1h',
-        grace: '20s',
-        schedule: '15,45 * * * * *',
+        grace: pace.grace,
+        schedule: pace.schedules[1],
         // Reservations carry no amount: keys and statuses are what must agree.
         amount: { compare: false },
         status: { awaiting_payment: ['reserved'], paid: ['reserved'], cancelled: ['released'] },
         compensate: {
           status_mismatch: {
             action: post(`${urls.inventory}/reservations/{{key}}/release`),
-            maxAttempts: 3,
-            backoff: { initial: '5s', max: '1m' },
+            ...retry,
           },
         },
       },

@@ -1,5 +1,5 @@
 import type { Storage } from '../../storage/client.js'
-import { inWindow, nanos, select, type Params, type Window } from '../db.js'
+import { Filter, nanos, select, type Window } from '../db.js'
 import { oncePerEvent } from './one-per-event.js'
 
 /** Resilience4j's breaker metrics, in Prometheus spelling (without `_total`). */
@@ -61,12 +61,13 @@ export async function listBreakers(
   f: { service?: string | undefined; window: Window; transitionsSince: string },
   timeout: number,
 ): Promise<BreakerView[]> {
-  const where = [inWindow('timestamp'), 'metric_name IN {names:Array(String)}']
-  const params: Params = { from: f.window.from, to: f.window.to, names: SPELLINGS }
-  if (f.service !== undefined) {
-    where.push('service_name = {service:String}')
-    params.service = f.service
-  }
+  const states = new Filter(f.window)
+    .when('metric_name IN {names:Array(String)}', { names: SPELLINGS })
+    .equals('service_name', 'service', f.service)
+  const changes = new Filter({ from: f.transitionsSince, to: f.window.to })
+    .and("entity = 'circuit_breaker'")
+    .when('event_name = {event:String}', { event: TRANSITION_EVENT })
+    .equals('service_name', 'service', f.service)
   const db = storage.database
   const [rows, transitions] = await Promise.all([
     select<MetricRow>(
@@ -76,10 +77,10 @@ export async function listBreakers(
          attributes['kind'] AS outcome,
          argMax(if(kind IN ('histogram', 'exponential_histogram', 'summary'), toFloat64(count), value), timestamp) AS v,
          ${nanos('max(timestamp)')} AS seen
-       FROM ${db}.metric_points WHERE ${where.join(' AND ')}
+       FROM ${db}.metric_points WHERE ${states.sql}
        GROUP BY service, instance, metric, breaker, state, outcome
        LIMIT 100000`,
-      params,
+      states.params,
       timeout,
     ),
     select<{ service: string; instance: string; breaker: string; last: string }>(
@@ -87,15 +88,9 @@ export async function listBreakers(
       `SELECT service_name AS service, resource_attributes['service.instance.id'] AS instance,
          entity_key AS breaker, ${nanos('max(timestamp)')} AS last
        FROM ${db}.business_events
-       WHERE entity = 'circuit_breaker' AND event_name = {event:String} AND ${inWindow('timestamp')}
-         ${f.service !== undefined ? 'AND service_name = {service:String}' : ''}
+       WHERE ${changes.sql}
        GROUP BY service, instance, breaker LIMIT 100000`,
-      {
-        from: f.transitionsSince,
-        to: f.window.to,
-        event: TRANSITION_EVENT,
-        ...(f.service !== undefined ? { service: f.service } : {}),
-      },
+      changes.params,
       timeout,
     ),
   ])
@@ -179,16 +174,11 @@ export async function findTransitions(
   f: { service?: string | undefined; name?: string | undefined; window: Window; limit: number },
   timeout: number,
 ): Promise<TransitionView[]> {
-  const where = ["entity = 'circuit_breaker'", 'event_name = {event:String}', inWindow('timestamp')]
-  const params: Params = { ...f.window, event: TRANSITION_EVENT, limit: f.limit }
-  if (f.service !== undefined) {
-    where.push('service_name = {service:String}')
-    params.service = f.service
-  }
-  if (f.name !== undefined) {
-    where.push('entity_key = {name:String}')
-    params.name = f.name
-  }
+  const filter = new Filter(f.window, 'timestamp', { limit: f.limit })
+    .and("entity = 'circuit_breaker'")
+    .when('event_name = {event:String}', { event: TRANSITION_EVENT })
+    .equals('service_name', 'service', f.service)
+    .equals('entity_key', 'name', f.name)
   const rows = await oncePerEvent(f.limit, (tail, more) =>
     select<{
       system: string
@@ -206,9 +196,9 @@ export async function findTransitions(
        resource_attributes['service.instance.id'] AS instance, entity_key AS breaker,
        attributes['circuitbreaker.state.from'] AS from, status AS to,
        attributes['reckon.cause.trace_id'] AS cause
-     FROM ${storage.database}.business_events WHERE ${where.join(' AND ')}
+     FROM ${storage.database}.business_events WHERE ${filter.sql}
      ${tail}`,
-      { ...params, ...more },
+      { ...filter.params, ...more },
       timeout,
     ),
   )

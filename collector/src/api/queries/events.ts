@@ -1,29 +1,15 @@
-import { typedMap, type TypedObject } from '../../otlp/typed-value.js'
+import { typedMap } from '../../otlp/typed-value.js'
 import type { Storage } from '../../storage/client.js'
-import { inWindow, nanos, select, type Params, type Window } from '../db.js'
+import { Filter, nanos, select, type Window } from '../db.js'
+import type { Static } from 'typebox'
+import type { BusinessEvent } from '../schemas.js'
 import { oncePerEvent } from './one-per-event.js'
 
 /** The amount as it was sent; rows stored before the text was kept give the Decimal's. */
 export const AMOUNT_AS_SENT = `if(isNull(amount), NULL, if(amount_text != '', amount_text, toString(amount)))`
 
-export interface EventView {
-  id: string
-  timeUnixNano: string
-  type: string
-  flowId: string
-  system: string
-  entity: string
-  key: string
-  status: string
-  /** Exact decimal text, or null. */
-  amount: string | null
-  currency: string
-  service: string
-  traceId: string
-  spanId: string
-  attributes: TypedObject
-  resource: TypedObject
-}
+/** A business event as the API serves it (its `BusinessEvent` schema). */
+export type EventView = Static<typeof BusinessEvent>
 
 export interface EventFilter {
   flowId?: string | undefined
@@ -51,14 +37,8 @@ export async function findEvents(
   f: EventFilter,
   timeout: number,
 ): Promise<EventView[]> {
-  const where = [inWindow('timestamp')]
-  const params: Params = { from: f.window.from, to: f.window.to, limit: f.limit }
-  for (const [name, column] of FILTERS) {
-    const value = f[name]
-    if (value === undefined) continue
-    where.push(`${column} = {${name}:String}`)
-    params[name] = value
-  }
+  const filter = new Filter(f.window, 'timestamp', { limit: f.limit })
+  for (const [name, column] of FILTERS) filter.equals(column, name, f[name])
   const rows = await oncePerEvent(f.limit, (tail, more) =>
     select<{
       event_id: string
@@ -84,9 +64,9 @@ export async function findEvents(
        status, ${AMOUNT_AS_SENT} AS amount, currency, service_name, trace_id, span_id,
        attributes, attribute_types, resource_attributes, resource_attribute_types
      FROM ${storage.database}.business_events
-     WHERE ${where.join(' AND ')}
+     WHERE ${filter.sql}
      ${tail}`,
-      { ...params, ...more },
+      { ...filter.params, ...more },
       timeout,
     ),
   )

@@ -1,5 +1,5 @@
 import type { Storage } from '../../storage/client.js'
-import { inWindow, nanos, select, type Params, type Window } from '../db.js'
+import { Filter, nanos, select, type Window } from '../db.js'
 
 /** The health metrics @reckon/sdk exports; their arrival is the heartbeat. */
 const HEALTH = {
@@ -40,12 +40,9 @@ export async function listInstances(
   f: { service?: string | undefined; window: Window; thresholds: Thresholds; nowNs: bigint },
   timeout: number,
 ): Promise<InstanceView[]> {
-  const where = [inWindow('timestamp'), 'metric_name IN {names:Array(String)}']
-  const params: Params = { from: f.window.from, to: f.window.to, names: Object.values(HEALTH) }
-  if (f.service !== undefined) {
-    where.push('service_name = {service:String}')
-    params.service = f.service
-  }
+  const filter = new Filter(f.window)
+    .when('metric_name IN {names:Array(String)}', { names: Object.values(HEALTH) })
+    .equals('service_name', 'service', f.service)
   const rows = await select<{
     service: string
     instance: string
@@ -58,9 +55,9 @@ export async function listInstances(
     `SELECT service_name AS service, resource_attributes['service.instance.id'] AS instance,
        argMax(resource_attributes['service.version'], timestamp) AS version, metric_name AS metric,
        argMax(value, timestamp) AS v, ${nanos('max(timestamp)')} AS seen
-     FROM ${storage.database}.metric_points WHERE ${where.join(' AND ')}
+     FROM ${storage.database}.metric_points WHERE ${filter.sql}
      GROUP BY service, instance, metric LIMIT 100000`,
-    params,
+    filter.params,
     timeout,
   )
   const byName = new Map<string, Figure | 'up'>(

@@ -1,28 +1,12 @@
-import {
-  typedFromText,
-  typedMap,
-  type TypedObject,
-  type TypedValue,
-} from '../../otlp/typed-value.js'
+import { typedFromText, typedMap } from '../../otlp/typed-value.js'
 import type { Storage } from '../../storage/client.js'
-import { inWindow, nanos, select, type Params, type Window } from '../db.js'
-import { ORIGIN_COLUMNS, originView, type OriginRow, type OriginView } from './origin-view.js'
+import { Filter, nanos, select, type Window } from '../db.js'
+import type { Static } from 'typebox'
+import type { LogRecord } from '../schemas.js'
+import { ORIGIN_COLUMNS, originView, type OriginRow } from './origin-view.js'
 
-export interface LogView extends OriginView {
-  timeUnixNano: string
-  observedTimeUnixNano: string
-  service: string
-  severityNumber: number
-  severityText: string
-  body: TypedValue
-  eventName: string
-  attributes: TypedObject
-  droppedAttributesCount: number
-  flags: number
-  traceId: string
-  spanId: string
-  flowId: string
-}
+/** A log record as the API serves it (its `LogRecord` schema). */
+export type LogView = Static<typeof LogRecord>
 
 export interface LogFilter {
   service?: string | undefined
@@ -61,34 +45,22 @@ export async function findLogs(
   f: LogFilter,
   timeout: number,
 ): Promise<LogView[]> {
-  const where = [inWindow('timestamp')]
-  const params: Params = { from: f.window.from, to: f.window.to, limit: f.limit }
-  const equal = (column: string, name: string, value: string | undefined): void => {
-    if (value === undefined) return
-    where.push(`${column} = {${name}:String}`)
-    params[name] = value
-  }
-  equal('service_name', 'service', f.service)
-  equal('trace_id', 'traceId', f.traceId)
-  equal('span_id', 'spanId', f.spanId)
-  equal('flow_id', 'flowId', f.flowId)
-  if (f.minSeverity !== undefined) {
-    where.push('severity_number >= {minSeverity:UInt8}')
-    params.minSeverity = f.minSeverity
-  }
-  if (f.body !== undefined) {
-    where.push('positionCaseInsensitiveUTF8(body, {body:String}) > 0')
-    params.body = f.body
-  }
+  const filter = new Filter(f.window, 'timestamp', { limit: f.limit })
+    .equals('service_name', 'service', f.service)
+    .equals('trace_id', 'traceId', f.traceId)
+    .equals('span_id', 'spanId', f.spanId)
+    .equals('flow_id', 'flowId', f.flowId)
+    .when('severity_number >= {minSeverity:UInt8}', { minSeverity: f.minSeverity })
+    .when('positionCaseInsensitiveUTF8(body, {body:String}) > 0', { body: f.body })
   const rows = await select<Row>(
     storage,
     `SELECT ${nanos('timestamp')} AS ts, ${nanos('observed_timestamp')} AS observed, service_name,
        severity_number, severity_text, body, body_type, event_name, log_attributes,
        log_attribute_types, dropped_attributes, flags, trace_id, span_id, flow_id, ${ORIGIN_COLUMNS}
      FROM ${storage.database}.logs
-     WHERE ${where.join(' AND ')}
+     WHERE ${filter.sql}
      ORDER BY timestamp DESC LIMIT {limit:UInt32}`,
-    params,
+    filter.params,
     timeout,
   )
   return rows.map((r) => ({

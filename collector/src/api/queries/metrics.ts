@@ -1,35 +1,12 @@
-import { typedMap, type TypedObject } from '../../otlp/typed-value.js'
+import { typedMap } from '../../otlp/typed-value.js'
 import type { Storage } from '../../storage/client.js'
-import { inWindow, nanos, select, type Params, type Window } from '../db.js'
-import { ORIGIN_COLUMNS, originView, type OriginRow, type OriginView } from './origin-view.js'
+import { Filter, nanos, select, type Window } from '../db.js'
+import type { Static } from 'typebox'
+import type { MetricPoint } from '../schemas.js'
+import { ORIGIN_COLUMNS, originView, type OriginRow } from './origin-view.js'
 
-export interface MetricPointView extends OriginView {
-  timeUnixNano: string
-  startTimeUnixNano: string
-  service: string
-  name: string
-  description: string
-  unit: string
-  kind: 'gauge' | 'sum' | 'histogram' | 'exponential_histogram' | 'summary'
-  temporality: 'unspecified' | 'delta' | 'cumulative'
-  isMonotonic: boolean
-  attributes: TypedObject
-  flags: number
-  /** gauge and sum: the value (integers kept exact in intValue). */
-  value?: number
-  intValue?: string
-  count?: number
-  sum?: number | null
-  min?: number | null
-  max?: number | null
-  bucketCounts?: number[]
-  explicitBounds?: number[]
-  scale?: number
-  zeroCount?: number
-  positive?: { offset: number; bucketCounts: number[] }
-  negative?: { offset: number; bucketCounts: number[] }
-  quantiles?: { quantile: number; value: number }[]
-}
+/** A metric point as the API serves it (its `MetricPoint` schema). */
+export type MetricPointView = Static<typeof MetricPoint>
 
 interface Row extends OriginRow {
   ts: string
@@ -132,16 +109,9 @@ export async function findMetricPoints(
   f: MetricFilter,
   timeout: number,
 ): Promise<MetricPointView[]> {
-  const where = [inWindow('timestamp')]
-  const params: Params = { from: f.window.from, to: f.window.to, limit: f.limit }
-  if (f.name !== undefined) {
-    where.push('metric_name = {name:String}')
-    params.name = f.name
-  }
-  if (f.service !== undefined) {
-    where.push('service_name = {service:String}')
-    params.service = f.service
-  }
+  const filter = new Filter(f.window, 'timestamp', { limit: f.limit })
+    .equals('metric_name', 'name', f.name)
+    .equals('service_name', 'service', f.service)
   const rows = await select<Row>(
     storage,
     `SELECT ${nanos('timestamp')} AS ts, ${nanos('start_timestamp')} AS start_ts, service_name, metric_name,
@@ -149,9 +119,9 @@ export async function findMetricPoints(
        toString(int_value) AS int_value, count, sum, min, max, bucket_counts, explicit_bounds, scale,
        zero_count, positive_offset, positive_counts, negative_offset, negative_counts, quantiles,
        quantile_values, ${ORIGIN_COLUMNS}
-     FROM ${storage.database}.metric_points WHERE ${where.join(' AND ')}
+     FROM ${storage.database}.metric_points WHERE ${filter.sql}
      ORDER BY timestamp LIMIT {limit:UInt32}`,
-    params,
+    filter.params,
     timeout,
   )
   return rows.map(toView)
@@ -164,12 +134,7 @@ export async function listMetricNames(
   window: Window,
   timeout: number,
 ): Promise<{ name: string; kind: string; unit: string; services: string[]; points: number }[]> {
-  const where = [inWindow('timestamp')]
-  const params: Params = { ...window }
-  if (service !== undefined) {
-    where.push('service_name = {service:String}')
-    params.service = service
-  }
+  const filter = new Filter(window).equals('service_name', 'service', service)
   const rows = await select<{
     metric_name: string
     kind: string
@@ -180,9 +145,9 @@ export async function listMetricNames(
     storage,
     `SELECT metric_name, any(kind) AS kind, any(unit) AS unit, arraySort(groupUniqArray(service_name)) AS services,
        count() AS points
-     FROM ${storage.database}.metric_points WHERE ${where.join(' AND ')}
+     FROM ${storage.database}.metric_points WHERE ${filter.sql}
      GROUP BY metric_name ORDER BY metric_name LIMIT 10000`,
-    params,
+    filter.params,
     timeout,
   )
   return rows.map((r) => ({

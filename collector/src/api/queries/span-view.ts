@@ -22,53 +22,14 @@ import {
   uint32,
   visitAttributes,
 } from '../../otlp/values.js'
+import type { Static } from 'typebox'
+import type { Scope, Span as SpanSchema } from '../schemas.js'
 import { decodeStoredSpan } from './span-decode.js'
 
-export interface ScopeView {
-  name: string
-  version: string
-  attributes: TypedObject
-  droppedAttributesCount: number
-  schemaUrl: string
-}
+export type ScopeView = Static<typeof Scope>
 
-export interface SpanView {
-  spanId: string
-  parentSpanId: string
-  service: string
-  name: string
-  kind: string
-  startTimeUnixNano: string
-  durationNano: string
-  status: { code: string; message: string }
-  attributes: TypedObject
-  droppedAttributesCount: number
-  resource: TypedObject
-  resourceDroppedAttributesCount: number
-  resourceSchemaUrl: string
-  scope: ScopeView
-  traceState: string
-  flags: number
-  events: {
-    timeUnixNano: string
-    name: string
-    attributes: TypedObject
-    droppedAttributesCount: number
-  }[]
-  droppedEventsCount: number
-  links: {
-    traceId: string
-    spanId: string
-    traceState: string
-    flags: number
-    attributes: TypedObject
-    droppedAttributesCount: number
-  }[]
-  droppedLinksCount: number
-  flowId: string
-  /** What of the stored span could not be read back; absent when all of it was. */
-  decodeWarning?: string
-}
+/** A span as the trace view serves it (the API's `Span` schema). */
+export type SpanView = Static<typeof SpanSchema>
 
 /** What the spans of one resource and scope share, decoded once per trace. */
 export interface SpanOrigin {

@@ -1,6 +1,6 @@
 import type { Storage } from '../../storage/client.js'
 import { setImmediate } from 'node:timers/promises'
-import { inWindow, nanos, select, selectStream, type Params, type Window } from '../db.js'
+import { Filter, nanos, select, selectStream, type Window } from '../db.js'
 import {
   spanOrigin,
   spanView,
@@ -150,48 +150,27 @@ export async function searchTraces(
   q: TraceSearch,
   timeout: number,
 ): Promise<TraceSummary[]> {
-  const where = [inWindow('timestamp')]
-  const params: Params = {
-    from: q.window.from,
-    to: q.window.to,
-    limit: q.limit,
-    scan: q.limit * 20,
-  }
-  if (q.service !== undefined) {
-    where.push('service_name = {service:String}')
-    params.service = q.service
-  }
-  if (q.operation !== undefined) {
-    where.push('span_name = {operation:String}')
-    params.operation = q.operation
-  }
-  if (q.minDurationMs !== undefined) {
-    where.push('duration_ns >= {minNs:UInt64}')
-    params.minNs = Math.round(q.minDurationMs * 1e6)
-  }
-  if (q.maxDurationMs !== undefined) {
-    where.push('duration_ns <= {maxNs:UInt64}')
-    params.maxNs = Math.round(q.maxDurationMs * 1e6)
-  }
-  if (q.status !== undefined) {
-    where.push('status_code = {status:String}')
-    params.status = STATUS_VALUE[q.status]
-  }
-  if (q.flowId !== undefined) {
-    where.push('flow_id = {flowId:String}')
-    params.flowId = q.flowId
-  }
+  const ns = (ms: number | undefined) => (ms === undefined ? undefined : Math.round(ms * 1e6))
+  const filter = new Filter(q.window, 'timestamp', { limit: q.limit, scan: q.limit * 20 })
+    .equals('service_name', 'service', q.service)
+    .equals('span_name', 'operation', q.operation)
+    .when('duration_ns >= {minNs:UInt64}', { minNs: ns(q.minDurationMs) })
+    .when('duration_ns <= {maxNs:UInt64}', { maxNs: ns(q.maxDurationMs) })
+    .equals('status_code', 'status', q.status === undefined ? undefined : STATUS_VALUE[q.status])
+    .equals('flow_id', 'flowId', q.flowId)
   q.attributes.forEach(([key, value], i) => {
-    where.push(`span_attributes[{k${i}:String}] = {v${i}:String}`)
-    params[`k${i}`] = key
-    params[`v${i}`] = value
+    filter.when(`span_attributes[{k${i}:String}] = {v${i}:String}`, {
+      [`k${i}`]: key,
+      [`v${i}`]: value,
+    })
   })
+  const { params } = filter
   // Take the newest matching spans (bounded), then their distinct traces.
   const ids = await select<{ trace_id: string }>(
     storage,
     `SELECT trace_id, max(timestamp) AS last FROM (
        SELECT trace_id, timestamp FROM ${storage.database}.spans
-       WHERE ${where.join(' AND ')}
+       WHERE ${filter.sql}
        ORDER BY timestamp DESC LIMIT {scan:UInt32}
      ) GROUP BY trace_id ORDER BY last DESC LIMIT {limit:UInt32}`,
     params,

@@ -1,9 +1,11 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { queryRoute } from '../reads.js'
 import { findTransitions, listBreakers } from '../queries/breakers.js'
 import { listInstances } from '../queries/instances.js'
 import { Limit, QueryRefusals, Window } from '../schemas.js'
 import { DAY_NS, window } from '../time.js'
+import { nowNanos } from '../../time/instant.js'
 
 const MINUTE_NS = 60_000_000_000n
 const WEEK_SECONDS = 604_800
@@ -64,10 +66,7 @@ const Instance = Type.Object({
 
 /** Breakers, their timeline, and instance health: what the SDKs report about themselves. */
 export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { config } = app.reckon
-  const { searches } = app.reads
-  const timeout = config.query.timeoutSeconds
-  const retention = BigInt(config.retentionDays) * DAY_NS
+  const { searches, timeout, retentionNs: retention } = queryRoute(app)
 
   app.get(
     '/api/breakers',
@@ -151,7 +150,7 @@ export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
           staleAfterSeconds: q.staleAfterSeconds ?? 30,
           downAfterSeconds: Math.max(q.downAfterSeconds ?? 120, q.staleAfterSeconds ?? 30),
         },
-        nowNs: BigInt(Date.now()) * 1_000_000n,
+        nowNs: nowNanos(),
       }
       return { instances: await searches.run((storage) => listInstances(storage, filter, timeout)) }
     },

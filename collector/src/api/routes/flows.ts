@@ -1,15 +1,13 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { queryRoute } from '../reads.js'
 import { findEvents } from '../queries/events.js'
 import { getFlow } from '../queries/flows.js'
 import { BusinessEvent, ErrorBody, Limit, QueryRefusals, TraceSummary, Window } from '../schemas.js'
-import { DAY_NS, window } from '../time.js'
+import { window } from '../time.js'
 
 export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { config } = app.reckon
-  const { searches } = app.reads
-  const timeout = config.query.timeoutSeconds
-  const retention = BigInt(config.retentionDays) * DAY_NS
+  const { searches, timeout, retentionNs: retention } = queryRoute(app)
 
   app.get(
     '/api/flows/:flowId',

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { queryRoute } from '../reads.js'
 import { findLogs } from '../queries/logs.js'
 import { Limit, LogRecord, QueryRefusals, TraceId, Window } from '../schemas.js'
 import { BadParam, HOUR_NS, window } from '../time.js'
@@ -20,9 +21,7 @@ function minSeverity(text: string): number {
 }
 
 export const logRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { config } = app.reckon
-  const { searches } = app.reads
-  const timeout = config.query.timeoutSeconds
+  const { searches, timeout } = queryRoute(app)
 
   app.get(
     '/api/logs',

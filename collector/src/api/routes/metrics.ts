@@ -1,13 +1,12 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { queryRoute } from '../reads.js'
 import { findMetricPoints, listMetricNames } from '../queries/metrics.js'
 import { Limit, MetricPoint, QueryRefusals, Window } from '../schemas.js'
 import { HOUR_NS, window } from '../time.js'
 
 export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { config } = app.reckon
-  const { searches } = app.reads
-  const timeout = config.query.timeoutSeconds
+  const { searches, timeout } = queryRoute(app)
 
   app.get(
     '/api/metrics',

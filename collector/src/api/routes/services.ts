@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { queryRoute } from '../reads.js'
 import { listDependencies, listOperations, listServices } from '../queries/services.js'
 import { Dependency, Operation, QueryRefusals, Service, Window } from '../schemas.js'
 import { HOUR_NS, window } from '../time.js'
@@ -7,9 +8,7 @@ import { HOUR_NS, window } from '../time.js'
 const WindowQuery = Type.Object(Window, { additionalProperties: false })
 
 export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { config } = app.reckon
-  const { searches } = app.reads
-  const timeout = config.query.timeoutSeconds
+  const { searches, timeout } = queryRoute(app)
 
   app.get(
     '/api/services',

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { queryRoute } from '../reads.js'
 import { changeSwitch, listSwitches, switchHistory } from '../queries/switches.js'
 import { CapRefusals, Limit, QueryRefusals } from '../schemas.js'
 
@@ -22,9 +23,7 @@ const Switch = Type.Object({
 
 /** Degradation switches (seed 000 §7, seed 003): served to the SDKs, every change audited. */
 export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
-  const { config } = app.reckon
-  const { switches } = app.reads
-  const timeout = config.query.timeoutSeconds
+  const { switches, timeout } = queryRoute(app)
 
   app.get(
     '/api/switches',

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
+import { queryRoute } from '../reads.js'
 import { getTrace, searchTraces } from '../queries/traces.js'
 import {
   ErrorBody,
@@ -42,8 +43,7 @@ const SearchQuery = Type.Object(
 
 export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app.reckon
-  const timeout = config.query.timeoutSeconds
-  const { searches, traces } = app.reads
+  const { searches, traces, timeout } = queryRoute(app)
   const maxFilters = config.query.maxAttributeFilters
 
   app.get(
