@@ -40,6 +40,7 @@ Configuration: reckon.yaml in the working directory (or RECKON_CONFIG), then env
   RECKON_HOST (127.0.0.1)  RECKON_OTLP_PORT (4318)  RECKON_API_PORT (8318)
   RECKON_DATA_DIR (.reckon/data)  RECKON_RETENTION_DAYS (7)
   CLICKHOUSE_URL  CLICKHOUSE_USER  CLICKHOUSE_PASSWORD  CLICKHOUSE_DATABASE (reckon)
+  RECKON_LOG_FORMAT (text, or json)  RECKON_LOG_LEVEL (info)
 `
 
 const HELPS: Record<string, string> = { reconcile: RECONCILE_HELP, import: IMPORT_HELP }

@@ -1,16 +1,45 @@
 // The server commands: `reckon up` and `reckon collector` (collector, query API and the
 // reconciler's schedules and routes in one process, on one storage) and `reckon reconciler`
 // (schedules and compensations alone, against a ClickHouse server).
-import { describeRunning, startReckon } from '@reckon/collector/server'
+import { ConfigError } from '@reckon/collector/config'
+import {
+  createLogger,
+  describeRunning,
+  startReckon,
+  type Logger,
+  type LogOptions,
+} from '@reckon/collector/server'
 import { COLLECTOR, describeTarget, migrate, openStorage } from '@reckon/collector/storage'
 import { RECONCILER, reconcileRoutes, Reconciler } from '@reckon/reconciler'
 import type { ReckonConfig } from './config.js'
 
-const log = (message: string, err?: unknown): void =>
-  console.error(`reckon: ${message}${err instanceof Error ? `: ${err.message}` : ''}`)
+const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
+const FORMATS = ['text', 'json'] as const
+
+/** The process's one logger: RECKON_LOG_FORMAT (text, json) and RECKON_LOG_LEVEL (info). */
+export function processLogger(env: NodeJS.ProcessEnv = process.env): Logger {
+  const pick = <T extends string>(name: string, allowed: readonly T[], dflt: T): T => {
+    const v = env[name]
+    if (v === undefined || v === '') return dflt
+    if ((allowed as readonly string[]).includes(v)) return v as T
+    throw new ConfigError(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(v)}`)
+  }
+  const options: LogOptions = {
+    format: pick('RECKON_LOG_FORMAT', FORMATS, 'text'),
+    level: pick('RECKON_LOG_LEVEL', LEVELS, 'info'),
+  }
+  return createLogger(options)
+}
+
+/** The reconciler reports failed runs: errors, under its own name. */
+const reconcilerLog = (logger: Logger) => {
+  const log = logger.child({ component: 'reconciler' })
+  return (message: string, err?: unknown): void =>
+    err === undefined ? log.error(message) : log.error({ err }, message)
+}
 
 /** Stops on SIGINT/SIGTERM with `close`, then exits. */
-function stopOnSignals(close: () => Promise<void>, what: string): void {
+function stopOnSignals(close: () => Promise<void>, what: string, logger: Logger): void {
   let stopping = false
   const stop = (signal: string): void => {
     if (stopping) return
@@ -19,7 +48,7 @@ function stopOnSignals(close: () => Promise<void>, what: string): void {
     close().then(
       () => process.exit(0),
       (err: unknown) => {
-        console.error('reckon: shutdown failed', err)
+        logger.error({ err }, 'shutdown failed')
         process.exit(1)
       },
     )
@@ -39,13 +68,14 @@ function describeRules(reconciler: Reconciler): string {
 }
 
 export async function serve(config: ReckonConfig): Promise<void> {
+  const logger = processLogger()
   const storage = openStorage(config, {
     requestTimeoutMs: config.query.timeoutSeconds * 1000 + 5000,
   })
-  const reconciler = new Reconciler({ storage, config, log })
+  const reconciler = new Reconciler({ storage, config, log: reconcilerLog(logger) })
   const reckon = await startReckon(config, {
     storage,
-    logger: { level: 'warn' },
+    logger,
     migrations: [COLLECTOR, RECONCILER],
     apiPlugins: [reconcileRoutes(reconciler)],
   })
@@ -55,25 +85,34 @@ export async function serve(config: ReckonConfig): Promise<void> {
 ${describeRules(reconciler)}
 
 Ctrl-C stops it after writing everything it has accepted.`)
-  stopOnSignals(async () => {
-    await reconciler.stop()
-    await reckon.close()
-    await storage.close()
-  }, 'flushing and stopping')
+  stopOnSignals(
+    async () => {
+      await reconciler.stop()
+      await reckon.close()
+      await storage.close()
+    },
+    'flushing and stopping',
+    logger,
+  )
 }
 
 export async function serveReconciler(config: ReckonConfig): Promise<void> {
+  const logger = processLogger()
   const storage = openStorage(config)
   await migrate(storage, [COLLECTOR, RECONCILER])
-  const reconciler = new Reconciler({ storage, config, log })
+  const reconciler = new Reconciler({ storage, config, log: reconcilerLog(logger) })
   reconciler.start()
   console.log(`Reckon reconciler is running (${describeTarget(storage.target)})
 
 ${describeRules(reconciler)}
 
 Ctrl-C stops it after the runs under way.`)
-  stopOnSignals(async () => {
-    await reconciler.stop()
-    await storage.close()
-  }, 'waiting for the runs under way')
+  stopOnSignals(
+    async () => {
+      await reconciler.stop()
+      await storage.close()
+    },
+    'waiting for the runs under way',
+    logger,
+  )
 }

@@ -1,12 +1,14 @@
 import fp from 'fastify-plugin'
 import type { Config } from './config/index.js'
+import type { Logger } from './log.js'
 import type { Storage } from './storage/client.js'
 import type { WritePipeline } from './storage/pipeline.js'
 import type { SelfMetrics } from './telemetry/self-metrics.js'
 
-/** What every Reckon server shares in one process: storage, the write pipeline, metrics. */
+/** What every Reckon server shares in one process: storage, the write pipeline, metrics, the log. */
 export interface ReckonContext {
   config: Config
+  log: Logger
   storage: Storage
   pipeline: WritePipeline
   metrics: SelfMetrics

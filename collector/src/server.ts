@@ -1,19 +1,26 @@
-import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify'
+import Fastify, {
+  type FastifyBaseLogger,
+  type FastifyInstance,
+  type FastifyPluginAsync,
+} from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
 import { apiApp } from './api/app.js'
 import type { Config } from './config/index.js'
 import { contextPlugin, type ReckonContext } from './context.js'
 import { hostCheck } from './host-check.js'
 import { ingestApp } from './ingest/app.js'
+import { createLogger, warningsOf, type Logger } from './log.js'
 import { describeTarget, openStorage, type Storage } from './storage/client.js'
 import { COLLECTOR, migrate, type ComponentMigrations } from './storage/migrate.js'
 import { describeRecovery, takeLeftovers } from './storage/recover.js'
 import { WritePipeline } from './storage/pipeline.js'
 import { SelfMetrics } from './telemetry/self-metrics.js'
 
+export { createLogger, type Logger, type LogOptions } from './log.js'
+
 export interface ServerOptions {
-  /** Fastify logger setting; false in tests. */
-  logger?: boolean | { level: string }
+  /** The process's logger (the CLI's); default: readable lines on stderr from `info` up. */
+  logger?: Logger
   /** Use this storage instead of opening one from the config (tests share one engine). */
   storage?: Storage
   /** Spool files to recover instead of those an earlier process left (tests). */
@@ -30,20 +37,27 @@ export interface Apps {
   api: FastifyInstance
 }
 
-/** Builds both HTTP apps on one shared context, without listening (tests use inject()). */
+/**
+ * Builds both HTTP apps on one shared context, without listening (tests use inject()).
+ * `logRequests`: the apps log their warnings and errors to the context's logger (requests
+ * themselves are not logged); false, they log nothing (tests).
+ */
 export async function buildApps(
   context: ReckonContext,
-  logger: ServerOptions['logger'] = false,
+  logRequests = false,
   apiPlugins: ServerOptions['apiPlugins'] = [],
 ): Promise<Apps> {
   const { host: bind, allowedHosts } = context.config
-  const ingest = Fastify({ logger, bodyLimit: context.config.ingest.maxBodyBytes })
+  // A pino Logger is a FastifyBaseLogger; typed as one, the apps keep Fastify's own types.
+  const appLog = (component: string): { loggerInstance: FastifyBaseLogger } | { logger: false } =>
+    logRequests ? { loggerInstance: warningsOf(context.log, { component }) } : { logger: false }
+  const ingest = Fastify({ ...appLog('ingest'), bodyLimit: context.config.ingest.maxBodyBytes })
   await ingest.register(contextPlugin, { context })
   await ingest.register(hostCheck, { bind, allowedHosts })
   await ingest.register(ingestApp)
 
   const api = Fastify({
-    logger,
+    ...appLog('api'),
     // Unknown query parameters are reported, not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
@@ -65,22 +79,22 @@ export async function createContext(
   // Taken before anything of this process is spooled beside them.
   const leftovers = opts.leftovers ?? takeLeftovers(storage.target)
   await migrate(storage, opts.migrations ?? [COLLECTOR])
-  const log = (msg: string, err?: unknown): void =>
-    console.error(`reckon: ${msg}${err instanceof Error ? `: ${err.message}` : ''}`)
+  const log = opts.logger ?? createLogger()
+  const storageLog = log.child({ component: 'storage' })
   const metrics = new SelfMetrics()
-  const pipeline = new WritePipeline(storage, config, metrics, log)
+  const pipeline = new WritePipeline(storage, config, metrics, storageLog)
   // What an earlier run acknowledged and did not write: stored while this one listens.
   if (storage.target.kind === 'embedded') {
     metrics.recovered.inc({ outcome: 'stored' }, 0)
     metrics.recovered.inc({ outcome: 'rejected' }, 0)
-    pipeline.recover(leftovers, log).then(
+    pipeline.recover(leftovers, storageLog).then(
       (recovery) => {
-        for (const line of describeRecovery(recovery)) log(line)
+        for (const line of describeRecovery(recovery)) storageLog.info(line)
       },
-      (err: unknown) => log('storing the spool the previous run left failed', err),
+      (err: unknown) => storageLog.error({ err }, 'storing the spool the previous run left failed'),
     )
   }
-  return { config, storage, pipeline, metrics }
+  return { config, log, storage, pipeline, metrics }
 }
 
 export interface RunningReckon extends Apps {
@@ -96,7 +110,7 @@ export async function startReckon(
   opts: ServerOptions = {},
 ): Promise<RunningReckon> {
   const context = await createContext(config, opts)
-  const apps = await buildApps(context, opts.logger ?? false, opts.apiPlugins)
+  const apps = await buildApps(context, true, opts.apiPlugins)
   const otlpUrl = await apps.ingest.listen({ host: config.host, port: config.otlpPort })
   const apiUrl = await apps.api.listen({ host: config.host, port: config.apiPort })
   let closing: Promise<void> | undefined

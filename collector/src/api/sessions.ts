@@ -7,7 +7,7 @@ type ChdbAsConnection = NonNullable<NonNullable<Parameters<typeof createClient>[
 
 /**
  * Another way into the same engine, whose queries wait for no one else's. The embedded
- * engine runs one query at a time per session: a search of several seconds made every
+ * engine runs one query at a time per session: a search of several seconds would make every
  * later query of the process wait, `/readyz`'s `SELECT 1` and the writer's inserts too.
  * Sessions on the same data directory share its tables and run side by side (about 1 MB
  * each). A server runs concurrent queries anyway; there the client of its own keeps its

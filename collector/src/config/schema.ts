@@ -117,7 +117,7 @@ export const DEFAULTS: Config = {
     flushIntervalMs: 1000,
     queueBytes: 256 * 1024 * 1024,
     // A thread per core: decoding is most of ingest's CPU, and with rows spooled to files the
-    // event loop and the engine need little (bench:ingest on 2 cores: 78k → 86k spans/s).
+    // event loop and the engine need little.
     decodeThreads: Math.max(1, Math.min(4, availableParallelism())),
   },
   query: {

@@ -106,7 +106,7 @@ export async function ingestApp(app: FastifyInstance): Promise<void> {
   const { target } = app.reckon.storage
   const decoder = new DecodePool(
     config.ingest.decodeThreads,
-    (msg, err) => app.log.error({ err }, msg),
+    app.reckon.log.child({ component: 'decode' }),
     target.kind === 'embedded'
       ? {
           dir: spoolDir(target.dataDir),

@@ -7,6 +7,8 @@ import { protobufTraces } from '../testing/otlp.js'
 import { SpoolRecycler } from '../storage/spool-recycler.js'
 import { parseSpoolName, type SpooledRows } from '../storage/spool.js'
 import { DecodePool } from './decode-pool.js'
+import { silentLogger, type Logger } from '../log.js'
+import { captureLog } from '../testing/log.js'
 
 function traces(spans: number): Buffer {
   const start = nanosAgo(1000)
@@ -37,7 +39,7 @@ afterEach(async () => {
 })
 function pool(
   threads: number,
-  log: (msg: string) => void = () => {},
+  log: Logger = silentLogger,
   spool?: { dir: string; database: string; recycler?: SpoolRecycler },
 ): DecodePool {
   const p = new DecodePool(threads, log, spool)
@@ -83,7 +85,12 @@ describe('DecodePool', () => {
     const now = nanosAgo().toString()
     const [onCaller, onWorker] = await Promise.all([
       pool(0).convert('traces', Buffer.from(body), false, now),
-      pool(1, () => {}, { dir, database: 'shop' }).convert('traces', Buffer.from(body), false, now),
+      pool(1, silentLogger, { dir, database: 'shop' }).convert(
+        'traces',
+        Buffer.from(body),
+        false,
+        now,
+      ),
     ])
     const [inline, spooled] = [converted(onCaller, 'inline'), converted(onWorker, 'spooled')]
     for (const table of ['spans', 'trace_spans'] as const) {
@@ -100,7 +107,7 @@ describe('DecodePool', () => {
   it('overwrites kept files instead of making new ones, and gives back those it did not use', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'reckon-spool-'))
     const recycler = new SpoolRecycler(dir)
-    const p = pool(1, () => {}, { dir, database: 'shop', recycler })
+    const p = pool(1, silentLogger, { dir, database: 'shop', recycler })
     const filesOf = (c: Conversion): SpooledRows[] =>
       Object.values(converted(c, 'spooled').batches).filter((b) => 'file' in b)
     // Rows stored: their two files are kept.
@@ -133,12 +140,18 @@ describe('DecodePool', () => {
   })
 
   it('fails the requests of a thread that dies, and decodes the next ones on a new thread', async () => {
-    const logged: string[] = []
-    const p = pool(1, (msg) => logged.push(msg))
+    const log = captureLog()
+    const p = pool(1, log.logger)
     const inFlight = p.convert('traces', traces(20_000), false, '0')
     await p['threads'][0]!.worker.terminate()
     await expect(inFlight).rejects.toThrow(/decode thread exited/)
-    expect(logged).toEqual(['a decode thread stopped; starting another'])
+    expect(log.entries).toMatchObject([
+      {
+        level: 50,
+        msg: 'a decode thread stopped; starting another',
+        err: { stack: expect.stringMatching(/decode thread exited[^]*\n +at /) },
+      },
+    ])
     const next = await p.convert('traces', traces(5), false, '0')
     expect(next.kind === 'converted' && next.converted.accepted).toBe(5)
     // The replacement dying young too is taken as a broken thread: no restart loop, and

@@ -1,5 +1,5 @@
 // Decoding a whole Export*ServiceRequest first keeps every item of it alive (~60 objects a
-// span) until the last is converted: a 20 MiB request of spans held 114 MiB of JS heap.
+// span) until the last is converted: several times the request's size in JS heap.
 // Here the envelopes (request → resource spans → scope spans, and the same for logs and
 // metrics) are walked with protobufjs' Reader, and each item is decoded by the generated
 // decoder and converted at once, so only one item's objects are alive at a time. The

@@ -3,6 +3,7 @@ import { join } from 'node:path'
 import type { Config } from '../config/index.js'
 import type { SelfMetrics } from '../telemetry/self-metrics.js'
 import type { Storage } from './client.js'
+import type { Logger } from '../log.js'
 import { rowInserter, spoolDir, type InsertFormat } from './insert.js'
 import { readLeftovers, RecoveryProgress, type Leftover, type Recovery } from './recover.js'
 import { SpoolRecycler } from './spool-recycler.js'
@@ -35,7 +36,7 @@ export class WritePipeline {
     private readonly storage: Storage,
     config: Config,
     private readonly metrics: SelfMetrics,
-    private readonly log: (msg: string, err?: unknown) => void,
+    private readonly log: Logger,
   ) {
     const { target } = storage
     this.recycler =
@@ -54,7 +55,7 @@ export class WritePipeline {
         onSettled: (chunk, outcome) => {
           if (isSpooled(chunk)) this.progress?.settled(chunk, outcome)
         },
-        log,
+        log: log.child({ table: `${database}.${table}` }),
         onFlush: (o) => {
           if (o.kind === 'written') {
             metrics.rows.inc({ table, outcome: 'written' }, o.rows)
@@ -95,7 +96,7 @@ export class WritePipeline {
    * write queues, past their cap: senders are told to retry until the backlog is under it.
    * Resolves once every file is stored, or set aside as unreadable (see recover.ts).
    */
-  async recover(names: readonly string[], log: (line: string) => void): Promise<Recovery> {
+  async recover(names: readonly string[], log: Logger): Promise<Recovery> {
     const { target, database } = this.storage
     if (target.kind !== 'embedded') throw new Error('only the embedded engine spools')
     if (this.progress) throw new Error('recovery runs once')
@@ -108,7 +109,7 @@ export class WritePipeline {
       const read = await readLeftovers(dir, names)
       leftovers.push(...read.leftovers)
       for (const { name, error, movedTo } of read.unreadable) {
-        log(
+        log.warn(
           `cannot read the spooled insert ${name} (${error}): ${movedTo ? `moved to ${movedTo}` : `left in ${dir}`}, its rows not stored`,
         )
         progress.unreadable(name, error)
@@ -117,9 +118,9 @@ export class WritePipeline {
       this.listing = false
       progress.expect(leftovers.map((l) => l.rows))
     }
-    // A full queue takes a while (600 files, 277 MiB): say what is going on meanwhile.
+    // A full queue takes seconds to store: say what is going on meanwhile.
     if (leftovers.length > 0)
-      log(`storing ${leftovers.length} spooled inserts the previous run left…`)
+      log.info(`storing ${leftovers.length} spooled inserts the previous run left…`)
     for (const { table, format, rows } of leftovers) {
       const [db, name] = table.split('.') as [string, string]
       const ours = db === database && (TABLES as readonly string[]).includes(name)
@@ -171,7 +172,7 @@ export class WritePipeline {
     if (!this.fits(batches)) {
       const files = entries.map(([, rows]) => rows).filter(isSpooled)
       this.discard(files).catch((err: unknown) =>
-        this.log('removing refused spool files failed', err),
+        this.log.warn({ err }, 'removing refused spool files failed'),
       )
       return false
     }

@@ -10,6 +10,7 @@ import { spoolFile, WritePipeline } from './pipeline.js'
 import { spoolDir } from './insert.js'
 import { spool, spoolName } from './spool.js'
 import { TableWriter, type EncodedRows, type FlushOutcome, type Settled } from './writer.js'
+import { silentLogger } from '../log.js'
 
 let t: TestApps
 beforeAll(async () => {
@@ -327,10 +328,10 @@ describe('a bisection the engine stops taking part-way', () => {
     await storage.client.command({
       query: `ALTER TABLE ${table} RESET SETTING parts_to_throw_insert`,
     })
-    const next = new WritePipeline(storage, t.config, new SelfMetrics(), () => {})
+    const next = new WritePipeline(storage, t.config, new SelfMetrics(), silentLogger)
     const recovery = await next.recover(
       [first, ...behind].map((f) => basename(f.file)),
-      () => {},
+      silentLogger,
     )
     await next.shutdown()
     expect([recovery.stored, recovery.quarantined, recovery.rejected]).toEqual([7, 1, []])

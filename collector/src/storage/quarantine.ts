@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Storage } from './client.js'
+import type { Logger } from '../log.js'
 import type { InsertFormat } from './insert.js'
 import { encodeBlock, PlainColumn, TIME } from './native.js'
 import { FILE_MODE, privateDir } from './spool.js'
@@ -62,7 +63,7 @@ export async function quarantineElsewhere(
   storage: Storage,
   refused: readonly RefusedRows[],
   why: string,
-  log: (message: string) => void,
+  log: Logger,
 ): Promise<void> {
   const { target } = storage
   for (const r of refused) {
@@ -80,15 +81,13 @@ export async function quarantineElsewhere(
           flag: 'wx',
           mode: FILE_MODE,
         })
-        log(`${what}: kept in ${file}, as ${QUARANTINE_TABLE} refused them (${why})`)
+        log.warn(`${what}: kept in ${file}, as ${QUARANTINE_TABLE} refused them (${why})`)
         continue
       } catch (err) {
-        log(
-          `${what}: writing them to ${file} failed too (${err instanceof Error ? err.message : String(err)})`,
-        )
+        log.error({ err }, `${what}: writing them to ${file} failed too`)
       }
     }
-    log(
+    log.error(
       `${what}; ${QUARANTINE_TABLE} refused them (${why}); the rows, base64: ${r.data.toString('base64')}`,
     )
   }

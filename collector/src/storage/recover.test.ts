@@ -13,6 +13,8 @@ import { migrate } from './migrate.js'
 import { spoolFile, WritePipeline } from './pipeline.js'
 import { describeRecovery, leftoverSpool, rejectedDir, type Recovery } from './recover.js'
 import { spool, writingName } from './spool.js'
+import { silentLogger, type Logger } from '../log.js'
+import { captureLog } from '../testing/log.js'
 
 let t: TestApps
 let pool: DecodePool
@@ -22,14 +24,14 @@ beforeAll(async () => {
   // The engine's spool directory: this test's files there are what a process that died
   // left behind (the apps' own writers take only the files they are given).
   dir = spoolDir(t.config.dataDir)
-  pool = new DecodePool(1, () => {}, { dir, database: t.config.clickhouse.database })
+  pool = new DecodePool(1, silentLogger, { dir, database: t.config.clickhouse.database })
 })
 
 /** The files `names` in the spool, stored as the next process to start stores them. */
 async function recoverSpool(
   names: readonly string[],
   metrics = new SelfMetrics(),
-  log: (line: string) => void = () => {},
+  log: Logger = silentLogger,
 ): Promise<Recovery> {
   const pipeline = new WritePipeline(t.context.storage, t.config, metrics, log)
   const recovery = await pipeline.recover(names, log)
@@ -155,16 +157,16 @@ describe('recovering spooled inserts', () => {
     writeFileSync(huge, '')
     truncateSync(huge, 3 * 1024 ** 3)
     const metrics = new SelfMetrics()
-    const log: string[] = []
+    const log = captureLog()
     try {
-      const recovery = await recoverSpool(leftoverSpool(dir), metrics, (l) => log.push(l))
+      const recovery = await recoverSpool(leftoverSpool(dir), metrics, log.logger)
       expect(recovery.stored).toBe(eventFiles.length)
       expect(recovery.rejected).toEqual([
         { name: basename(huge), error: expect.stringMatching(/greater than 2 GiB/) },
       ])
       expect(readdirSync(dir)).toEqual([])
       expect(readdirSync(recovery.rejectedDir)).toContain(basename(huge))
-      expect(log).toContainEqual(
+      expect(log.messages()).toContainEqual(
         expect.stringMatching(
           new RegExp(
             `^cannot read the spooled insert ${basename(huge)} .*: moved to .*inserts-rejected`,

@@ -1,8 +1,8 @@
 // Creating a file is costly on some filesystems: ext4 without a journal (as on these
 // machines) scans past every inode freed in the last minutes before it allocates one, and a
-// spool file is made and deleted for every request. Under load that scan took up to 14% of a
-// decode thread's time (perf, bench:ingest). So a stored file is not deleted but kept, under
-// a name recovery never stores, for a decode thread to overwrite: no inode is allocated.
+// spool file is made and deleted for every request. So a stored file is not deleted but
+// kept, under a name recovery never stores, for a decode thread to overwrite: no inode is
+// allocated.
 import { randomBytes } from 'node:crypto'
 import { rename, unlink } from 'node:fs/promises'
 import { join } from 'node:path'

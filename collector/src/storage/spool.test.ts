@@ -10,6 +10,7 @@ import { leftoverSpool, rejectedDir, setAside } from './recover.js'
 import { SpoolRecycler } from './spool-recycler.js'
 import { parseSpoolName, spool, spoolAsync } from './spool.js'
 import { jsonRows, TableWriter, type FlushOutcome, type WriterOptions } from './writer.js'
+import { silentLogger } from '../log.js'
 
 let storage: Storage
 let dir: string
@@ -132,7 +133,7 @@ describe('spool files and their directories', () => {
     const written = spool(file(), [lines(['A-1'])], 1)
     const fromLoop = await spoolAsync(file(), lines(['A-2']), 1)
     // A decode thread's: the rows of a request as it spools them.
-    const pool = new DecodePool(1, () => {}, { dir, database: storage.database })
+    const pool = new DecodePool(1, silentLogger, { dir, database: storage.database })
     const c = await pool.convert('traces', protobufSpans('modes', hex(16), 3), false, '0')
     await pool.close()
     if (c.kind !== 'converted') throw new Error('refused')

@@ -1,8 +1,8 @@
 // Encoded rows handed from a decode thread to the event loop as ArrayBuffers (~1 MB per
 // 1000 spans) grow the event loop's external memory until its GC runs a full mark-compact,
-// several times a second under load: as much CPU as the decode thread itself. So a decode
-// thread writes the rows of each request to a spool file beside the embedded engine's data,
-// and the write queue holds the file's name; the insert reads the files directly.
+// several times a second under load. So a decode thread writes the rows of each request to
+// a spool file beside the embedded engine's data, and the write queue holds the file's name;
+// the insert reads the files directly.
 import {
   chmodSync,
   closeSync,

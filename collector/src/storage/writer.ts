@@ -1,5 +1,6 @@
 import { readFile } from 'node:fs/promises'
 import type { Storage } from './client.js'
+import { silentLogger, type Logger } from '../log.js'
 import { classifyInsertError, engineReason } from './engine-errors.js'
 import { rowInserter, type InsertFormat, type RowInserter, type RowSource } from './insert.js'
 import { storeIsolating, wholeChunk, without, type Piece } from './isolate.js'
@@ -52,7 +53,7 @@ export interface WriterOptions {
   onFlush?: (outcome: FlushOutcome) => void
   /** Called once per queued chunk when it leaves the queue. */
   onSettled?: (chunk: QueuedRows, outcome: Settled) => void
-  log?: (message: string, err?: unknown) => void
+  log?: Logger
 }
 
 export type FlushOutcome =
@@ -255,7 +256,7 @@ export class TableWriter {
         // Not the engine's doing (a spool file that cannot be read, say): what is not yet
         // stored stays queued and is tried again.
         failed = true
-        this.opts.log?.(`writing rows to ${this.table} failed; retrying`, err)
+        this.opts.log?.warn({ err }, `writing rows to ${this.table} failed; retrying`)
       }
     }
     // Chunks settled whole leave the queue. Of the others, only what is not stored stays: in
@@ -284,7 +285,7 @@ export class TableWriter {
     }
     this.chunks.splice(0, batch.length, ...kept)
     await (this.opts.discard ?? unspool)(discard).catch((err: unknown) =>
-      this.opts.log?.(`removing spool files of ${this.table} failed`, err),
+      this.opts.log?.warn({ err }, `removing spool files of ${this.table} failed`),
     )
     if (failed) await new Promise((r) => setTimeout(r, 1000))
   }
@@ -302,9 +303,9 @@ export class TableWriter {
       if (!isSpooled(chunk)) return { data: rest, rows: chunk.rows - p.rows }
       await respool(chunk, rest, chunk.rows - p.rows)
     } catch (err) {
-      this.opts.log?.(
+      this.opts.log?.warn(
+        { err },
         `keeping only the rows not yet stored of ${isSpooled(chunk) ? chunk.file : 'a batch'} failed: they may be stored twice`,
-        err,
       )
     }
     return chunk
@@ -318,7 +319,7 @@ export class TableWriter {
     if (isSpooled(rows)) return 'left'
     const error = why?.message ?? 'the engine cannot store'
     this.opts.onFlush?.({ kind: 'dropped', rows: rows.rows, error })
-    this.opts.log?.(`dropped ${rows.rows} rows for ${this.table}: shutting down, ${error}`)
+    this.opts.log?.error(`dropped ${rows.rows} rows for ${this.table}: shutting down, ${error}`)
     return 'dropped'
   }
 
@@ -354,7 +355,7 @@ export class TableWriter {
         }
         this.trouble = `writing to ${table}: ${engineReason(error)}`
         this.opts.onFlush?.({ kind: 'retrying', rows, error: error.message })
-        this.opts.log?.(`writing ${rows} rows to ${table} failed; retrying`, err)
+        this.opts.log?.warn({ err }, `writing ${rows} rows to ${table} failed; retrying`)
         const backoff = Math.min(MAX_BACKOFF_MS, 100 * 2 ** (attempt - 1))
         await new Promise((r) => setTimeout(r, this.closed ? Math.min(backoff, 500) : backoff))
       }
@@ -383,10 +384,10 @@ export class TableWriter {
     const block = quarantineBlock([refused], nowNanos())
     // A dead-letter table that cannot take them (gone, say) must not hold up the good rows.
     const error = await this.insert(QUARANTINE_TABLE, 'Native', [block], 1, true)
-    const log = (line: string): void => this.opts.log?.(line)
+    const log = this.opts.log ?? silentLogger
     if (error) await quarantineElsewhere(this.opts.storage, [refused], engineReason(error), log)
     else
-      log(
+      log.warn(
         `${piece.rows} row${piece.rows === 1 ? '' : 's'} for ${this.opts.storage.database}.${this.table} refused (${why}): kept in ${QUARANTINE_TABLE}`,
       )
     this.opts.onFlush?.({ kind: 'quarantined', rows: piece.rows, error: why })

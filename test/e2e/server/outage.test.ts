@@ -81,6 +81,10 @@ describe('a ClickHouse server that refuses inserts for a while', () => {
       async () => (await failures(reckon)) >= 5,
     )
     expect(reckon.stderr()).toMatch(/TOO_MANY_PARTS/)
+    // Each refusal is a warning that says what was refused and why, with where it was raised.
+    expect(reckon.stderr()).toMatch(
+      /^reckon: warning: writing \d+ rows to spans failed; retrying: .*Too many parts.*\n +at /m,
+    )
     expect(await spansOn(database)).toBe(3)
 
     await onServer(server.url, `ALTER TABLE ${database}.spans RESET SETTING parts_to_throw_insert`)

@@ -17,10 +17,8 @@ const ORDER = 'ORDER BY timestamp, observed_timestamp'
  * The first rows with room for copies are read and the copies dropped here: a top-N read,
  * which stops early. `LIMIT 1 BY system, event_id` in the query sorts every matching row
  * first instead; a ReplacingMergeTree read with FINAL merges at read time, and would only
- * drop copies of the same day (`npm run bench:events`, 2M events, up to 1000 read):
- * by key or flow 10-11 ms here, 10-12 with LIMIT 1 BY, 39-43 with FINAL; a day of one
- * entity (1M rows) 18 ms here, 272 with LIMIT 1 BY, 64 with FINAL. Only when copies fill
- * the room is the sorted query run.
+ * drop copies of the same day: both are slower (bench:events, docs/benchmarks.md). Only
+ * when copies fill the room is the sorted query run.
  */
 export async function oncePerEvent<T extends EventIdentity>(
   limit: number,

@@ -70,10 +70,8 @@ const SPANS_PER_TURN = 250
 
 /**
  * Every span of one trace, in start order; a span sent twice (exporter retry) appears once.
- * A trace whose spans arrived on both sides of migration 6 is read from both tables.
- * Each span becomes JSON as it is decoded, so its decoded form dies young: building every
- * view first and serializing at the end kept ~100 MB alive for a 10 000-span trace and
- * spent most of the request in full garbage collections.
+ * Each span becomes JSON as it is decoded, so its decoded form dies young: every view of a
+ * large trace alive until the end would take the request into full garbage collections.
  */
 export async function getTrace(
   storage: Storage,
