@@ -31,7 +31,7 @@ export function processLogger(env: NodeJS.ProcessEnv = process.env): Logger {
   return createLogger(options)
 }
 
-/** The reconciler reports failed runs: errors, under its own name. */
+/** What the reconciler reports (failed runs and compensations, escalated findings): errors. */
 const reconcilerLog = (logger: Logger) => {
   const log = logger.child({ component: 'reconciler' })
   return (message: string, err?: unknown): void =>

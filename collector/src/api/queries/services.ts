@@ -1,4 +1,5 @@
 import type { Storage } from '../../storage/client.js'
+import { nowNanos } from '../../time/instant.js'
 import { inWindow, nanos, select, type Window } from '../db.js'
 
 export interface Red {
@@ -64,8 +65,6 @@ function red(r: RedRow, w: Window, nowNs: bigint): Red {
     p99Ms: ms(r.q[2]),
   }
 }
-
-const nowNanos = (): bigint => BigInt(Date.now()) * 1_000_000n
 
 const ENTRY = `(span_kind IN ('Server', 'Consumer') OR parent_span_id = '')`
 
