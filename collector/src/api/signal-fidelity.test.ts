@@ -182,3 +182,67 @@ describe('business events read back exactly', () => {
     ])
   })
 })
+
+describe('attribute keys with line breaks', () => {
+  it('read back on every route, at the top and nested', async () => {
+    // A response schema matching keys by pattern (`^.*$`) left out keys with \n or \r.
+    const service = `lines-${hex(3)}`
+    const flowId = `flow-${hex(4)}`
+    const keys = { 'line\nbreak': 1, 'cr\r': { 'in\nner': true }, '\r\n': 'x' }
+    const events = await t.postJson('/v1/events', [
+      {
+        type: 'order.created',
+        system: 'shop',
+        entity: 'order',
+        key: 'K',
+        flowId,
+        attributes: keys,
+      },
+    ])
+    expect(events.json()).toEqual({ accepted: 1, rejected: [] })
+    const attributes = [
+      kv('line\nbreak', { intValue: 1 }),
+      kv('cr\r', { kvlistValue: { values: [kv('in\nner', { boolValue: true })] } }),
+      kv('\r\n', str('x')),
+    ]
+    const time = nanosAgo(5000).toString()
+    await t.postProtobuf(
+      '/v1/logs',
+      protobufLogs({
+        resourceLogs: [
+          {
+            resource: resource(service),
+            scopeLogs: [{ logRecords: [{ timeUnixNano: time, attributes }] }],
+          },
+        ],
+      }),
+    )
+    await t.postProtobuf(
+      '/v1/metrics',
+      protobufMetrics({
+        resourceMetrics: [
+          {
+            resource: resource(service),
+            scopeMetrics: [
+              {
+                metrics: [
+                  {
+                    name: 'm',
+                    gauge: { dataPoints: [{ timeUnixNano: time, asDouble: 1, attributes }] },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    )
+    await t.flush()
+    const first = async (url: string, list: string): Promise<unknown> =>
+      (await t.api.inject({ url })).json<Record<string, { attributes: unknown }[]>>()[list]?.[0]
+        ?.attributes
+    expect(await first(`/api/events?flowId=${flowId}`, 'events')).toEqual(keys)
+    expect(await first(`/api/logs?service=${service}`, 'logs')).toEqual(keys)
+    expect(await first(`/api/metrics?service=${service}`, 'points')).toEqual(keys)
+  })
+})
