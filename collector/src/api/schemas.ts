@@ -171,9 +171,14 @@ const Origin = {
   scope: Scope,
 }
 
-const Doubles = Type.Array(Type.Number())
+/** A double as OTLP/JSON writes one: NaN and the infinities as text. */
+const Double = Type.Union(
+  [Type.Number(), Type.Literal('NaN'), Type.Literal('Infinity'), Type.Literal('-Infinity')],
+  { description: 'a double; NaN and the infinities as "NaN", "Infinity", "-Infinity"' },
+)
+const Doubles = Type.Array(Double)
 const Counts = Type.Array(Type.Integer({ minimum: 0 }))
-const NullableDouble = Type.Union([Type.Number(), Type.Null()])
+const NullableDouble = Type.Union([Double, Type.Null()])
 
 export const MetricPoint = Type.Object({
   timeUnixNano: Nanos,
@@ -198,7 +203,7 @@ export const MetricPoint = Type.Object({
   attributes: Attributes,
   flags: Count,
   ...Origin,
-  value: Type.Optional(Type.Number({ description: 'gauge and sum' })),
+  value: Type.Optional(Double),
   intValue: Type.Optional(
     Type.String({ pattern: '^-?\\d+$', description: 'an integer point, exact' }),
   ),
@@ -212,9 +217,7 @@ export const MetricPoint = Type.Object({
   zeroCount: Type.Optional(Type.Integer({ minimum: 0 })),
   positive: Type.Optional(Type.Object({ offset: Type.Integer(), bucketCounts: Counts })),
   negative: Type.Optional(Type.Object({ offset: Type.Integer(), bucketCounts: Counts })),
-  quantiles: Type.Optional(
-    Type.Array(Type.Object({ quantile: Type.Number(), value: Type.Number() })),
-  ),
+  quantiles: Type.Optional(Type.Array(Type.Object({ quantile: Double, value: Double }))),
 })
 
 export const LogRecord = Type.Object({

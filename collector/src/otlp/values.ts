@@ -148,9 +148,12 @@ export function int64(v: Int64 | null | undefined, field: string): string {
   return n.toString()
 }
 
-/** A count as a JS number (counts above 2^53 are not realistic for one point). */
-export function count(v: Int64 | null | undefined, field: string): number {
-  return Number(uint64(v, field))
+/**
+ * A count for a UInt64 column, as exact decimal text: as a JS number, a count past 2^53
+ * rounds, and the engine read 2^64 - 1 so rounded as 384.
+ */
+export function count(v: Int64 | null | undefined, field: string): string {
+  return uint64(v, field)
 }
 
 /** A double; OTLP/JSON may spell the special values as strings. */
@@ -190,6 +193,16 @@ export function bytesToBase64(b: unknown, field: string): string {
     throw new InvalidField(`${field} must be base64`)
   }
   return Buffer.from(b, 'base64').toString('base64')
+}
+
+/**
+ * A double for a Float64 column in a JSON row: JSON has no NaN, infinities or -0
+ * (`JSON.stringify` writes null and 0), so those go as the text the engine reads as them.
+ */
+export function jsonDouble(d: number): number | string {
+  if (Number.isNaN(d)) return 'nan'
+  if (!Number.isFinite(d)) return d > 0 ? 'inf' : '-inf'
+  return Object.is(d, -0) ? '-0' : d
 }
 
 /** A double as text that reads back as the same double (`String` writes -0 as "0"). */
