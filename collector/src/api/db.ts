@@ -6,13 +6,26 @@ export type Params = Record<string, unknown>
  * Runs a read query. Input only ever arrives through `{name:Type}` parameters; the SQL text
  * is fixed fragments plus the validated database name. Every read is capped in time.
  */
-function run(storage: Storage, sql: string, params: Params, timeoutSeconds: number) {
+function run(
+  storage: Storage,
+  sql: string,
+  params: Params,
+  timeoutSeconds: number,
+  settings: readonly OutputSetting[] = [],
+) {
+  const more = settings.map((s) => `, ${s} = 1`).join('')
   return storage.client.query({
-    query: `${sql}\nSETTINGS max_execution_time = ${Math.trunc(timeoutSeconds)}, output_format_json_quote_64bit_integers = 1`,
+    query: `${sql}\nSETTINGS max_execution_time = ${Math.trunc(timeoutSeconds)}, output_format_json_quote_64bit_integers = 1${more}`,
     query_params: params,
     format: 'JSONEachRow',
   })
 }
+
+/**
+ * Output settings a read may turn on. `output_format_json_quote_denormals`: NaN and the
+ * infinities as "nan", "inf" and "-inf" (else null, which cannot be told from a null).
+ */
+export type OutputSetting = 'output_format_json_quote_denormals'
 
 /** A read query's rows. */
 export async function select<T>(
@@ -20,8 +33,9 @@ export async function select<T>(
   sql: string,
   params: Params,
   timeoutSeconds: number,
+  settings?: readonly OutputSetting[],
 ): Promise<T[]> {
-  return (await run(storage, sql, params, timeoutSeconds)).json<T>()
+  return (await run(storage, sql, params, timeoutSeconds, settings)).json<T>()
 }
 
 /** A read query's rows one by one as they arrive, for results too large to hold twice. */

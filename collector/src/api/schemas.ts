@@ -1,6 +1,14 @@
-import Type from 'typebox'
+import Type, { type TSchema } from 'typebox'
 import type { TypedValue } from '../otlp/typed-value.js'
 import { TimeParam } from './time.js'
+
+/**
+ * An object whose keys are any text. `Type.Record(Type.String(), …)` matches keys by the
+ * pattern `^.*$`, which no key with a line break matches: the response serializer left
+ * such keys out.
+ */
+const anyKeys = <T extends TSchema>(value: T, options: { description?: string } = {}) =>
+  Type.Object({}, { additionalProperties: value, ...options })
 
 export const TraceId = Type.String({
   pattern: '^[0-9a-fA-F]{32}$',
@@ -45,13 +53,13 @@ export const AttributeValueSchema = Type.Cyclic(
           { additionalProperties: false },
         ),
         Type.Object(
-          { kvlist: Type.Record(Type.String(), Type.Ref('AttributeValue')) },
+          { kvlist: anyKeys(Type.Ref('AttributeValue')) },
           {
             additionalProperties: false,
             description: 'a kvlist whose only key is int, double, bytes or kvlist',
           },
         ),
-        Type.Record(Type.String(), Type.Ref('AttributeValue'), { description: 'a kvlist' }),
+        anyKeys(Type.Ref('AttributeValue'), { description: 'a kvlist' }),
       ],
       { description: 'An OTLP attribute value, typed (README: Attribute values)' },
     ),
@@ -59,7 +67,7 @@ export const AttributeValueSchema = Type.Cyclic(
   'AttributeValue',
 ).$defs.AttributeValue
 export const AttributeValue = Type.Unsafe<TypedValue>(Type.Ref('AttributeValue'))
-export const Attributes = Type.Record(Type.String(), AttributeValue)
+export const Attributes = anyKeys(AttributeValue)
 const Count = Type.Integer({ minimum: 0 })
 const Nanos = Type.String({ pattern: '^\\d+$', description: 'Unix nanoseconds (exact, as text)' })
 
@@ -171,9 +179,14 @@ const Origin = {
   scope: Scope,
 }
 
-const Doubles = Type.Array(Type.Number())
+/** A double as OTLP/JSON writes one: NaN and the infinities as text. */
+const Double = Type.Union(
+  [Type.Number(), Type.Literal('NaN'), Type.Literal('Infinity'), Type.Literal('-Infinity')],
+  { description: 'a double; NaN and the infinities as "NaN", "Infinity", "-Infinity"' },
+)
+const Doubles = Type.Array(Double)
 const Counts = Type.Array(Type.Integer({ minimum: 0 }))
-const NullableDouble = Type.Union([Type.Number(), Type.Null()])
+const NullableDouble = Type.Union([Double, Type.Null()])
 
 export const MetricPoint = Type.Object({
   timeUnixNano: Nanos,
@@ -198,7 +211,7 @@ export const MetricPoint = Type.Object({
   attributes: Attributes,
   flags: Count,
   ...Origin,
-  value: Type.Optional(Type.Number({ description: 'gauge and sum' })),
+  value: Type.Optional(Double),
   intValue: Type.Optional(
     Type.String({ pattern: '^-?\\d+$', description: 'an integer point, exact' }),
   ),
@@ -212,9 +225,7 @@ export const MetricPoint = Type.Object({
   zeroCount: Type.Optional(Type.Integer({ minimum: 0 })),
   positive: Type.Optional(Type.Object({ offset: Type.Integer(), bucketCounts: Counts })),
   negative: Type.Optional(Type.Object({ offset: Type.Integer(), bucketCounts: Counts })),
-  quantiles: Type.Optional(
-    Type.Array(Type.Object({ quantile: Type.Number(), value: Type.Number() })),
-  ),
+  quantiles: Type.Optional(Type.Array(Type.Object({ quantile: Double, value: Double }))),
 })
 
 export const LogRecord = Type.Object({

@@ -92,6 +92,90 @@ describe('metric points read back exactly', () => {
   })
 })
 
+describe('metric values JSON cannot write', () => {
+  it('keeps NaN, the infinities and counts up to 2^64 - 1, and reads them back as OTLP/JSON writes them', async () => {
+    // JSON rows had NaN and the infinities as null (stored 0) and counts as rounded numbers
+    // (2^64 - 1 stored as 384).
+    const service = `odd-${hex(3)}`
+    const time = nanosAgo(5000).toString()
+    const point = (extra: object) => ({ timeUnixNano: time, ...extra })
+    const body = protobufMetrics({
+      resourceMetrics: [
+        {
+          resource: resource(service),
+          scopeMetrics: [
+            {
+              metrics: [
+                {
+                  name: 'gauge',
+                  gauge: {
+                    dataPoints: [NaN, Infinity, -Infinity, 0.5].map((asDouble) =>
+                      point({ asDouble }),
+                    ),
+                  },
+                },
+                {
+                  name: 'histogram',
+                  histogram: {
+                    aggregationTemporality: 2,
+                    dataPoints: [
+                      point({
+                        count: '18446744073709551615',
+                        sum: NaN,
+                        min: -Infinity,
+                        max: Infinity,
+                        bucketCounts: ['9007199254740993', '18446744073709551614'],
+                        explicitBounds: [Infinity],
+                      }),
+                    ],
+                  },
+                },
+                {
+                  name: 'summary',
+                  summary: {
+                    dataPoints: [
+                      point({ count: 3, sum: 1, quantileValues: [{ quantile: 0.5, value: NaN }] }),
+                    ],
+                  },
+                },
+              ],
+            },
+          ],
+        },
+      ],
+    })
+    expect((await t.postProtobuf('/v1/metrics', body)).statusCode).toBe(200)
+    await t.flush()
+    const read = async (name: string) =>
+      (await t.api.inject({ url: `/api/metrics?service=${service}&name=${name}` })).json<{
+        points: Record<string, unknown>[]
+      }>().points
+    expect((await read('gauge')).map((p) => p.value).sort()).toEqual(
+      ['-Infinity', 'Infinity', 'NaN', 0.5].sort(),
+    )
+    expect((await read('histogram'))[0]).toMatchObject({
+      count: Number('18446744073709551615'), // a JSON number, exact to 2^53
+      sum: 'NaN',
+      min: '-Infinity',
+      max: 'Infinity',
+      explicitBounds: ['Infinity'],
+    })
+    expect((await read('summary'))[0]).toMatchObject({
+      quantiles: [{ quantile: 0.5, value: 'NaN' }],
+    })
+    const rs = await t.context.storage.client.query({
+      query: `SELECT toString(count) AS count, arrayMap(x -> toString(x), bucket_counts) AS buckets
+              FROM ${t.config.clickhouse.database}.metric_points
+              WHERE service_name = {service:String} AND metric_name = 'histogram'`,
+      query_params: { service },
+      format: 'JSONEachRow',
+    })
+    expect(await rs.json()).toEqual([
+      { count: '18446744073709551615', buckets: ['9007199254740993', '18446744073709551614'] },
+    ])
+  })
+})
+
 describe('business events read back exactly', () => {
   it('from OTLP logs: attributes typed, keys of any spelling, the resource, the amount as written', async () => {
     const key = `ORD-${hex(4)}`
@@ -180,5 +264,69 @@ describe('business events read back exactly', () => {
       { index: 1, error: expect.stringMatching(/attributes.n: integers beyond 2\^53/) },
       { index: 2, error: 'attributes.b.bytes must be base64' },
     ])
+  })
+})
+
+describe('attribute keys with line breaks', () => {
+  it('read back on every route, at the top and nested', async () => {
+    // A response schema matching keys by pattern (`^.*$`) left out keys with \n or \r.
+    const service = `lines-${hex(3)}`
+    const flowId = `flow-${hex(4)}`
+    const keys = { 'line\nbreak': 1, 'cr\r': { 'in\nner': true }, '\r\n': 'x' }
+    const events = await t.postJson('/v1/events', [
+      {
+        type: 'order.created',
+        system: 'shop',
+        entity: 'order',
+        key: 'K',
+        flowId,
+        attributes: keys,
+      },
+    ])
+    expect(events.json()).toEqual({ accepted: 1, rejected: [] })
+    const attributes = [
+      kv('line\nbreak', { intValue: 1 }),
+      kv('cr\r', { kvlistValue: { values: [kv('in\nner', { boolValue: true })] } }),
+      kv('\r\n', str('x')),
+    ]
+    const time = nanosAgo(5000).toString()
+    await t.postProtobuf(
+      '/v1/logs',
+      protobufLogs({
+        resourceLogs: [
+          {
+            resource: resource(service),
+            scopeLogs: [{ logRecords: [{ timeUnixNano: time, attributes }] }],
+          },
+        ],
+      }),
+    )
+    await t.postProtobuf(
+      '/v1/metrics',
+      protobufMetrics({
+        resourceMetrics: [
+          {
+            resource: resource(service),
+            scopeMetrics: [
+              {
+                metrics: [
+                  {
+                    name: 'm',
+                    gauge: { dataPoints: [{ timeUnixNano: time, asDouble: 1, attributes }] },
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      }),
+    )
+    await t.flush()
+    const first = async (url: string, list: string): Promise<unknown> =>
+      (await t.api.inject({ url })).json<Record<string, { attributes: unknown }[]>>()[list]?.[0]
+        ?.attributes
+    expect(await first(`/api/events?flowId=${flowId}`, 'events')).toEqual(keys)
+    expect(await first(`/api/logs?service=${service}`, 'logs')).toEqual(keys)
+    expect(await first(`/api/metrics?service=${service}`, 'points')).toEqual(keys)
   })
 })

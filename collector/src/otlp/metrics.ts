@@ -18,6 +18,7 @@ import {
   int32,
   int64,
   InvalidField,
+  jsonDouble,
   str,
   uint32,
   uint64,
@@ -184,8 +185,8 @@ function temporality(m: Metric): string {
   return TEMPORALITY[enumValue(t, TEMPORALITY_ENUM, 'aggregationTemporality')] ?? 'unspecified'
 }
 
-const optDouble = (v: number | string | null | undefined, field: string): number | null =>
-  v === null || v === undefined ? null : double(v, field)
+const optDouble = (v: number | string | null | undefined, field: string): number | string | null =>
+  v === null || v === undefined ? null : jsonDouble(double(v, field))
 
 function encodePoint(c: Common, kp: KindPoint): string {
   const p: Point = kp.point
@@ -220,7 +221,7 @@ function encodePoint(c: Common, kp: KindPoint): string {
         row.int_value = i
         row.value = Number(i)
       } else {
-        row.value = double(pt.asDouble, 'asDouble')
+        row.value = jsonDouble(double(pt.asDouble, 'asDouble'))
       }
       break
     }
@@ -232,11 +233,11 @@ function encodePoint(c: Common, kp: KindPoint): string {
       row.max = optDouble(pt.max, 'max')
       row.bucket_counts = (pt.bucketCounts ?? []).map((b, i) => count(b, `bucketCounts[${i}]`))
       row.explicit_bounds = (pt.explicitBounds ?? []).map((b, i) =>
-        double(b, `explicitBounds[${i}]`),
+        jsonDouble(double(b, `explicitBounds[${i}]`)),
       )
       if (
-        (row.bucket_counts as number[]).length !== (row.explicit_bounds as number[]).length + 1 &&
-        (row.bucket_counts as number[]).length > 0
+        (row.bucket_counts as string[]).length !== (row.explicit_bounds as unknown[]).length + 1 &&
+        (row.bucket_counts as string[]).length > 0
       ) {
         throw new InvalidField('bucketCounts must have one more entry than explicitBounds')
       }
@@ -265,8 +266,12 @@ function encodePoint(c: Common, kp: KindPoint): string {
       row.count = count(pt.count, 'count')
       row.sum = optDouble(pt.sum, 'sum')
       const qs = pt.quantileValues ?? []
-      row.quantiles = qs.map((q, i) => double(q.quantile, `quantileValues[${i}].quantile`))
-      row.quantile_values = qs.map((q, i) => double(q.value, `quantileValues[${i}].value`))
+      row.quantiles = qs.map((q, i) =>
+        jsonDouble(double(q.quantile, `quantileValues[${i}].quantile`)),
+      )
+      row.quantile_values = qs.map((q, i) =>
+        jsonDouble(double(q.value, `quantileValues[${i}].value`)),
+      )
       break
     }
   }

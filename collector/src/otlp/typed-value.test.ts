@@ -82,4 +82,18 @@ describe('the typed JSON form', () => {
     for (let i = 0; i < 5000; i++) v = { kvlistValue: { values: [kv('k', v)] } }
     expect(() => typedAnyValue(v)).toThrow(TooDeep)
   })
+
+  it('refuses a value too deep in an entry readers leave out, as it stays in the stored span', () => {
+    let deep: AnyValue = { stringValue: 'leaf' }
+    for (let i = 0; i < 5000; i++) deep = { kvlistValue: { values: [kv('d', deep)] } }
+    // No key: left out of the columns and the view, but kept in trace_spans as sent.
+    expect(() => flattenAttributes([kv('', deep)])).toThrow(TooDeep)
+    // A repeated key: the first is read, the second still stored.
+    expect(() => typedKeyValues([kv('k', { stringValue: 'first' }), kv('k', deep)])).toThrow(
+      TooDeep,
+    )
+    expect(typedKeyValues([kv('', { stringValue: 'x' }), kv('k', { boolValue: true })])).toEqual({
+      k: true,
+    })
+  })
 })

@@ -17,7 +17,14 @@
 // and kvlists in this form too, so they read back typed.
 import type { AnyValue, KeyValue } from './types.js'
 import { InvalidField } from './invalid-field.js'
-import { double, int64, type AttributeType, type FlatAttributes } from './values.js'
+import {
+  bool,
+  bytesToBase64,
+  double,
+  int64,
+  type AttributeType,
+  type FlatAttributes,
+} from './values.js'
 
 export type TypedValue = string | number | boolean | null | TypedValue[] | TypedObject
 export interface TypedObject {
@@ -70,12 +77,6 @@ export function typedKvlist(o: TypedObject): TypedValue {
   return o
 }
 
-function bytesToBase64(b: Uint8Array | string): string {
-  return typeof b === 'string'
-    ? b
-    : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
-}
-
 /** An OTLP AnyValue in the typed form; `field` names it in errors. */
 export function typedAnyValue(
   v: AnyValue | null | undefined,
@@ -84,23 +85,34 @@ export function typedAnyValue(
 ): TypedValue {
   if (depth > MAX_READ_DEPTH) throw new TooDeep()
   if (!v) return null
+  // OTLP/JSON can send anything where a value is: only an object is one.
+  if (typeof v !== 'object' || Array.isArray(v)) {
+    throw new InvalidField(`${field} must be an AnyValue object`)
+  }
   if (v.stringValue !== undefined && v.stringValue !== null) {
     if (typeof v.stringValue !== 'string') throw new InvalidField(`${field} must be a string`)
     return v.stringValue
   }
-  if (v.boolValue !== undefined && v.boolValue !== null) return v.boolValue === true
+  if (v.boolValue !== undefined && v.boolValue !== null) return bool(v.boolValue, field)
   if (v.intValue !== undefined && v.intValue !== null) return typedInt(int64(v.intValue, field))
   if (v.doubleValue !== undefined && v.doubleValue !== null) {
     return typedDouble(double(v.doubleValue, field))
   }
   if (v.arrayValue) {
-    return (v.arrayValue.values ?? []).map((x) => typedAnyValue(x, field, depth + 1))
+    return list(v.arrayValue.values, field).map((x) => typedAnyValue(x, field, depth + 1))
   }
   if (v.kvlistValue) return typedKvlist(typedKeyValues(v.kvlistValue.values, field, depth + 1))
   if (v.bytesValue !== undefined && v.bytesValue !== null) {
-    return typedBytes(bytesToBase64(v.bytesValue))
+    return typedBytes(bytesToBase64(v.bytesValue, field))
   }
   return null
+}
+
+/** A repeated field, which OTLP/JSON could send as anything. */
+function list<T>(values: T[] | null | undefined, field: string): T[] {
+  if (values === null || values === undefined) return []
+  if (!Array.isArray(values)) throw new InvalidField(`${field} must hold a list of values`)
+  return values
 }
 
 /** Key/values as an object of typed values. Of a repeated key the first is kept, as stored. */
@@ -110,10 +122,13 @@ export function typedKeyValues(
   depth = 0,
 ): TypedObject {
   const out = dict<TypedValue>()
-  if (!kvs) return out
-  for (const kv of kvs) {
+  for (const kv of list(kvs, field)) {
     const key = kv?.key
-    if (!key || Object.hasOwn(out, key)) continue
+    if (!key || Object.hasOwn(out, key)) {
+      // Left out of the view; but checked, as it is kept in the stored span.
+      if (kv?.value) typedAnyValue(kv.value, field, depth)
+      continue
+    }
     out[key] = typedAnyValue(kv.value, `${field}.${key}`, depth)
   }
   return out

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { typedMap } from './typed-value.js'
-import { flattenAttributes, hexId, InvalidField, uint64 } from './values.js'
+import { SpanCodec } from './proto.js'
+import { typedKeyValues, typedMap } from './typed-value.js'
+import type { KeyValue } from './types.js'
+import { flattenAttributes, hexId, int64, InvalidField, uint64 } from './values.js'
 
 describe('hexId', () => {
   it('turns bytes into lowercase hex and accepts hex text', () => {
@@ -30,6 +32,28 @@ describe('uint64', () => {
   it('refuses unsafe JSON numbers and non-digits', () => {
     expect(() => uint64(2 ** 60, 't')).toThrow(/send it as a string/)
     expect(() => uint64('12a', 't')).toThrow(/unsigned integer/)
+  })
+
+  it('refuses text beyond 64 bits, which the halves would wrap (99999999999999999999 as 2216)', () => {
+    expect(uint64('18446744073709551615', 't')).toBe('18446744073709551615')
+    expect(() => uint64('18446744073709551616', 't')).toThrow(/below 2\^64/)
+    expect(() => uint64('99999999999999999999', 't')).toThrow(InvalidField)
+  })
+
+  it('reads an object as a 64-bit value only when it has the halves protobufjs gives', () => {
+    expect(() => uint64({} as never, 'events[0].timeUnixNano')).toThrow(
+      'events[0].timeUnixNano must be an integer',
+    )
+    expect(() => int64({ low: 'x' } as never, 'i')).toThrow(InvalidField)
+  })
+})
+
+describe('int64', () => {
+  it('refuses text beyond 64 bits and writes the rest in its one spelling', () => {
+    expect(() => int64('9223372036854775808', 'i')).toThrow(/must be an integer/)
+    expect(() => int64('-9223372036854775809', 'i')).toThrow(InvalidField)
+    expect(int64('-9223372036854775808', 'i')).toBe('-9223372036854775808')
+    expect([int64('-0', 'i'), int64('007', 'i'), int64('-012', 'i')]).toEqual(['0', '7', '-12'])
   })
 })
 
@@ -61,5 +85,44 @@ describe('attributes', () => {
     expect(() =>
       flattenAttributes([{ key: 'k', value: { stringValue: 5 as unknown as string } }]),
     ).toThrow(/attributes.k must be a string/)
+  })
+
+  it('refuses a value of the wrong JSON type instead of storing it as something else', () => {
+    const refused: [unknown, RegExp][] = [
+      [{ boolValue: 'yes' }, /k must be true or false/],
+      [{ bytesValue: '!!not base64' }, /k must be base64/],
+      [{ bytesValue: 'A' }, /k must be base64/],
+      ['plain text', /k must be an AnyValue object/],
+      [42, /k must be an AnyValue object/],
+      [[{ stringValue: 'x' }], /k must be an AnyValue object/],
+      [{ arrayValue: { values: 'x' } }, /k must hold a list of values/],
+      [{ kvlistValue: { values: 5 } }, /k must hold a list of values/],
+      [{ arrayValue: { values: [{ boolValue: 1 }] } }, /k must be true or false/],
+    ]
+    for (const [value, error] of refused) {
+      expect(
+        () => flattenAttributes([{ key: 'k', value } as KeyValue]),
+        JSON.stringify(value),
+      ).toThrow(error)
+    }
+    expect(() => flattenAttributes('x' as never)).toThrow(/attributes must be a list/)
+  })
+
+  it('stores OTLP/JSON values as the span protobuf kept beside them reads back', () => {
+    // The trace view decodes the span encoded from the JSON; the spans table keeps the text.
+    const attributes = [
+      { key: 'zero', value: { intValue: '-0' } },
+      { key: 'padded', value: { intValue: '007' } },
+      { key: 'unpadded', value: { bytesValue: 'AAE' } },
+      { key: 'urlSafe', value: { bytesValue: '-_8' } },
+      {
+        key: 'list',
+        value: { arrayValue: { values: [{ bytesValue: 'AB==' }, { intValue: '-0' }] } },
+      },
+    ] as KeyValue[]
+    const flat = flattenAttributes(attributes)
+    const span = SpanCodec.decode(SpanCodec.encode({ attributes }).finish())
+    expect(typedMap(flat.values, flat.types)).toEqual(typedKeyValues(span.attributes))
+    expect(flat.values).toMatchObject({ zero: '0', padded: '7', unpadded: 'AAE=', urlSafe: '+/8=' })
   })
 })

@@ -41,11 +41,25 @@ export function hexId(id: Id | null | undefined, bytes: 16 | 8, field: string): 
 }
 
 const TWO_32 = 4294967296n
+const UINT64_MAX = 2n ** 64n - 1n
+const INT64_MIN = -(2n ** 63n)
+const INT64_MAX = 2n ** 63n - 1n
+
+/**
+ * Only protobufjs hands over an object for a 64-bit field (a Long's two halves); in
+ * OTLP/JSON an object there is a wrong type, not the number zero.
+ */
+function checkHalves(v: { low: unknown; high: unknown }, field: string): void {
+  if (typeof v.low !== 'number' || typeof v.high !== 'number') {
+    throw new InvalidField(`${field} must be an integer`)
+  }
+}
 
 /** A 64-bit unsigned integer (time in ns, counts) as a decimal string, exactly. */
 export function uint64(v: Int64 | null | undefined, field: string): string {
   if (v === null || v === undefined) return '0'
   if (typeof v === 'object') {
+    checkHalves(v, field)
     if (v.high === 0) return String(v.low >>> 0)
     const n = (BigInt(v.high >>> 0) * TWO_32 + BigInt(v.low >>> 0)).toString()
     return n
@@ -56,8 +70,16 @@ export function uint64(v: Int64 | null | undefined, field: string): string {
     }
     return String(v)
   }
-  if (!/^\d{1,20}$/.test(v))
-    throw new InvalidField(`${field} must be an unsigned integer, got ${JSON.stringify(v)}`)
+  // Twenty digits can exceed 64 bits, and the halves would wrap (99999999999999999999: 2216).
+  if (
+    typeof v !== 'string' ||
+    !/^\d{1,20}$/.test(v) ||
+    (v.length === 20 && BigInt(v) > UINT64_MAX)
+  ) {
+    throw new InvalidField(
+      `${field} must be an unsigned integer below 2^64, got ${JSON.stringify(v)}`,
+    )
+  }
   return v.replace(/^0+(?=\d)/, '')
 }
 
@@ -105,6 +127,7 @@ export function timeNanos(v: Int64 | null | undefined, field: string): bigint {
 export function int64(v: Int64 | null | undefined, field: string): string {
   if (v === null || v === undefined) return '0'
   if (typeof v === 'object') {
+    checkHalves(v, field)
     // Most integers fit in 32 bits: no BigInt needed.
     if (v.high === 0 && v.low >= 0) return String(v.low)
     if (v.high === -1 && v.low < 0 && !v.unsigned) return String(v.low)
@@ -116,14 +139,21 @@ export function int64(v: Int64 | null | undefined, field: string): string {
     if (!Number.isSafeInteger(v)) throw new InvalidField(`${field} must be an integer`)
     return String(v)
   }
-  if (!/^-?\d{1,19}$/.test(v))
+  if (typeof v === 'string' && /^(0|-?[1-9]\d{0,14})$/.test(v)) return v
+  // In its one spelling: protobuf stores "-0" as 0, "007" as 7 and 2^63 as -2^63.
+  const n = typeof v === 'string' && /^-?\d{1,19}$/.test(v) ? BigInt(v) : undefined
+  if (n === undefined || n < INT64_MIN || n > INT64_MAX) {
     throw new InvalidField(`${field} must be an integer, got ${JSON.stringify(v)}`)
-  return v
+  }
+  return n.toString()
 }
 
-/** A count as a JS number (counts above 2^53 are not realistic for one point). */
-export function count(v: Int64 | null | undefined, field: string): number {
-  return Number(uint64(v, field))
+/**
+ * A count for a UInt64 column, as exact decimal text: as a JS number, a count past 2^53
+ * rounds, and the engine read 2^64 - 1 so rounded as 384.
+ */
+export function count(v: Int64 | null | undefined, field: string): string {
+  return uint64(v, field)
 }
 
 /** A double; OTLP/JSON may spell the special values as strings. */
@@ -149,10 +179,30 @@ export interface FlatAttributes {
   types: Record<string, AttributeType>
 }
 
-function bytesToBase64(b: Uint8Array | string): string {
-  return typeof b === 'string'
-    ? b
-    : Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
+/** Base64 as the protobuf JSON mapping takes it: standard or URL-safe, padded or not. */
+const BASE64 = /^[A-Za-z0-9+/_-]*={0,2}$/
+
+/**
+ * Bytes as base64 text: decoded from protobuf, or sent as base64 in OTLP/JSON, checked and
+ * written the one way the bytes read back (the stored span is encoded from the text).
+ */
+export function bytesToBase64(b: unknown, field: string): string {
+  if (b instanceof Uint8Array)
+    return Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('base64')
+  if (typeof b !== 'string' || !BASE64.test(b) || b.replace(/=+$/, '').length % 4 === 1) {
+    throw new InvalidField(`${field} must be base64`)
+  }
+  return Buffer.from(b, 'base64').toString('base64')
+}
+
+/**
+ * A double for a Float64 column in a JSON row: JSON has no NaN, infinities or -0
+ * (`JSON.stringify` writes null and 0), so those go as the text the engine reads as them.
+ */
+export function jsonDouble(d: number): number | string {
+  if (Number.isNaN(d)) return 'nan'
+  if (!Number.isFinite(d)) return d > 0 ? 'inf' : '-inf'
+  return Object.is(d, -0) ? '-0' : d
 }
 
 /** A double as text that reads back as the same double (`String` writes -0 as "0"). */
@@ -168,9 +218,15 @@ export function visitAttributes(
   emit: (key: string, text: string, type: AttributeType | undefined) => void,
 ): void {
   if (!kvs) return
+  if (!Array.isArray(kvs)) throw new InvalidField(`${field} must be a list`)
   for (const kv of kvs) {
     const key = kv?.key
-    if (key === undefined || key === null || key === '') continue
+    if (key === undefined || key === null || key === '') {
+      // Left out, as readers leave it out; but it is stored in the span as sent, where a
+      // value nested past the limit would make the span unreadable.
+      if (kv?.value) typedAnyValue(kv.value, `${field} without a key`)
+      continue
+    }
     if (typeof key !== 'string') throw new InvalidField(`${field} key must be a string`)
     const v = kv.value
     // Strings and protobuf integers first, without building a field name for an error message.
@@ -185,16 +241,18 @@ export function visitAttributes(
       continue
     }
     if (!v) emit(key, '', 'empty')
-    else if (v.stringValue !== undefined && v.stringValue !== null) {
+    else if (typeof v !== 'object' || Array.isArray(v)) {
+      throw new InvalidField(`${field}.${key} must be an AnyValue object`)
+    } else if (v.stringValue !== undefined && v.stringValue !== null) {
       emit(key, str(v.stringValue, `${field}.${key}`), undefined)
     } else if (v.intValue !== undefined && v.intValue !== null) {
       emit(key, int64(v.intValue, `${field}.${key}`), 'int')
     } else if (v.boolValue !== undefined && v.boolValue !== null) {
-      emit(key, v.boolValue === true ? 'true' : 'false', 'bool')
+      emit(key, String(bool(v.boolValue, `${field}.${key}`)), 'bool')
     } else if (v.doubleValue !== undefined && v.doubleValue !== null) {
       emit(key, doubleText(double(v.doubleValue, `${field}.${key}`)), 'double')
     } else if (v.bytesValue !== undefined && v.bytesValue !== null) {
-      emit(key, bytesToBase64(v.bytesValue), 'bytes')
+      emit(key, bytesToBase64(v.bytesValue, `${field}.${key}`), 'bytes')
     } else if (v.arrayValue) {
       emit(key, JSON.stringify(typedAnyValue(v, `${field}.${key}`)), 'array')
     } else if (v.kvlistValue) {
@@ -237,6 +295,12 @@ export function enumValue(
     if (/^\d{1,3}$/.test(v) && Number(v) < names.length) return Number(v)
   }
   throw new InvalidField(`${field} has an unknown value ${JSON.stringify(v)}`)
+}
+
+/** A bool field; in OTLP/JSON, "yes" is no bool (protobuf would store it as true). */
+export function bool(v: unknown, field: string): boolean {
+  if (typeof v !== 'boolean') throw new InvalidField(`${field} must be true or false`)
+  return v
 }
 
 /** A string field; OTLP/JSON could send anything, so check rather than trust. */

@@ -8,6 +8,16 @@ import { ORIGIN_COLUMNS, originView, type OriginRow } from './origin-view.js'
 /** A metric point as the API serves it (its `MetricPoint` schema). */
 export type MetricPointView = Static<typeof MetricPoint>
 
+/** A double as OTLP/JSON writes one: a number, or "NaN", "Infinity", "-Infinity". */
+export type Double = number | 'NaN' | 'Infinity' | '-Infinity'
+
+/** A Float64 as the engine writes it with `output_format_json_quote_denormals`. */
+type Stored = number | string
+
+const SPECIAL: Record<string, Double> = { nan: 'NaN', inf: 'Infinity', '-inf': '-Infinity' }
+const double = (d: Stored): Double => (typeof d === 'number' ? d : (SPECIAL[d] ?? Number(d)))
+const optDouble = (d: Stored | null): Double | null => (d === null ? null : double(d))
+
 interface Row extends OriginRow {
   ts: string
   start_ts: string
@@ -21,22 +31,22 @@ interface Row extends OriginRow {
   attributes: Record<string, string>
   attribute_types: Record<string, string>
   flags: number
-  value: number
+  value: Stored
   int_value: string | null
   count: string
-  sum: number | null
-  min: number | null
-  max: number | null
+  sum: Stored | null
+  min: Stored | null
+  max: Stored | null
   bucket_counts: string[]
-  explicit_bounds: number[]
+  explicit_bounds: Stored[]
   scale: number
   zero_count: string
   positive_offset: number
   positive_counts: string[]
   negative_offset: number
   negative_counts: string[]
-  quantiles: number[]
-  quantile_values: number[]
+  quantiles: Stored[]
+  quantile_values: Stored[]
 }
 
 function toView(r: Row): MetricPointView {
@@ -59,25 +69,25 @@ function toView(r: Row): MetricPointView {
     case 'gauge':
     case 'sum':
       return r.int_value === null
-        ? { ...base, value: r.value }
-        : { ...base, value: r.value, intValue: r.int_value }
+        ? { ...base, value: double(r.value) }
+        : { ...base, value: double(r.value), intValue: r.int_value }
     case 'histogram':
       return {
         ...base,
         count: Number(r.count),
-        sum: r.sum,
-        min: r.min,
-        max: r.max,
+        sum: optDouble(r.sum),
+        min: optDouble(r.min),
+        max: optDouble(r.max),
         bucketCounts: nums(r.bucket_counts),
-        explicitBounds: r.explicit_bounds,
+        explicitBounds: r.explicit_bounds.map(double),
       }
     case 'exponential_histogram':
       return {
         ...base,
         count: Number(r.count),
-        sum: r.sum,
-        min: r.min,
-        max: r.max,
+        sum: optDouble(r.sum),
+        min: optDouble(r.min),
+        max: optDouble(r.max),
         scale: r.scale,
         zeroCount: Number(r.zero_count),
         positive: { offset: r.positive_offset, bucketCounts: nums(r.positive_counts) },
@@ -87,10 +97,10 @@ function toView(r: Row): MetricPointView {
       return {
         ...base,
         count: Number(r.count),
-        sum: r.sum,
+        sum: optDouble(r.sum),
         quantiles: r.quantiles.map((quantile, i) => ({
-          quantile,
-          value: r.quantile_values[i] ?? 0,
+          quantile: double(quantile),
+          value: double(r.quantile_values[i] ?? 0),
         })),
       }
   }
@@ -123,6 +133,7 @@ export async function findMetricPoints(
      ORDER BY timestamp LIMIT {limit:UInt32}`,
     filter.params,
     timeout,
+    ['output_format_json_quote_denormals'],
   )
   return rows.map(toView)
 }
