@@ -4,7 +4,7 @@
 // not move with the machine's load:
 //   BENCH_REQUESTS=120 valgrind --tool=callgrind --callgrind-out-file=/dev/null \
 //     node --single-threaded collector/dist/bench/convert.js
-import { decodeRequest } from '../src/otlp/proto.js'
+import { decodeRequest } from '../src/otlp-to-native/proto.js'
 import { convertRequest, spanBatch } from './spans.js'
 
 const SPANS_PER_REQUEST = 1000

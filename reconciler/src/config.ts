@@ -106,6 +106,12 @@ const Compensation = Type.Object(
   {
     verify: Type.Optional(Http),
     action: Type.Optional(Http),
+    escalate: Type.Optional(
+      Type.Literal(true, {
+        description:
+          'no repair: each finding goes to a person at once (escalated), e.g. money that differs',
+      }),
+    ),
     maxAttempts: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
     backoff: Type.Optional(
       Type.Object(

@@ -18,6 +18,8 @@ export type Match = 'one-to-one' | 'one-to-many' | 'many-to-one'
 export interface Compensation {
   verify?: HttpCall
   action?: HttpCall
+  /** No call: the finding is escalated to a person at once. */
+  escalate: boolean
   maxAttempts: number
   backoff: { initialMs: number; maxMs: number }
 }
@@ -57,6 +59,7 @@ function compensation(c: CompensationConfig): Compensation {
   return {
     ...(c.verify ? { verify: c.verify } : {}),
     ...(c.action ? { action: c.action } : {}),
+    escalate: c.escalate ?? false,
     maxAttempts: c.maxAttempts ?? COMPENSATION_DEFAULTS.maxAttempts,
     backoff: {
       initialMs: c.backoff?.initial
@@ -97,8 +100,16 @@ export function checkRules(config: ReconcilerConfig): RuleProblem[] {
     }
     for (const [category, c] of Object.entries(r.compensate ?? {})) {
       if (!c) continue
-      if (!c.action && !c.verify)
-        problems.push({ path: at('compensate', category), message: 'needs an action or a verify' })
+      if (!c.action && !c.verify && !c.escalate)
+        problems.push({
+          path: at('compensate', category),
+          message: 'needs an action, a verify, or escalate: true',
+        })
+      if (c.escalate && (c.action || c.verify))
+        problems.push({
+          path: at('compensate', category, 'escalate'),
+          message: 'escalates without calling: it takes no action or verify',
+        })
       const known = knownPlaceholders(keyNames, category as Category)
       for (const step of ['verify', 'action'] as const) {
         const call = c[step]

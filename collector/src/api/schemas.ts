@@ -1,5 +1,5 @@
 import Type, { type TSchema } from 'typebox'
-import type { TypedValue } from '../otlp/typed-value.js'
+import type { TypedValue } from '../otlp-to-native/typed-value.js'
 import { TimeParam } from './time.js'
 
 /**
@@ -16,7 +16,7 @@ export const TraceId = Type.String({
 })
 
 /**
- * An OTLP AnyValue as JSON (otlp/typed-value.ts, README "Attribute values"): plain JSON where
+ * An OTLP AnyValue as JSON (otlp-to-native/typed-value.ts, README "Attribute values"): plain JSON where
  * it says the type, a one-key tag where it cannot. Recursive, so defined once: routes refer
  * to it by its ID (`AttributeValue`), which `apiApp` registers with `addSchema`. Inlined, its
  * `$id` would occur once per use, and a response with two uses could not be compiled.

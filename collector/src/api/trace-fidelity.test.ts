@@ -1,6 +1,6 @@
 import protobuf from 'protobufjs'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { ResourceCodec, ScopeCodec, SpanCodec } from '../otlp/proto.js'
+import { ResourceCodec, ScopeCodec, SpanCodec } from '../otlp-to-native/proto.js'
 import { LowCardinalityColumn } from '../storage/native-dictionary.js'
 import { encodeBlock, PlainColumn, TIME } from '../storage/native.js'
 import { testApps, type TestApps } from '../testing/apps.js'

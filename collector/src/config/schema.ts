@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os'
 import Type, { type Static, type TProperties } from 'typebox'
-import { ITEM_LIMITS } from '../otlp/arrival.js'
+import { ITEM_LIMITS } from '../otlp-to-native/arrival.js'
 import { composeConfig, type ConfigSection, type EnvKeys } from './section.js'
 
 const Port = Type.Integer({ minimum: 0, maximum: 65535, description: '0 picks a free port' })

@@ -1,5 +1,5 @@
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { encodeStatus, RpcCode } from '../otlp/proto.js'
+import { encodeStatus, RpcCode } from '../otlp-to-native/proto.js'
 import { BodyError, InFlightBudget, readBody } from './body.js'
 import { spoolDir } from '../storage/insert.js'
 import { SpoolError } from '../storage/spool.js'

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify'
 import type { Config } from '../config/schema.js'
-import { arrival, type Arrival } from '../otlp/arrival.js'
+import { arrival, type Arrival } from '../otlp-to-native/arrival.js'
 import { nowNanos } from '../time/instant.js'
 
 /** Seconds a sender should wait when the write queue is full. */

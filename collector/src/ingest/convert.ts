@@ -1,14 +1,18 @@
 // Turning an OTLP request body into encoded rows: the CPU-heavy part of ingest, run on the
 // decode threads (decode-pool.ts). Nothing here touches the network or storage.
-import { arrival, TooManyItems, type Arrival } from '../otlp/arrival.js'
-import { quoteLargeIntegers } from '../otlp/json-integers.js'
-import { convertLogs, LogConverter, type LogConversion } from '../otlp/logs.js'
-import { convertMetrics, MetricConverter, type MetricConversion } from '../otlp/metrics.js'
-import { LogRecordItems, MetricItems, SpanItems, type Signal } from '../otlp/proto.js'
-import { streamRequest } from '../otlp/request-stream.js'
-import { convertTraces, SpanConverter, type SpanConversion } from '../otlp/traces.js'
-import type { LogsRequest, MetricsRequest, TracesRequest } from '../otlp/types.js'
-import { wellFormed } from '../otlp/well-formed.js'
+import { arrival, TooManyItems, type Arrival } from '../otlp-to-native/arrival.js'
+import { quoteLargeIntegers } from '../otlp-to-native/json-integers.js'
+import { convertLogs, LogConverter, type LogConversion } from '../otlp-to-native/logs.js'
+import {
+  convertMetrics,
+  MetricConverter,
+  type MetricConversion,
+} from '../otlp-to-native/metrics.js'
+import { LogRecordItems, MetricItems, SpanItems, type Signal } from '../otlp-to-native/proto.js'
+import { streamRequest } from '../otlp-to-native/request-stream.js'
+import { convertTraces, SpanConverter, type SpanConversion } from '../otlp-to-native/traces.js'
+import type { LogsRequest, MetricsRequest, TracesRequest } from '../otlp-to-native/types.js'
+import { wellFormed } from '../otlp-to-native/well-formed.js'
 import type { Table } from '../storage/pipeline.js'
 import type { EncodedRows, QueuedRows } from '../storage/writer.js'
 

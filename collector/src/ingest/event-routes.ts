@@ -7,18 +7,18 @@ import {
   deriveEventId,
   encodeBusinessEvent,
   type BusinessEvent,
-} from '../otlp/business-event.js'
+} from '../otlp-to-native/business-event.js'
 import {
   checkCount,
   checkRetained,
   oldestKept,
   TooManyItems,
   type Arrival,
-} from '../otlp/arrival.js'
-import { quoteLargeIntegers } from '../otlp/json-integers.js'
-import { flattenTyped } from '../otlp/typed-value.js'
-import { dateTime64Text, hexId, InvalidField } from '../otlp/values.js'
-import { wellFormed } from '../otlp/well-formed.js'
+} from '../otlp-to-native/arrival.js'
+import { quoteLargeIntegers } from '../otlp-to-native/json-integers.js'
+import { flattenTyped } from '../otlp-to-native/typed-value.js'
+import { dateTime64Text, hexId, InvalidField } from '../otlp-to-native/values.js'
+import { wellFormed } from '../otlp-to-native/well-formed.js'
 import { jsonRows } from '../storage/writer.js'
 import { BodyError } from './body.js'
 import { arrivingNow, isNdjson, QueueFull } from './common.js'

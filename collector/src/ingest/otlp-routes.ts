@@ -1,5 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
-import { encodeResponse, jsonResponse, type PartialSuccess } from '../otlp/proto.js'
+import { encodeResponse, jsonResponse, type PartialSuccess } from '../otlp-to-native/proto.js'
 import { BodyError } from './body.js'
 import { arrivingNow, isJson, QueueFull } from './common.js'
 import type { DecodePool } from './decode-pool.js'

@@ -1,6 +1,6 @@
 import { gzipSync } from 'node:zlib'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { decodeStatus } from '../otlp/proto.js'
+import { decodeStatus } from '../otlp-to-native/proto.js'
 import { testApps, type TestApps } from '../testing/apps.js'
 import { hex, nanosAgo } from '../testing/harness.js'
 import { jsonTrace, protobufSpans, protobufTraces } from '../testing/otlp.js'

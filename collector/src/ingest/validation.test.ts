@@ -3,7 +3,7 @@
 import { randomBytes } from 'node:crypto'
 import { createRequire } from 'node:module'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { decodeStatus, SpanCodec } from '../otlp/proto.js'
+import { decodeStatus, SpanCodec } from '../otlp-to-native/proto.js'
 import { testApps, type TestApps } from '../testing/apps.js'
 import { hex, nanosAgo, testStorage } from '../testing/harness.js'
 import { jsonTrace, protobufTraces } from '../testing/otlp.js'

@@ -1,7 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import type { SpanView } from '../api/queries/span-view.js'
 import { getTrace, summaries } from '../api/queries/traces.js'
-import { convertTraces } from '../otlp/traces.js'
+import { convertTraces } from '../otlp-to-native/traces.js'
 import { dropDatabase, hex, nanosAgo, testConfig, testStorage } from '../testing/harness.js'
 import { COLLECTOR_MIGRATIONS } from './collector-schema.js'
 import { isMigrated, migrate } from './migrate.js'

@@ -2,7 +2,7 @@
 // the query API reads back and the tables hold. Each check returns the differences found,
 // as text naming the body and the item, so one run reports every problem at once.
 import { isDeepStrictEqual } from 'node:util'
-import { storedText, type TypedValue } from '../otlp/typed-value.js'
+import { storedText, type TypedValue } from '../otlp-to-native/typed-value.js'
 import type { FuzzBody } from './fuzz-bodies.js'
 import { UNCHECKED, type Expected } from './fuzz-values.js'
 

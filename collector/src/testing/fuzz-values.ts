@@ -3,8 +3,13 @@
 // 64-bit literals and values nested past any stack included) and protobufjs' object form.
 import fc from 'fast-check'
 import { deepKeyValue } from './fuzz-protobuf.js'
-import { typedDouble, typedInt, typedKvlist, type TypedValue } from '../otlp/typed-value.js'
-import '../otlp/well-formed.js'
+import {
+  typedDouble,
+  typedInt,
+  typedKvlist,
+  type TypedValue,
+} from '../otlp-to-native/typed-value.js'
+import '../otlp-to-native/well-formed.js'
 
 export type Encoding = 'json' | 'protobuf'
 

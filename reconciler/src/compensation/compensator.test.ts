@@ -108,6 +108,20 @@ async function compensateUntil(reconciler: Reconciler, done: () => Promise<boole
 const stateOf = async (storage: Storage, id: string) => (await getFinding(storage, id))?.state
 
 describe('the compensator', () => {
+  it('hands a category the rule escalates to a person at once, calling nothing', async () => {
+    const before = endpoint.calls.length
+    const { storage, reconciler, ids } = await setUp({ escalate: true }, ['o-money'])
+    const id = ids.get('o-money')!
+    await compensateUntil(reconciler, async () => (await stateOf(storage, id)) === 'escalated')
+    expect(endpoint.calls.length).toBe(before)
+    const finding = await getFinding(storage, id)
+    expect(finding?.history.at(-1)).toMatchObject({
+      state: 'escalated',
+      why: 'needs a person: rule order-payment hands dropped findings to people',
+    })
+    expect(finding?.attempts).toEqual([])
+  })
+
   it('retries a failing endpoint with backoff until it succeeds: one effective call per finding, one key each', async () => {
     endpoint.behave('o-flaky', { failures: 2 })
     const { storage, reconciler, ids } = await setUp(

@@ -245,6 +245,12 @@ export class Compensator {
         `needs a person: ${state.failures} attempts failed, last: ${state.lastError}`,
       )
 
+    if (comp.escalate)
+      return this.escalate(
+        f,
+        `needs a person: rule ${f.rule} hands ${f.category} findings to people`,
+      )
+
     const attempt = state.lastAttempt + 1
     const first = comp.verify ? 'verify' : 'action'
     if (f.state === 'open') {

@@ -4,7 +4,7 @@
 // - payment-order: a payment captured whose callback was lost (the order never heard it was
 //   paid: dropped; ask the order service, then mark it paid), a refund the order service
 //   never heard of (status mismatch: cancel the order), an amount captured that differs from
-//   the order's (amount mismatch: money needs a person, so no automatic repair).
+//   the order's (amount mismatch: money needs a person, so escalated at once).
 // - order-inventory: an order cancelled whose stock is still held (status mismatch: release).
 export interface ShopUrls {
   order: string
@@ -74,6 +74,8 @@ export function demoReconcile(urls: ShopUrls, pace: Pace = DEMO_PACE): object {
             action: post(`${urls.order}/orders/{{key}}/compensations/cancel`),
             ...retry,
           },
+          // Money captured that differs from the order's: no machine decides that.
+          amount_mismatch: { escalate: true },
         },
       },
       {

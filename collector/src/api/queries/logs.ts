@@ -1,4 +1,4 @@
-import { typedFromText, typedMap } from '../../otlp/typed-value.js'
+import { typedFromText, typedMap } from '../../otlp-to-native/typed-value.js'
 import type { Storage } from '../../storage/client.js'
 import { Filter, nanos, select, type Window } from '../db.js'
 import type { Static } from 'typebox'

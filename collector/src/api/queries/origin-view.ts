@@ -1,6 +1,6 @@
 // The resource and scope of a log record or metric point, read back from its row's columns
-// (otlp/origin.ts writes them) in the same shape the span view gives them.
-import { typedMap, type TypedObject } from '../../otlp/typed-value.js'
+// (otlp-to-native/origin.ts writes them) in the same shape the span view gives them.
+import { typedMap, type TypedObject } from '../../otlp-to-native/typed-value.js'
 import type { ScopeView } from './span-view.js'
 
 /** The columns to select, in the names `OriginRow` reads. */

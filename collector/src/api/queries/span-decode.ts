@@ -2,8 +2,8 @@
 // checked every item's bounds, values nested past any stack) costs the trace view that span's
 // bad fields, never the trace.
 import protobuf from 'protobufjs'
-import { SpanCodec } from '../../otlp/proto.js'
-import type { Span } from '../../otlp/types.js'
+import { SpanCodec } from '../../otlp-to-native/proto.js'
+import type { Span } from '../../otlp-to-native/types.js'
 
 /** Span's fields by number (opentelemetry/proto/trace/v1/trace.proto), for warnings. */
 const FIELD_NAMES: Record<number, string> = {

@@ -2,7 +2,7 @@
 // every field, attribute values in the typed JSON form (typed-value.ts). Each span, event,
 // link and attribute is converted on its own: what cannot be is left out and said so in the
 // span's `decodeWarning`, and the rest of the span and of the trace is served.
-import { ResourceCodec, ScopeCodec } from '../../otlp/proto.js'
+import { ResourceCodec, ScopeCodec } from '../../otlp-to-native/proto.js'
 import {
   ATTR_FLOW_ID,
   SERVICE_NAME,
@@ -11,9 +11,14 @@ import {
   STATUS_CODE_ENUM,
   STATUS_CODES,
   UNKNOWN_SERVICE,
-} from '../../otlp/semconv.js'
-import { dict, typedAnyValue, type TypedObject, type TypedValue } from '../../otlp/typed-value.js'
-import type { KeyValue, Span } from '../../otlp/types.js'
+} from '../../otlp-to-native/semconv.js'
+import {
+  dict,
+  typedAnyValue,
+  type TypedObject,
+  type TypedValue,
+} from '../../otlp-to-native/typed-value.js'
+import type { KeyValue, Span } from '../../otlp-to-native/types.js'
 import {
   enumValue,
   halvesToBigInt,
@@ -21,7 +26,7 @@ import {
   timeHalves,
   uint32,
   visitAttributes,
-} from '../../otlp/values.js'
+} from '../../otlp-to-native/values.js'
 import type { Static } from 'typebox'
 import type { Scope, Span as SpanSchema } from '../schemas.js'
 import { decodeStoredSpan } from './span-decode.js'
