@@ -1,7 +1,10 @@
-// The comparison of one run, as one INSERT … SELECT inside the engine: both sides grouped by
-// key, joined, each key given its categories, and written to reconcile_breaks as one row per
-// finding (or pending key) plus one `matched` row per currency. Nothing is compared row by
-// row in Node, so 10M records cost the engine's join, not the event loop's.
+// The comparison of one run, inside the engine, in two passes. First both sides grouped by
+// key with what the categories need (counts, sums, currencies, statuses), joined, each key
+// given its categories, into a staging table: one row per finding (or pending key) plus one
+// `matched` row per currency. Then the rows reconcile_breaks keeps, with what only a finding
+// shows (a composite key's parts, the flows and traces of its records) read again for the
+// keys that broke alone: carried for every matched key, those arrays cost most of the run.
+// Nothing is compared row by row in Node.
 import type { Rule } from './rules.js'
 import type { SourceSql } from './sources/source-sql.js'
 
@@ -20,18 +23,25 @@ export interface CompareRun {
 const ns = (p: string) => `fromUnixTimestamp64Nano(toInt64({${p}:String}), 'UTC')`
 
 /** Per key of one side: how many records, their sum, currencies, statuses, times. */
-const side = (source: string) => `SELECT key, any(key_parts) AS kp, count() AS n,
+const side = (source: string) => `SELECT key, count() AS n,
     countIf(time >= ${ns('from')} AND time < ${ns('to')}) AS n_in,
     sum(amount) AS amt, groupUniqArray(currency) AS curs, groupArray(status) AS sts,
-    min(time) AS t0, max(time) AS t1,
-    groupUniqArrayIf(flow_id, flow_id != '') AS flows,
-    groupUniqArrayIf(trace_id, trace_id != '') AS traces
+    min(time) AS t0, max(time) AS t1
   FROM (${source}) GROUP BY key`
 
-export function compareStatement(run: CompareRun): {
-  query: string
+/** The staged rows' columns, as reconcile_breaks names them. */
+const STAGED = `run_id, rule, finding_id, category, pending, key, time, keys, left_count,
+  left_amount, left_currencies, left_statuses, right_count, right_amount, right_currencies,
+  right_statuses`
+
+export interface CompareStatements {
+  /** Run in order; `cleanup` afterwards, whether they succeeded or not. */
+  statements: string[]
+  cleanup: string
   params: Record<string, unknown>
-} {
+}
+
+export function compareStatements(run: CompareRun): CompareStatements {
   const { rule } = run
   const statusKeys = rule.status ? Object.keys(rule.status) : []
   const statusAgrees = rule.status ? Object.values(rule.status) : []
@@ -59,30 +69,30 @@ export function compareStatement(run: CompareRun): {
   const young = (t: string) =>
     `toUnixTimestamp64Nano(${t}) > toInt64({now:String}) - toInt64({grace_ns:String})`
   const matched = (x: string, otherwise: string) => `if(category = 'matched', ${otherwise}, ${x})`
-  const query = `INSERT INTO ${run.db}.reconcile_breaks
+  // A name made here from the run's ID, never from input.
+  const stage = `${run.db}.reconcile_stage_${run.runId.replace(/[^0-9a-z]/gi, '_')}`
+  const compare = `CREATE TABLE ${stage} ENGINE = Memory AS
 SELECT
-  {run:String}, {rule:String},
-  ${matched("lower(hex(substring(SHA256(concat({rule:String}, '\\0', key, '\\0', category)), 1, 16)))", "''")},
+  {run:String} AS run_id, {rule:String} AS rule,
+  ${matched("lower(hex(substring(SHA256(concat({rule:String}, '\\0', key, '\\0', category)), 1, 16)))", "''")} AS finding_id,
   category,
-  ${matched("any((category = 'dropped' AND young_l) OR (category = 'orphan' AND young_r))", '0')},
+  ${matched("any((category = 'dropped' AND young_l) OR (category = 'orphan' AND young_r))", '0')} AS pending,
   key,
-  ${matched('any(kp)', '[]')},
-  min(t0),
-  count(),
-  sum(l_n), if(countIf(l_n > 0) = 0, NULL, sumIf(l_amt, l_n > 0)),
-  ${matched('any(l_curs)', '[currency_group]')}, ${matched('any(l_sts)', '[]')},
-  sum(r_n), if(countIf(r_n > 0) = 0, NULL, sumIf(r_amt, r_n > 0)),
-  ${matched('any(r_curs)', '[currency_group]')}, ${matched('any(r_sts)', '[]')},
-  ${matched('any(flows)', '[]')}, ${matched('any(traces)', '[]')}
+  min(t0) AS time,
+  count() AS keys,
+  sum(l_n) AS left_count, if(countIf(l_n > 0) = 0, NULL, sumIf(l_amt, l_n > 0)) AS left_amount,
+  ${matched('any(l_curs)', '[currency_group]')} AS left_currencies,
+  ${matched('any(l_sts)', '[]')} AS left_statuses,
+  sum(r_n) AS right_count, if(countIf(r_n > 0) = 0, NULL, sumIf(r_amt, r_n > 0)) AS right_amount,
+  ${matched('any(r_curs)', '[currency_group]')} AS right_currencies,
+  ${matched('any(r_sts)', '[]')} AS right_statuses
 FROM (
   SELECT
-    if(has_l, l.key, r.key) AS key_of, if(has_l, l.kp, r.kp) AS kp,
+    if(has_l, l.key, r.key) AS key_of,
     l.n AS l_n, l.amt AS l_amt, l.curs AS l_curs, l.sts AS l_sts,
     r.n AS r_n, r.amt AS r_amt, r.curs AS r_curs, r.sts AS r_sts,
     if(has_l AND has_r, least(l.t0, r.t0), if(has_l, l.t0, r.t0)) AS t0,
     ${young('l.t1')} AS young_l, ${young('r.t1')} AS young_r,
-    arrayDistinct(arrayConcat(l.flows, r.flows)) AS flows,
-    arrayDistinct(arrayConcat(l.traces, r.traces)) AS traces,
     l.n > 0 AS has_l, r.n > 0 AS has_r,
     (NOT {left_summed:UInt8} AND l.n > 1) OR (NOT {right_summed:UInt8} AND r.n > 1) AS duplicate,
     has_l AND NOT has_r AS dropped,
@@ -109,5 +119,17 @@ FROM (
 )
 ARRAY JOIN cats AS category
 GROUP BY category, ${matched('key_of', "''")} AS key, ${matched("''", 'first_currency')} AS currency_group`
-  return { query, params }
+  const records = (source: string) => `SELECT key, key_parts, flow_id, trace_id FROM (${source})`
+  const write = `INSERT INTO ${run.db}.reconcile_breaks (${STAGED}, key_parts, flow_ids, trace_ids)
+SELECT ${STAGED}, d.kp, d.flows, d.traces
+FROM ${stage} AS s
+LEFT JOIN (
+  SELECT key, any(key_parts) AS kp,
+    groupUniqArrayIf(flow_id, flow_id != '') AS flows,
+    groupUniqArrayIf(trace_id, trace_id != '') AS traces
+  FROM (${records(run.left.sql)} UNION ALL ${records(run.right.sql)})
+  WHERE key IN (SELECT key FROM ${stage} WHERE category != 'matched')
+  GROUP BY key
+) AS d ON s.key = d.key`
+  return { statements: [compare, write], cleanup: `DROP TABLE IF EXISTS ${stage}`, params }
 }

@@ -3,7 +3,7 @@
 // is a dry run), and the report written with the run.
 import { randomBytes } from 'node:crypto'
 import type { Storage } from '@reckon/collector/storage'
-import { compareStatement } from './compare.js'
+import { compareStatements } from './compare.js'
 import { recordFindings } from './findings.js'
 import { nanosText, nowNanos } from './nanos.js'
 import type { Leases } from './lease.js'
@@ -168,7 +168,7 @@ export async function startRun(
       const left = sourceSql(db, rule.left, rule.leftSource, 'l', window, await batch('left'))
       const right = sourceSql(db, rule.right, rule.rightSource, 'r', window, await batch('right'))
       await step('comparing', 0.3)
-      const { query, params } = compareStatement({
+      const compare = compareStatements({
         db,
         runId: run.id,
         rule,
@@ -178,7 +178,12 @@ export async function startRun(
         to: String(req.to),
         now: String(now),
       })
-      await storage.client.command({ query, query_params: params })
+      try {
+        for (const query of compare.statements)
+          await storage.client.command({ query, query_params: compare.params })
+      } finally {
+        await storage.client.command({ query: compare.cleanup }).catch(() => {})
+      }
       if (!run.dryRun) {
         await step('recording findings', 0.7)
         await recordFindings(storage, run, req)
