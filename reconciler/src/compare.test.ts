@@ -10,6 +10,8 @@ import {
   nanosAgo,
   testStorage,
 } from './testing/harness.js'
+import { dropLeftoverStages, stageTable } from './compare.js'
+import { nanosText } from './nanos.js'
 import { breaksOf, EVENTS, found, ruleOf, runToEnd } from './testing/runs.js'
 
 const SOURCES = {
@@ -287,5 +289,54 @@ describe('a side without amounts', () => {
     expect(
       found(await breaksOf(storage, await runToEnd(storage, { rule: keysOnly, ...window }))),
     ).toEqual(['status_mismatch k2'])
+  })
+})
+
+describe('staging tables', () => {
+  it('leaves none behind a run, and drops those of runs that died, not of a run under way', async () => {
+    const rule = ruleOf({ left: 'orders', right: 'payments' }, SOURCES)
+    const now = nanosAgo()
+    await runToEnd(storage, { rule, from: now - HOUR_NS, to: now, now })
+    const stages = async () => {
+      const rs = await storage.client.query({
+        query: `SELECT name FROM system.tables WHERE database = {db:String}
+          AND startsWith(name, 'reconcile_stage_') ORDER BY name`,
+        query_params: { db: storage.database },
+        format: 'JSONEachRow',
+      })
+      return (await rs.json<{ name: string }>()).map((r) => r.name)
+    }
+    expect(await stages()).toEqual([])
+
+    // A process killed mid-comparison, and one comparing now.
+    const dead = 'run_20261203-101010-101_000000000001'
+    const alive = 'run_20261203-101010-101_000000000002'
+    for (const id of [dead, alive])
+      await storage.client.command({
+        query: `CREATE TABLE ${storage.database}.${stageTable(id)} (x UInt8) ENGINE = Memory`,
+      })
+    await storage.client.insert({
+      table: `${storage.database}.reconcile_runs`,
+      format: 'JSONEachRow',
+      values: [
+        {
+          id: alive,
+          rule: 'test-rule',
+          state: 'running',
+          started_at: nanosText(nanosAgo()),
+          version: '1',
+        },
+        {
+          id: dead,
+          rule: 'test-rule',
+          state: 'running',
+          started_at: nanosText(nanosAgo(2n * HOUR_NS)),
+          version: '1',
+        },
+      ],
+      clickhouse_settings: { date_time_input_format: 'best_effort' },
+    })
+    expect(await dropLeftoverStages(storage, 30 * 60_000)).toEqual([stageTable(dead)])
+    expect(await stages()).toEqual([stageTable(alive)])
   })
 })

@@ -5,6 +5,7 @@
 // shows (a composite key's parts, the flows and traces of its records) read again for the
 // keys that broke alone: carried for every matched key, those arrays cost most of the run.
 // Nothing is compared row by row in Node.
+import type { Storage } from '@reckon/collector/storage'
 import type { Rule } from './rules.js'
 import type { SourceSql } from './sources/source-sql.js'
 
@@ -28,6 +29,37 @@ const side = (source: string) => `SELECT key, count() AS n,
     sum(amount) AS amt, groupUniqArray(currency) AS curs, groupArray(status) AS sts,
     min(time) AS t0, max(time) AS t1
   FROM (${source}) GROUP BY key`
+
+/** The staging table of a run's first pass. */
+export const stageTable = (runId: string): string =>
+  `reconcile_stage_${runId.replace(/[^0-9a-z]/gi, '_')}`
+
+/**
+ * Drops the staging tables a killed process left: those of no run under way (a run that has
+ * been running longer than its lease was abandoned).
+ */
+export async function dropLeftoverStages(storage: Storage, leaseMs: number): Promise<string[]> {
+  const { client, database: db } = storage
+  const rs = await client.query({
+    query: `SELECT name FROM system.tables
+      WHERE database = {db:String} AND startsWith(name, 'reconcile_stage_')
+        AND name NOT IN (
+          SELECT concat('reconcile_stage_', replaceRegexpAll(id, '[^0-9A-Za-z]', '_'))
+          FROM ${db}.reconcile_runs FINAL
+          WHERE state = 'running' AND started_at > now64(9) - toIntervalMillisecond({lease:UInt64}))`,
+    query_params: { db, lease: leaseMs },
+    format: 'JSONEachRow',
+  })
+  const names = (await rs.json<{ name: string }>()).map((r) => r.name)
+  const dropped: string[] = []
+  for (const name of names) {
+    // Only names this module makes are dropped.
+    if (!/^reconcile_stage_[0-9A-Za-z_]+$/.test(name)) continue
+    await client.command({ query: `DROP TABLE IF EXISTS ${db}.${name}` })
+    dropped.push(name)
+  }
+  return dropped
+}
 
 /** The staged rows' columns, as reconcile_breaks names them. */
 const STAGED = `run_id, rule, finding_id, category, pending, key, time, keys, left_count,
@@ -70,7 +102,7 @@ export function compareStatements(run: CompareRun): CompareStatements {
     `toUnixTimestamp64Nano(${t}) > toInt64({now:String}) - toInt64({grace_ns:String})`
   const matched = (x: string, otherwise: string) => `if(category = 'matched', ${otherwise}, ${x})`
   // A name made here from the run's ID, never from input.
-  const stage = `${run.db}.reconcile_stage_${run.runId.replace(/[^0-9a-z]/gi, '_')}`
+  const stage = `${run.db}.${stageTable(run.runId)}`
   const compare = `CREATE TABLE ${stage} ENGINE = Memory AS
 SELECT
   {run:String} AS run_id, {rule:String} AS rule,

@@ -11,12 +11,13 @@ import {
   type TickSummary,
 } from './compensation/compensator.js'
 import { actOnFinding, type OperatorAction } from './compensation/operator.js'
+import { dropLeftoverStages } from './compare.js'
 import type { ReconcilerConfig, SourceConfig } from './config.js'
 import { parseDuration } from './duration.js'
 import { Leases } from './lease.js'
 import { nowNanos } from './nanos.js'
 import { resolveRules, type Rule } from './rules.js'
-import { RunInProgress, startRun, type Run, type Snapshotter } from './run.js'
+import { RUN_LEASE_MS, RunInProgress, startRun, type Run, type Snapshotter } from './run.js'
 import { postgresSnapshotter } from './sources/postgres.js'
 
 export interface ReconcilerOptions {
@@ -146,6 +147,13 @@ export class Reconciler {
    * starts compensating.
    */
   start(): void {
+    dropLeftoverStages(this.storage, RUN_LEASE_MS).then(
+      (dropped) => {
+        if (dropped.length > 0)
+          this.log(`dropped ${dropped.length} staging tables of runs that did not finish`)
+      },
+      (err: unknown) => this.log('could not drop the staging tables of unfinished runs', err),
+    )
     this.compensator.start()
     for (const rule of this.rules.values()) {
       if (!rule.schedule) continue

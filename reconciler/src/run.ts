@@ -68,7 +68,7 @@ export interface RunDeps {
   onProgress?: (run: Run) => void
 }
 
-const RUN_LEASE_MS = 30 * 60_000
+export const RUN_LEASE_MS = 30 * 60_000
 
 /** The engine's message without the query it quotes back (which can run to pages). */
 export function engineMessage(err: unknown): string {
