@@ -3,7 +3,7 @@
 // directory), else in this process against the configured storage. Exit 0 when the window
 // is clean, 1 when it found breaks, 2 when the run could not be made.
 import { parseArgs } from 'node:util'
-import { parseTime } from '@reckon/collector/time'
+import { nowNanos, parseTime } from '@reckon/collector/time'
 import { COLLECTOR, migrate, openStorage } from '@reckon/collector/storage'
 import { RECONCILER, Reconciler, type Report, type Run } from '@reckon/reconciler'
 import type { ReckonConfig } from './config.js'
@@ -128,7 +128,7 @@ async function inProcess(config: ReckonConfig, order: Order, show: Progress): Pr
   try {
     await migrate(storage, [COLLECTOR, RECONCILER])
     const reconciler = new Reconciler({ storage, config })
-    const now = BigInt(Date.now()) * 1_000_000n
+    const now = nowNanos()
     const to = order.to !== undefined ? parseTime('--to', order.to, now) : undefined
     const from = order.from !== undefined ? parseTime('--from', order.from, now) : undefined
     const { run, done } = await reconciler.run({

@@ -4,7 +4,7 @@ import { Readable } from 'node:stream'
 // Route schemas carry OpenAPI tags and summaries (the collector's document has the plugin).
 import type {} from '@fastify/swagger'
 import type { Storage } from '@reckon/collector/storage'
-import { parseTime } from '@reckon/collector/time'
+import { nowNanos, parseTime } from '@reckon/collector/time'
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify'
 import Type, { type Static } from 'typebox'
 import { CATEGORIES } from '../config.js'
@@ -57,8 +57,6 @@ const FindingQuery = Type.Object(
 
 const kindOf = (source: object): string =>
   'events' in source ? 'events' : 'file' in source ? 'file' : 'postgres'
-
-const nowNs = (): bigint => BigInt(Date.now()) * 1_000_000n
 
 export function reconcileRoutes(
   reconciler: Reconciler,
@@ -115,7 +113,7 @@ export function reconcileRoutes(
         },
       },
       async (request, reply) => {
-        const now = nowNs()
+        const now = nowNanos()
         const { rule, from, to, dryRun } = request.body
         const toNs = to !== undefined ? parseTime('to', to, now) : undefined
         const fromNs = from !== undefined ? parseTime('from', from, now) : undefined

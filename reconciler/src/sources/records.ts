@@ -6,6 +6,7 @@ import type { Storage } from '@reckon/collector/storage'
 import currencyCodes from 'currency-codes'
 import type { ColumnsConfig } from '../config.js'
 import { nanosText } from '../nanos.js'
+import { EARLIEST_NS, LATEST_NS, rfc3339Nanos } from '@reckon/collector/time'
 
 /** Which column holds each part of a record; a composite key has several. */
 export interface RecordColumns {
@@ -90,59 +91,35 @@ export function currencyProblem(text: string): string | undefined {
   return `currency ${JSON.stringify(text)} is not an ISO 4217 code`
 }
 
-/** What DateTime64(9) holds, as the collector's times: the Unix epoch to 2262-04-11. */
-const LATEST_NS = 2n ** 63n - 1n
-const RFC3339 =
-  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,9}))? ?([Zz]|[+-]\d{2}(?::?\d{2})?)?$/
+const RECORD_TIME =
+  /^(\d{4}-\d{2}-\d{2})[Tt ](\d{2}:\d{2}:\d{2})(?:[.,](\d{1,9}))? ?([Zz]|[+-]\d{2}(?::?\d{2})?)?$/
 
 /**
  * A record's time as Unix nanoseconds: RFC 3339 with its zone (`2026-05-01T10:00:00Z`,
  * `…+02:00`; a space for the T, as PostgreSQL writes it, and `+02` alone are taken), or
  * Unix milliseconds when the text is all digits. A time without a zone is refused rather
- * than guessed: a settlement file's local time is not UTC.
+ * than guessed: a settlement file's local time is not UTC. What the forms mean is read by
+ * the collector's RFC 3339 reader, once they are written as RFC 3339.
  */
 export function parseRecordTime(text: string): bigint | string {
   const shown = JSON.stringify(text)
   if (text === '') return 'time is empty'
   if (/^\d{1,15}$/.test(text)) return BigInt(text) * 1_000_000n
-  const m = RFC3339.exec(text)
+  const m = RECORD_TIME.exec(text)
   if (!m) {
     if (/^\d{4}-\d{2}-\d{2}$/.test(text))
       return `time ${shown} has no time of day: write 2026-05-01T00:00:00Z`
     return `time ${shown} is not RFC 3339 (2026-05-01T10:00:00Z, 2026-05-01T12:00:00+02:00) or Unix milliseconds`
   }
-  const zone = m[8]
+  const [, date, time, fraction, zone] = m
   if (zone === undefined) return `time ${shown} has no zone: add Z for UTC or its offset (+02:00)`
-  const [y, mo, d, h, mi, s] = m.slice(1, 7).map(Number) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ]
-  const ms = Date.UTC(y, mo - 1, d, h, mi, s)
-  const back = new Date(ms)
-  if (
-    back.getUTCFullYear() !== y ||
-    back.getUTCMonth() !== mo - 1 ||
-    back.getUTCDate() !== d ||
-    h > 23 ||
-    mi > 59 ||
-    s > 59
-  )
-    return `time ${shown} is not a date and time of the calendar`
-  let offsetMin = 0
-  if (zone !== 'Z' && zone !== 'z') {
-    const o = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)!
-    const oh = Number(o[2])
-    const om = Number(o[3] ?? '0')
-    if (oh > 23 || om > 59) return `time ${shown} has an offset out of range`
-    offsetMin = (o[1] === '-' ? -1 : 1) * (oh * 60 + om)
-  }
-  const ns =
-    (BigInt(ms) - BigInt(offsetMin) * 60_000n) * 1_000_000n + BigInt((m[7] ?? '').padEnd(9, '0'))
-  if (ns < 0n || ns > LATEST_NS)
+  const offset = /^([+-])(\d{2}):?(\d{2})?$/.exec(zone)
+  if (offset && (Number(offset[2]) > 23 || Number(offset[3] ?? '0') > 59))
+    return `time ${shown} has an offset out of range`
+  const rfc3339Zone = offset ? `${offset[1]}${offset[2]}:${offset[3] ?? '00'}` : 'Z'
+  const ns = rfc3339Nanos(`${date}T${time}${fraction ? `.${fraction}` : ''}${rfc3339Zone}`)
+  if (ns === undefined) return `time ${shown} is not a date and time of the calendar`
+  if (ns < EARLIEST_NS || ns > LATEST_NS)
     return `time ${shown} lies outside 1970-01-01T00:00:00Z to 2262-04-11T23:47:16Z`
   return ns
 }
