@@ -1,4 +1,5 @@
 import fp from 'fastify-plugin'
+import type { Authenticator } from './auth/authenticator.js'
 import type { Config } from './config/index.js'
 import type { Logger } from './log.js'
 import type { Storage } from './storage/client.js'
@@ -12,6 +13,8 @@ export interface ReckonContext {
   storage: Storage
   pipeline: WritePipeline
   metrics: SelfMetrics
+  /** API keys, users and sessions: who each request is. */
+  auth: Authenticator
 }
 
 declare module 'fastify' {

@@ -4,8 +4,14 @@ import Fastify, {
   type FastifyPluginAsync,
 } from 'fastify'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import cookie from '@fastify/cookie'
+import { readFileSync } from 'node:fs'
 import { apiApp } from './api/app.js'
-import type { Config } from './config/index.js'
+import { Authenticator } from './auth/authenticator.js'
+import { checkExposure } from './auth/exposure.js'
+import { authGuard } from './auth/guard.js'
+import { rateLimits } from './auth/rate-limits.js'
+import { ConfigError, type Config } from './config/index.js'
 import { contextPlugin, type ReckonContext } from './context.js'
 import { hostCheck } from './host-check.js'
 import { ingestApp } from './ingest/app.js'
@@ -51,18 +57,34 @@ export async function buildApps(
   // A pino Logger is a FastifyBaseLogger; typed as one, the apps keep Fastify's own types.
   const appLog = (component: string): { loggerInstance: FastifyBaseLogger } | { logger: false } =>
     logRequests ? { loggerInstance: warningsOf(context.log, { component }) } : { logger: false }
-  const ingest = Fastify({ ...appLog('ingest'), bodyLimit: context.config.ingest.maxBodyBytes })
+  const { rateLimit } = context.config
+  const https = httpsOptions(context.config)
+  const ingest = Fastify({
+    ...appLog('ingest'),
+    ...https,
+    bodyLimit: context.config.ingest.maxBodyBytes,
+  })
   await ingest.register(contextPlugin, { context })
   await ingest.register(hostCheck, { bind, allowedHosts })
+  await ingest.register(authGuard, { surface: 'ingest' })
+  await rateLimits(ingest, {
+    max: rateLimit.ingestPerSecond,
+    per: 'second',
+    what: 'ingest requests',
+  })
   await ingest.register(ingestApp)
 
   const api = Fastify({
     ...appLog('api'),
+    ...https,
     // Unknown query parameters are reported, not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: true, useDefaults: true } },
   }).withTypeProvider<TypeBoxTypeProvider>()
   await api.register(contextPlugin, { context })
   await api.register(hostCheck, { bind, allowedHosts, document: true })
+  await api.register(cookie)
+  await api.register(authGuard, { surface: 'api', document: true })
+  await rateLimits(api, { max: rateLimit.apiPerMinute, per: 'minute', what: 'API requests' })
   await api.register(apiApp, { plugins: apiPlugins })
   await Promise.all([ingest.ready(), api.ready()])
   return { context, ingest, api }
@@ -94,7 +116,24 @@ export async function createContext(
       (err: unknown) => storageLog.error({ err }, 'storing the spool the previous run left failed'),
     )
   }
-  return { config, log, storage, pipeline, metrics }
+  const auth = await Authenticator.open(storage, config)
+  return { config, log, storage, pipeline, metrics, auth }
+}
+
+/** `tls.cert` and `tls.key` read, for Fastify's `https`; nothing when they are not set. */
+function httpsOptions(config: Config): { https: { cert: Buffer; key: Buffer } } | object {
+  const { cert, key } = config.tls
+  if (cert === undefined && key === undefined) return {}
+  if (cert === undefined || key === undefined)
+    throw new ConfigError('tls.cert and tls.key go together: set both, or neither')
+  const read = (path: string, what: string): Buffer => {
+    try {
+      return readFileSync(path)
+    } catch (err) {
+      throw new ConfigError(`tls.${what}: cannot read ${path}: ${(err as Error).message}`)
+    }
+  }
+  return { https: { cert: read(cert, 'cert'), key: read(key, 'key') } }
 }
 
 export interface RunningReckon extends Apps {
@@ -109,7 +148,9 @@ export async function startReckon(
   config: Config,
   opts: ServerOptions = {},
 ): Promise<RunningReckon> {
+  const warning = checkExposure(config)
   const context = await createContext(config, opts)
+  if (warning) context.log.warn(warning)
   const apps = await buildApps(context, true, opts.apiPlugins)
   const otlpUrl = await apps.ingest.listen({ host: config.host, port: config.otlpPort })
   const apiUrl = await apps.api.listen({ host: config.host, port: config.apiPort })
@@ -118,6 +159,7 @@ export async function startReckon(
     (closing ??= (async () => {
       await Promise.all([apps.ingest.close(), apps.api.close()])
       await context.pipeline.shutdown()
+      await context.auth.close()
       if (!opts.storage) await context.storage.close()
     })())
   return { ...apps, otlpUrl, apiUrl, close }

@@ -14,6 +14,7 @@ import { logRoutes } from './routes/logs.js'
 import { metricRoutes } from './routes/metrics.js'
 import { serviceRoutes } from './routes/services.js'
 import { switchRoutes } from './routes/switches.js'
+import { authRoutes } from '../auth/routes.js'
 import { traceRoutes } from './routes/traces.js'
 
 export interface ApiOptions {
@@ -32,6 +33,21 @@ export async function apiApp(app: FastifyInstance, opts: ApiOptions = {}): Promi
         version: '0.1.0',
         description:
           'Traces, flows, services, business events, logs, metrics, breakers, instance health and degradation switches.',
+      },
+      components: {
+        securitySchemes: {
+          apiKey: {
+            type: 'http',
+            scheme: 'bearer',
+            description: 'An API key (rk_…) from `reckon keys create` or POST /api/keys',
+          },
+          session: {
+            type: 'apiKey',
+            in: 'cookie',
+            name: 'reckon_session',
+            description: 'The UI’s sign-in (POST /api/session); changes also need x-csrf-token',
+          },
+        },
       },
     },
   })
@@ -79,6 +95,7 @@ export async function apiApp(app: FastifyInstance, opts: ApiOptions = {}): Promi
   await app.register(metricRoutes)
   await app.register(breakerRoutes)
   await app.register(switchRoutes)
+  await app.register(authRoutes)
   for (const plugin of opts.plugins ?? []) await app.register(plugin)
 }
 

@@ -16,12 +16,16 @@ interface Operation {
   parameters?: unknown[]
   requestBody?: unknown
   responses: Record<string, Response>
+  'x-role'?: string
 }
+
+/** Routes that read no table: signing in and out, and who am I. */
+const NOT_QUERIES = ['/api/me', '/api/session']
 
 const ERROR_FIELDS = ['statusCode', 'error', 'message']
 
 describe('GET /api/docs/json', () => {
-  it('declares, for every route, its answers with a schema: 200, 421, 400 with parameters, 422 and 503 for queries', async () => {
+  it('declares, for every route, its answers with a schema: 200, 421, 400 with parameters, 422 and 503 for queries, 401 and 403 with a role', async () => {
     const doc = (await t.api.inject({ url: '/api/docs/json' })).json<{
       paths: Record<string, Record<string, Operation>>
     }>()
@@ -30,10 +34,12 @@ describe('GET /api/docs/json', () => {
     for (const [path, ops] of Object.entries(doc.paths)) {
       for (const [method, op] of Object.entries(ops)) {
         operations++
-        const expected = ['200', '421']
+        const expected = [op.responses['201'] ? '201' : '200', '421']
         if ((op.parameters?.length ?? 0) > 0 || op.requestBody) expected.push('400')
         // Every /api route reads through a bounded pool with cost caps; /readyz can be 503.
-        if (path.startsWith('/api/')) expected.push('422', '503')
+        if (path.startsWith('/api/') && !NOT_QUERIES.includes(path)) expected.push('422', '503')
+        // Every route that needs a role says which, and answers 401 and 403.
+        if (op['x-role']) expected.push('401', '403')
         if (path === '/readyz') expected.push('503')
         for (const status of expected) {
           const r = op.responses[status]
@@ -50,7 +56,13 @@ describe('GET /api/docs/json', () => {
       }
     }
     expect(missing).toEqual([])
-    expect(operations).toBe(19)
+    expect(operations).toBe(26)
+    const open = Object.entries(doc.paths).flatMap(([path, ops]) =>
+      Object.entries(ops)
+        .filter(([, op]) => !op['x-role'])
+        .map(([method]) => `${method.toUpperCase()} ${path}`),
+    )
+    expect(open.sort()).toEqual(['GET /api/me', 'GET /healthz', 'GET /readyz', 'POST /api/session'])
   })
 
   it('describes the points of GET /api/metrics', async () => {

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os'
 import Type, { type Static, type TProperties } from 'typebox'
+import { RoleSchema } from '../auth/role-schema.js'
 import { ITEM_LIMITS } from '../otlp-to-native/arrival.js'
 import { composeConfig, type ConfigSection, type EnvKeys } from './section.js'
 
@@ -91,6 +92,60 @@ const COLLECTOR_PROPERTIES = {
     },
     { additionalProperties: false },
   ),
+  auth: Type.Object(
+    {
+      mode: Type.Union([Type.Literal('local'), Type.Literal('keys'), Type.Literal('none')], {
+        description:
+          'local: no sign-in, allowed only bound to loopback (every change is recorded as "local"); keys: API keys and users required; none: no sign-in on any address (warned at every start)',
+      }),
+      ingest: Type.Optional(
+        Type.Union([Type.Literal('keys'), Type.Literal('open')], {
+          description:
+            'Whether port 4318 needs an ingest key: default keys when mode is keys, else open (senders inside a private network)',
+        }),
+      ),
+      users: Type.Array(
+        Type.Object(
+          {
+            name: Type.String({ pattern: '^[A-Za-z0-9_.@-]{1,100}$' }),
+            role: RoleSchema,
+            passwordHash: Type.String({
+              pattern: '^scrypt\\$',
+              description: 'From `reckon users hash-password`; never the password itself',
+            }),
+          },
+          { additionalProperties: false },
+        ),
+        { maxItems: 1000, description: 'People who sign in to the UI with a password' },
+      ),
+      sessionHours: Type.Number({ minimum: 0.01, maximum: 24 * 30 }),
+    },
+    { additionalProperties: false },
+  ),
+  rateLimit: Type.Object(
+    {
+      apiPerMinute: Type.Integer({
+        minimum: 0,
+        description: 'Query API requests one key (or address) may make a minute; 0: unlimited',
+      }),
+      ingestPerSecond: Type.Integer({
+        minimum: 0,
+        description: 'Ingest requests one key (or address) may make a second; 0: unlimited',
+      }),
+      signInPerMinute: Type.Integer({
+        minimum: 1,
+        description: 'Sign-in attempts one address may make a minute',
+      }),
+    },
+    { additionalProperties: false },
+  ),
+  tls: Type.Object(
+    {
+      cert: Type.Optional(Type.String({ minLength: 1, description: 'PEM certificate chain file' })),
+      key: Type.Optional(Type.String({ minLength: 1, description: 'PEM private key file' })),
+    },
+    { additionalProperties: false, description: 'Both set: both ports serve HTTPS' },
+  ),
 } satisfies TProperties
 
 /** Everything the collector can be told, from `reckon.yaml` or the environment. */
@@ -129,6 +184,11 @@ export const DEFAULTS: Config = {
     maxRowsToRead: 100_000_000,
     maxBytesToRead: 10 * 1024 * 1024 * 1024,
   },
+  auth: { mode: 'local', users: [], sessionHours: 12 },
+  // Far above one person's UI or an SDK's batches; what they stop is one sender starving
+  // the others.
+  rateLimit: { apiPerMinute: 6000, ingestPerSecond: 1000, signInPerMinute: 10 },
+  tls: {},
 }
 
 /** Environment variables and the config key each one sets. */
@@ -146,6 +206,10 @@ export const ENV_KEYS: EnvKeys = {
   RECKON_MAX_BODY_BYTES: { path: ['ingest', 'maxBodyBytes'], type: 'integer' },
   RECKON_QUEUE_BYTES: { path: ['ingest', 'queueBytes'], type: 'integer' },
   RECKON_DECODE_THREADS: { path: ['ingest', 'decodeThreads'], type: 'integer' },
+  RECKON_AUTH_MODE: { path: ['auth', 'mode'], type: 'string' },
+  RECKON_AUTH_INGEST: { path: ['auth', 'ingest'], type: 'string' },
+  RECKON_TLS_CERT: { path: ['tls', 'cert'], type: 'string' },
+  RECKON_TLS_KEY: { path: ['tls', 'key'], type: 'string' },
 }
 
 /** The collector's section of reckon.yaml, for the CLI to compose with the others'. */

@@ -35,7 +35,9 @@ function sendStatus(
       : http >= 500
         ? RpcCode.INTERNAL
         : RpcCode.INVALID_ARGUMENT
-  if (http === 503 || http === 429) reply.header('retry-after', String(RETRY_AFTER_SECONDS))
+  // A rate limit says when its window reopens; a full queue, the usual wait.
+  if ((http === 503 || http === 429) && !reply.hasHeader('retry-after'))
+    reply.header('retry-after', String(RETRY_AFTER_SECONDS))
   if (isProtobuf(request) && http !== 415) {
     return reply
       .code(http)
@@ -117,7 +119,7 @@ export async function ingestApp(app: FastifyInstance): Promise<void> {
   )
   app.addHook('onClose', () => decoder.close())
 
-  app.get('/healthz', async () => ({ status: 'ok' }))
+  app.get('/healthz', { config: { role: 'public' } }, async () => ({ status: 'ok' }))
   otlpRoutes(app, decoder)
   eventRoutes(app)
 }

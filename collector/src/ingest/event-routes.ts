@@ -199,7 +199,7 @@ function parseRows(body: Buffer, ndjson: boolean): unknown[] {
  * good rows are stored even when others are refused, and every refusal names its index.
  */
 export function eventRoutes(app: FastifyInstance): void {
-  app.post('/v1/events', async (request, reply) => {
+  app.post('/v1/events', { config: { role: 'ingest' } }, async (request, reply) => {
     const rows = parseRows(request.body as Buffer, isNdjson(request))
     const arrival: Arrival = arrivingNow(app.reckon.config)
     if (rows.length > arrival.maxItems) {

@@ -7,7 +7,8 @@ import type { DecodePool } from './decode-pool.js'
 /** POST /v1/traces, /v1/logs, /v1/metrics as the OTLP/HTTP spec describes them. */
 export function otlpRoutes(app: FastifyInstance, decoder: DecodePool): void {
   for (const signal of ['traces', 'logs', 'metrics'] as const) {
-    app.post(`/v1/${signal}`, async (request: FastifyRequest, reply: FastifyReply) => {
+    const options = { config: { role: 'ingest' as const } }
+    app.post(`/v1/${signal}`, options, async (request: FastifyRequest, reply: FastifyReply) => {
       const json = isJson(request)
       const at = arrivingNow(app.reckon.config)
       const conversion = await decoder.convert(signal, request.body as Buffer, json, at)

@@ -227,4 +227,55 @@ TTL toDateTime(time) + toIntervalDay(${days})
 SETTINGS index_granularity = 8192, ttl_only_drop_parts = 1`,
     ],
   },
+  {
+    version: 10,
+    name: 'auth: API keys, their revocations and last uses, the audit log, the session secret',
+    statements: (db) => [
+      `CREATE TABLE IF NOT EXISTS ${db}.api_keys (
+  id String,
+  name String,
+  role LowCardinality(String),
+  secret_hash String,
+  created_at DateTime64(9, 'UTC'),
+  created_by String,
+  expires_at Nullable(DateTime64(9, 'UTC'))
+)
+ENGINE = ReplacingMergeTree
+ORDER BY id`,
+      `CREATE TABLE IF NOT EXISTS ${db}.api_key_revocations (
+  id String,
+  revoked_at DateTime64(9, 'UTC'),
+  revoked_by String
+)
+ENGINE = ReplacingMergeTree
+ORDER BY id`,
+      `CREATE TABLE IF NOT EXISTS ${db}.api_key_uses (
+  id String,
+  used_at DateTime64(9, 'UTC')
+)
+ENGINE = ReplacingMergeTree(used_at)
+ORDER BY id`,
+      `CREATE TABLE IF NOT EXISTS ${db}.audit_log (
+  at DateTime64(9, 'UTC'),
+  identity String,
+  role LowCardinality(String),
+  via LowCardinality(String),
+  action LowCardinality(String),
+  target String,
+  details String CODEC(ZSTD(1)),
+  address String,
+  request_id String
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(at)
+ORDER BY at`,
+      `CREATE TABLE IF NOT EXISTS ${db}.auth_secrets (
+  name String,
+  value String,
+  created_at DateTime64(9, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY name`,
+    ],
+  },
 ]

@@ -75,13 +75,13 @@ async function developmentStore(s: typeof storage, versions: number[]): Promise<
 }
 
 describe('migrate', () => {
-  it('opens a store made before the baseline squash and reads its traces', async () => {
+  it('opens a store made before the baseline squash, brings it up to date and reads its traces', async () => {
     await developmentStore(storage, [1, 2, 3, 4, 5, 6, 7, 8, 9])
     const traceId = hex(16)
     await storeTrace(storage, traceId)
     const report = await migrate(storage)
-    expect(report.applied).toEqual([])
-    expect(report.current).toEqual({ collector: 9 })
+    expect(report.applied.map((m) => m.version)).toEqual([10])
+    expect(report.current).toEqual({ collector: 10 })
     expect(await isMigrated(storage)).toBe(true)
     const trace = await spansOf(storage, traceId)
     expect(trace?.spans.map((x) => x.name)).toEqual(['POST /orders', 'charge'])
@@ -101,12 +101,18 @@ describe('migrate', () => {
     }
   })
 
-  it('creates a new store at the baseline once, and an unknown trace is simply not found', async () => {
+  it('creates a new store at the baseline and the steps after it once, and an unknown trace is simply not found', async () => {
     const report = await migrate(fresh)
     expect(report.applied).toEqual([
       { component: 'collector', version: 9, name: expect.stringMatching(/^baseline/) },
+      { component: 'collector', version: 10, name: expect.stringMatching(/^auth/) },
     ])
     expect(await tableNames(fresh)).toEqual([
+      'api_key_revocations',
+      'api_key_uses',
+      'api_keys',
+      'audit_log',
+      'auth_secrets',
       'business_events',
       'logs',
       'metric_points',

@@ -20,6 +20,11 @@ export const COLLECTOR_TABLES = {
   trace_summaries: { retainedBy: 'start' },
   quarantined_rows: { retainedBy: 'time' },
   switch_changes: {},
+  api_keys: {},
+  api_key_revocations: {},
+  api_key_uses: {},
+  audit_log: {},
+  auth_secrets: {},
 } as const satisfies Record<string, TableEntry>
 
 type Registry = typeof COLLECTOR_TABLES

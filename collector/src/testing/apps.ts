@@ -46,6 +46,7 @@ export async function testApps(over: DeepPartial<Config> = {}): Promise<TestApps
     close: async () => {
       await Promise.all([apps.ingest.close(), apps.api.close()])
       await context.pipeline.shutdown()
+      await context.auth.close()
       await dropDatabase(storage)
     },
   }

@@ -32,6 +32,9 @@ export function testConfig(over: DeepPartial<Config> = {}): Config {
     clickhouse: { ...base.clickhouse, ...over.clickhouse },
     ingest: { ...base.ingest, ...over.ingest },
     query: { ...base.query, ...over.query },
+    auth: { ...base.auth, ...over.auth },
+    rateLimit: { ...base.rateLimit, ...over.rateLimit },
+    tls: { ...base.tls, ...over.tls },
   }
 }
 

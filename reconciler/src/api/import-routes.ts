@@ -44,6 +44,7 @@ export function importRoutes(
     app.post<{ Params: Static<typeof NameParams>; Querystring: Static<typeof ImportQuerySchema> }>(
       '/api/reconcile/sources/:name/import',
       {
+        config: { role: 'operator' },
         bodyLimit: maxBytes,
         schema: {
           tags: ['reconciliation'],
@@ -78,7 +79,7 @@ export function importRoutes(
         const length = Number(request.headers['content-length'] ?? 0)
         if (length > maxBytes)
           throw new ImportTooLarge(`the file is larger than the import limit of ${maxBytes} bytes`)
-        return importCsv(reconciler.storage, {
+        const summary = await importCsv(reconciler.storage, {
           source: name,
           config,
           stream: body.stream,
@@ -86,6 +87,17 @@ export function importRoutes(
           by: identityOf(request),
           maxBytes,
         })
+        await request.audit({
+          action: 'source.import',
+          target: name,
+          details: {
+            fileName: summary.fileName,
+            batch: summary.batch,
+            rows: summary.rows,
+            alreadyImported: summary.alreadyImported,
+          },
+        })
+        return summary
       },
     )
   }

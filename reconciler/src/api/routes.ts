@@ -69,6 +69,7 @@ export function reconcileRoutes(
     app.get(
       '/api/reconcile/rules',
       {
+        config: { role: 'viewer' },
         schema: {
           tags: TAGS,
           summary: 'Rules with their sources, schedule, last run and open findings',
@@ -105,6 +106,7 @@ export function reconcileRoutes(
     app.post<{ Body: Static<typeof RunOrderSchema> }>(
       '/api/reconcile/runs',
       {
+        config: { role: 'operator' },
         schema: {
           tags: TAGS,
           summary: 'Start a run of a rule (default window: the rule’s, back from now)',
@@ -128,6 +130,11 @@ export function reconcileRoutes(
           dryRun: dryRun ?? false,
           by: identityOf(request),
         })
+        await request.audit({
+          action: 'run.start',
+          target: run.id,
+          details: { rule, dryRun: dryRun ?? false },
+        })
         return reply.code(202).send({ id: run.id })
       },
     )
@@ -135,6 +142,7 @@ export function reconcileRoutes(
     app.get<{ Querystring: Static<typeof RunList> }>(
       '/api/reconcile/runs',
       {
+        config: { role: 'viewer' },
         schema: {
           tags: TAGS,
           summary: 'Runs, newest first',
@@ -152,6 +160,7 @@ export function reconcileRoutes(
     app.get<{ Params: Static<typeof IdParams> }>(
       '/api/reconcile/runs/:id',
       {
+        config: { role: 'viewer' },
         schema: {
           tags: TAGS,
           summary: 'A run: its state, progress and report',
@@ -169,6 +178,7 @@ export function reconcileRoutes(
     app.get<{ Params: Static<typeof IdParams>; Querystring: Static<typeof FindingQuery> }>(
       '/api/reconcile/runs/:id/findings',
       {
+        config: { role: 'viewer' },
         schema: {
           tags: TAGS,
           summary: 'A run’s findings (and pending keys), with both sides’ values',
@@ -197,6 +207,7 @@ export function reconcileRoutes(
     app.get<{ Params: Static<typeof IdParams> }>(
       '/api/reconcile/runs/:id/report.csv',
       {
+        config: { role: 'viewer' },
         schema: {
           tags: TAGS,
           summary: 'The run’s itemized report: one row per finding, both sides’ values',
@@ -218,6 +229,7 @@ export function reconcileRoutes(
     app.get<{ Params: Static<typeof IdParams> }>(
       '/api/reconcile/findings/:id',
       {
+        config: { role: 'viewer' },
         schema: {
           tags: TAGS,
           summary: 'A finding with its history, compensation attempts, flows and traces',
@@ -241,6 +253,7 @@ export function reconcileRoutes(
       app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof ReasonSchema> }>(
         `/api/reconcile/findings/:id/${action}`,
         {
+          config: { role: 'operator' },
           schema: {
             tags: TAGS,
             summary,
@@ -252,6 +265,11 @@ export function reconcileRoutes(
         async (request, reply) => {
           const { id } = request.params
           await reconciler.act(id, action, identityOf(request), request.body.why)
+          await request.audit({
+            action: `finding.${action}`,
+            target: id,
+            details: { why: request.body.why },
+          })
           const f = await findingDetail(storage, id)
           if (!f) return reply.code(404).send(notFound(`no finding ${id}`))
           return f
@@ -262,6 +280,7 @@ export function reconcileRoutes(
     app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof SignOffSchema> }>(
       '/api/reconcile/runs/:id/signoff',
       {
+        config: { role: 'finance' },
         schema: {
           tags: TAGS,
           summary: 'Sign off a run’s report (freezes it); not by who started the run',
@@ -270,8 +289,12 @@ export function reconcileRoutes(
           response: { 200: RunSchema, 403: ErrorSchema, ...errors },
         },
       },
-      async (request) =>
-        signOff(storage, request.params.id, identityOf(request), request.body?.comment ?? ''),
+      async (request) => {
+        const comment = request.body?.comment ?? ''
+        const run = await signOff(storage, request.params.id, identityOf(request), comment)
+        await request.audit({ action: 'report.signoff', target: run.id, details: { comment } })
+        return run
+      },
     )
   }
 }

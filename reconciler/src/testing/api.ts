@@ -1,6 +1,6 @@
 // The query API as a process serves it, for app.inject() tests: the collector's apps with the
 // reconciler's routes inside, on a test's storage.
-import { DEFAULTS } from '@reckon/collector/config'
+import { DEFAULTS, type Config } from '@reckon/collector/config'
 import { buildApps, createContext, type Apps } from '@reckon/collector/server'
 import { COLLECTOR, type Storage } from '@reckon/collector/storage'
 import type { ImportRouteOptions } from '../api/import-routes.js'
@@ -16,9 +16,10 @@ export async function testApi(
   storage: Storage,
   reconciler: Reconciler,
   routes: ImportRouteOptions = {},
+  over: Partial<Config> = {},
 ): Promise<TestApi> {
   const context = await createContext(
-    { ...DEFAULTS, clickhouse: { ...DEFAULTS.clickhouse, database: storage.database } },
+    { ...DEFAULTS, clickhouse: { ...DEFAULTS.clickhouse, database: storage.database }, ...over },
     { storage, leftovers: [], migrations: [COLLECTOR, RECONCILER] },
   )
   const apps = await buildApps(context, false, [reconcileRoutes(reconciler, routes)])
@@ -27,6 +28,7 @@ export async function testApi(
     close: async () => {
       await Promise.all([apps.api.close(), apps.ingest.close()])
       await context.pipeline.shutdown()
+      await context.auth.close()
     },
   }
 }

@@ -71,6 +71,7 @@ export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/breakers',
     {
+      config: { role: 'viewer' },
       schema: {
         summary: 'Current state of every circuit breaker, per service and instance',
         description: 'The latest report in the window (default: the last 15 minutes).',
@@ -93,6 +94,7 @@ export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/breakers/transitions',
     {
+      config: { role: 'viewer' },
       schema: {
         summary: 'Breaker state changes with their exact times, oldest first (the timeline)',
         tags: ['breakers'],
@@ -120,6 +122,7 @@ export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/health',
     {
+      config: { role: 'viewer' },
       schema: {
         summary: 'Every instance that sent a heartbeat: up, stale or down, with its figures',
         description:

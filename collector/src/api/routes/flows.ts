@@ -12,6 +12,7 @@ export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/flows/:flowId',
     {
+      config: { role: 'viewer' },
       schema: {
         summary: 'A business flow: its traces and business events in time order',
         tags: ['flows'],
@@ -49,6 +50,7 @@ export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/events',
     {
+      config: { role: 'viewer' },
       schema: {
         summary: 'Business events matching every filter, oldest first',
         tags: ['flows'],

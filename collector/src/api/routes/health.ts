@@ -25,6 +25,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/healthz',
     {
+      config: { role: 'public' },
       schema: {
         summary: 'The process is up',
         tags: ['health'],
@@ -37,6 +38,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/readyz',
     {
+      config: { role: 'public' },
       schema: {
         summary:
           'Storage is reachable and takes writes, every migration is applied, no spool left by a killed run is being stored',
@@ -65,6 +67,7 @@ export const healthRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/metrics',
     {
+      config: { role: 'viewer' },
       schema: {
         summary: 'Prometheus metrics of Reckon itself',
         tags: ['health'],

@@ -26,6 +26,7 @@ export const logRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/logs',
     {
+      config: { role: 'viewer' },
       schema: {
         summary: 'Log records matching every filter, newest first',
         tags: ['logs'],

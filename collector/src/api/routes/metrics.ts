@@ -11,6 +11,7 @@ export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/metrics',
     {
+      config: { role: 'viewer' },
       schema: {
         summary:
           'Metric data points (gauge, sum, histogram, exponential histogram, summary), oldest first',
@@ -37,6 +38,7 @@ export const metricRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/metrics/names',
     {
+      config: { role: 'viewer' },
       schema: {
         summary: 'Metric names seen in the window',
         tags: ['metrics'],

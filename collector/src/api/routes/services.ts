@@ -13,6 +13,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/services',
     {
+      config: { role: 'viewer' },
       schema: {
         summary:
           'Rate, errors and duration (p50/p95/p99) of each service over the window (default 1 h)',
@@ -30,6 +31,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/services/:name/operations',
     {
+      config: { role: 'viewer' },
       schema: {
         summary: "A service's operations with the same figures",
         tags: ['services'],
@@ -54,6 +56,7 @@ export const serviceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/dependencies',
     {
+      config: { role: 'viewer' },
       schema: {
         summary: 'Caller → callee edges between services, from parent/child spans',
         tags: ['services'],

@@ -28,6 +28,7 @@ export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/switches',
     {
+      config: { role: 'viewer' },
       schema: {
         summary: 'Every degradation switch and its current value (what the SDKs poll)',
         tags: ['switches'],
@@ -40,6 +41,7 @@ export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.put(
     '/api/switches/:name',
     {
+      config: { role: 'operator' },
       schema: {
         summary: 'Turns a switch on or off (creating it); recorded with who and why',
         tags: ['switches'],
@@ -47,7 +49,13 @@ export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
         body: Type.Object(
           {
             on: Type.Boolean(),
-            by: Type.String({ minLength: 1, maxLength: 200, description: 'Who changes it' }),
+            by: Type.Optional(
+              Type.String({
+                maxLength: 200,
+                description:
+                  'Ignored: the change is recorded under the caller’s identity (its key, its sign-in, or local)',
+              }),
+            ),
             reason: Type.Optional(Type.String({ maxLength: 2000 })),
             flowPinned: Type.Optional(
               Type.Boolean({ description: 'Default: unchanged (false when new)' }),
@@ -62,19 +70,25 @@ export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
     async (request) => {
       const { name } = request.params
       const b = request.body
+      const by = (request.identity ?? app.reckon.auth.unauthenticated).name
       const changed = await switches.run(async (storage) => {
         const [previous] = await switchHistory(storage, name, 1, timeout)
         return changeSwitch(storage, {
           name,
           on: b.on,
-          by: b.by,
+          by,
           reason: b.reason ?? '',
           flowPinned: b.flowPinned ?? previous?.flowPinned ?? false,
           description: b.description ?? previous?.description ?? '',
         })
       })
+      await request.audit({
+        action: 'switch.change',
+        target: name,
+        details: { on: b.on, reason: b.reason ?? '' },
+      })
       request.log.info(
-        { switch: name, on: b.on, by: b.by, reason: b.reason },
+        { switch: name, on: b.on, by, reason: b.reason },
         'degradation switch changed',
       )
       return changed
@@ -84,6 +98,7 @@ export const switchRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/switches/:name/history',
     {
+      config: { role: 'viewer' },
       schema: {
         summary: 'The audit trail of one switch, newest first',
         tags: ['switches'],

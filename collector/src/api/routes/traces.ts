@@ -49,6 +49,7 @@ export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/traces/:traceId',
     {
+      config: { role: 'viewer' },
       schema: {
         summary: 'One trace with all its spans',
         tags: ['traces'],
@@ -74,6 +75,7 @@ export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   app.get(
     '/api/traces',
     {
+      config: { role: 'viewer' },
       schema: {
         summary: 'Find traces: newest first, each with a span matching every filter',
         tags: ['traces'],

@@ -1,0 +1,10 @@
+// What other packages (the reconciler's routes, the CLI) use of authentication and audit.
+export { ROLES, ROLE_DESCRIPTIONS, allows, isRole, type Role, type RouteRole } from './roles.js'
+export { LOCAL, ANONYMOUS, type Identity } from './identity.js'
+export { Authenticator } from './authenticator.js'
+export { KeyStore, KeyNameTaken, type ApiKey, type NewKey } from './key-store.js'
+export { recordAudit, listAudit, type AuditEntry, type AuditRecord } from './audit.js'
+export { hashPassword } from './secrets.js'
+export { parseExpiry } from './expiry.js'
+export { checkExposure, ExposedWithoutAuth } from './exposure.js'
+export { AuthRefused } from './guard.js'
