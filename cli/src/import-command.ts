@@ -3,13 +3,15 @@
 // imported in this process. Exit 0 when every row was stored (or the file had been imported
 // before), 1 when some lines were refused, 2 when the file was refused whole.
 import { createReadStream, statSync } from 'node:fs'
-import { request } from 'node:http'
+import { request as httpRequest } from 'node:http'
+import { request as httpsRequest } from 'node:https'
 import { basename } from 'node:path'
 import { parseArgs } from 'node:util'
 import { COLLECTOR, migrate, openStorage } from '@reckon/collector/storage'
 import { importCsv, RECONCILER, Reconciler, type ImportSummary } from '@reckon/reconciler'
 import type { ReckonConfig } from './config.js'
-import { ReconcileFailed, runningApi, UsageError } from './reconcile-command.js'
+import { ReconcileFailed, UsageError } from './reconcile-command.js'
+import { apiHeaders, keyAdvice, runningApi } from './running-api.js'
 
 export const IMPORT_HELP = `reckon import --source NAME FILE.csv
 
@@ -41,11 +43,16 @@ function upload(base: string, source: string, file: string): Promise<ImportSumma
   const url = new URL(`${base}/api/reconcile/sources/${encodeURIComponent(source)}/import`)
   url.searchParams.set('fileName', basename(file))
   return new Promise((resolve, reject) => {
+    const request = url.protocol === 'https:' ? httpsRequest : httpRequest
     const req = request(
       url,
       {
         method: 'POST',
-        headers: { 'content-type': 'text/csv', 'content-length': statSync(file).size },
+        headers: {
+          'content-type': 'text/csv',
+          'content-length': statSync(file).size,
+          ...apiHeaders(),
+        },
       },
       (res) => {
         let body = ''
@@ -59,7 +66,11 @@ function upload(base: string, source: string, file: string): Promise<ImportSumma
             return reject(new ReconcileFailed(`${url.origin} answered ${res.statusCode}: ${body}`))
           }
           if (res.statusCode === 200) resolve(parsed)
-          else reject(new ReconcileFailed(`${basename(file)} was refused: ${parsed.message}`))
+          else {
+            const advice = keyAdvice(base, res.statusCode ?? 0, 'operator')
+            const why = `${basename(file)} was refused: ${parsed.message}`
+            reject(new ReconcileFailed(advice ? `${why}\n${advice}` : why))
+          }
         })
       },
     )

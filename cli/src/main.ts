@@ -1,5 +1,6 @@
 // The `reckon` command (bin/reckon.js runs it): one process per command, composed from the
 // components' public exports.
+import { parseArgs } from 'node:util'
 import { ConfigError } from '@reckon/collector/config'
 import {
   describeTarget,
@@ -9,9 +10,11 @@ import {
   StorageOpenError,
   COLLECTOR,
 } from '@reckon/collector/storage'
+import { ExposedWithoutAuth } from '@reckon/collector/auth'
 import { CsvRefused, RECONCILER } from '@reckon/reconciler'
 import { loadReckonConfig, type ReckonConfig } from './config.js'
 import { importCommand, IMPORT_HELP } from './import-command.js'
+import { keysCommand, KEYS_HELP, usersCommand, USERS_HELP } from './keys-command.js'
 import {
   reconcileCommand,
   ReconcileFailed,
@@ -34,16 +37,40 @@ Usage:
   reckon import      A settlement file into a file source:
                      reckon import --source NAME FILE.csv
   reckon migrate     Apply database migrations and exit
-  reckon help        This text (reckon help reconcile, reckon help import: theirs)
+  reckon keys        API keys: reckon keys create --name NAME --role ROLE, list, revoke ID
+  reckon users       reckon users hash-password: a password hash for auth.users
+  reckon help        This text (reckon help reconcile, import, keys, users: theirs)
+
+Server options (up, collector):
+  --host ADDRESS     bind to this address (default 127.0.0.1); any other than loopback
+                     needs auth.mode: keys in reckon.yaml
 
 Configuration: reckon.yaml in the working directory (or RECKON_CONFIG), then environment:
   RECKON_HOST (127.0.0.1)  RECKON_OTLP_PORT (4318)  RECKON_API_PORT (8318)
   RECKON_DATA_DIR (.reckon/data)  RECKON_RETENTION_DAYS (7)
   CLICKHOUSE_URL  CLICKHOUSE_USER  CLICKHOUSE_PASSWORD  CLICKHOUSE_DATABASE (reckon)
+  RECKON_AUTH_MODE (local, keys, none)  RECKON_TLS_CERT  RECKON_TLS_KEY
+  RECKON_API_KEY (the key commands send to a running Reckon)
   RECKON_LOG_FORMAT (text, or json)  RECKON_LOG_LEVEL (info)
 `
 
-const HELPS: Record<string, string> = { reconcile: RECONCILE_HELP, import: IMPORT_HELP }
+const HELPS: Record<string, string> = {
+  reconcile: RECONCILE_HELP,
+  import: IMPORT_HELP,
+  keys: KEYS_HELP,
+  users: USERS_HELP,
+}
+
+/** `--host ADDRESS` of the server commands, as a config override. */
+function serverOverrides(args: string[]): { host?: string } {
+  let values
+  try {
+    ;({ values } = parseArgs({ args, options: { host: { type: 'string' } }, strict: true }))
+  } catch (err) {
+    throw new UsageError((err as Error).message, HELP)
+  }
+  return values.host !== undefined ? { host: values.host } : {}
+}
 
 function needsServer(config: ReckonConfig, command: string): boolean {
   if (config.clickhouse.url) return false
@@ -88,7 +115,9 @@ async function main(argv: string[]): Promise<number> {
     console.log(HELPS[command])
     return 0
   }
-  const config = loadReckonConfig()
+  if (command === 'users') return usersCommand(args)
+  const server = ['up', 'collector'].includes(command)
+  const config = loadReckonConfig(server ? { overrides: serverOverrides(args) } : {})
   switch (command) {
     case 'up':
       await serve(config)
@@ -107,6 +136,8 @@ async function main(argv: string[]): Promise<number> {
       return importCommand(config, args)
     case 'migrate':
       return migrateCommand(config)
+    case 'keys':
+      return keysCommand(config, args)
     default:
       console.error(`unknown command ${JSON.stringify(command)}\n\n${HELP}`)
       return 2
@@ -122,17 +153,22 @@ main(process.argv.slice(2)).then(
       console.error(`reckon: ${err.message}\n\n${err.help}`)
       process.exit(2)
     }
+    if (err instanceof ExposedWithoutAuth || err instanceof ConfigError) {
+      console.error(
+        `reckon: ${err instanceof ConfigError ? 'configuration error: ' : ''}${err.message}`,
+      )
+      process.exit(2)
+    }
     if (err instanceof ReconcileFailed || err instanceof CsvRefused) {
       console.error(`reckon: ${err.message}`)
       process.exit(2)
     }
-    if (err instanceof ConfigError) console.error(`reckon: configuration error: ${err.message}`)
-    else if (err instanceof StorageOpenError || err instanceof MigrationError)
+    if (err instanceof StorageOpenError || err instanceof MigrationError)
       console.error(`reckon: ${err.message}`)
     else if (err instanceof Error && 'code' in err && err.code === 'EADDRINUSE')
       console.error(`reckon: ${err.message} — is Reckon already running?`)
     else console.error('reckon: failed to start:', err)
     // A command that did not run is exit 2; a server that could not start, 1.
-    process.exit(['reconcile', 'import'].includes(process.argv[2] ?? '') ? 2 : 1)
+    process.exit(['reconcile', 'import', 'keys', 'users'].includes(process.argv[2] ?? '') ? 2 : 1)
   },
 )

@@ -7,6 +7,7 @@ import { nowNanos, parseTime } from '@reckon/collector/time'
 import { COLLECTOR, migrate, openStorage } from '@reckon/collector/storage'
 import { RECONCILER, Reconciler, type Report, type Run } from '@reckon/reconciler'
 import type { ReckonConfig } from './config.js'
+import { apiHeaders, keyAdvice, runningApi } from './running-api.js'
 
 export const RECONCILE_HELP = `reckon reconcile --rule NAME [--from T] [--to T] [--dry-run]
 
@@ -66,19 +67,6 @@ function parse(args: string[]): Order {
   }
 }
 
-/** The query API of a Reckon running with this config, if one answers. */
-export async function runningApi(config: ReckonConfig): Promise<string | undefined> {
-  const host = ['0.0.0.0', '::'].includes(config.host) ? '127.0.0.1' : config.host
-  const base = `http://${host.includes(':') ? `[${host}]` : host}:${config.apiPort}`
-  try {
-    const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(2000) })
-    await res.body?.cancel()
-    return base
-  } catch {
-    return undefined
-  }
-}
-
 type Progress = (run: Pick<Run, 'progress'>) => void
 
 function progressLine(): { show: Progress; clear: () => void } {
@@ -97,9 +85,13 @@ function progressLine(): { show: Progress; clear: () => void } {
   }
 }
 
-async function json<T>(res: Response, what: string): Promise<T> {
+async function json<T>(res: Response, what: string, base: string): Promise<T> {
   const body = (await res.json().catch(() => ({}))) as { message?: string }
-  if (!res.ok) throw new ReconcileFailed(`${what}: ${body.message ?? `HTTP ${res.status}`}`)
+  const advice = keyAdvice(base, res.status, 'operator')
+  if (!res.ok)
+    throw new ReconcileFailed(
+      `${what}: ${body.message ?? `HTTP ${res.status}`}${advice ? `\n${advice}` : ''}`,
+    )
   return body as T
 }
 
@@ -107,15 +99,17 @@ async function viaApi(base: string, order: Order, show: Progress): Promise<Run> 
   const started = await json<{ id: string }>(
     await fetch(`${base}/api/reconcile/runs`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', ...apiHeaders() },
       body: JSON.stringify(order),
     }),
     `could not start a run of ${order.rule} on ${base}`,
+    base,
   )
   for (;;) {
     const run = await json<Run>(
-      await fetch(`${base}/api/reconcile/runs/${started.id}`),
+      await fetch(`${base}/api/reconcile/runs/${started.id}`, { headers: apiHeaders() }),
       `could not read run ${started.id}`,
+      base,
     )
     show(run)
     if (run.state !== 'running') return run

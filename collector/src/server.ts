@@ -165,6 +165,16 @@ export async function startReckon(
   return { ...apps, otlpUrl, apiUrl, close }
 }
 
+function describeAuth(config: Config): string {
+  const { mode, ingest } = config.auth
+  const ingestOpen = (ingest ?? (mode === 'keys' ? 'keys' : 'open')) === 'open'
+  if (mode === 'keys')
+    return `on: API keys or sign-in for the API; ${ingestOpen ? 'ingest open (auth.ingest: open)' : 'ingest keys for 4318'}`
+  if (mode === 'none')
+    return 'OFF on a network address (auth.mode: none): anyone reaching it is admin'
+  return `off (loopback only): every change is recorded as "local"; auth.mode: keys turns it on`
+}
+
 /** What a person starting Reckon needs to know: where it listens and how to send to it. */
 export function describeRunning(reckon: RunningReckon): string {
   const local = (url: string): string => url.replace('127.0.0.1', 'localhost')
@@ -173,6 +183,7 @@ export function describeRunning(reckon: RunningReckon): string {
   OTLP/HTTP + events  ${local(reckon.otlpUrl)}   (POST /v1/traces, /v1/logs, /v1/metrics, /v1/events)
   Query API           ${local(reckon.apiUrl)}/api   (docs: ${local(reckon.apiUrl)}/api/docs)
   Health              ${local(reckon.apiUrl)}/readyz, ${local(reckon.apiUrl)}/metrics
+  Auth                ${describeAuth(reckon.context.config)}
 
 Point an OpenTelemetry app at it:
   export OTEL_EXPORTER_OTLP_ENDPOINT=${local(reckon.otlpUrl)}`
