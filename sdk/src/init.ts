@@ -46,6 +46,8 @@ export interface ReckonOptions {
   workerId?: number
   /** How often metrics — and so the heartbeat — are exported. Default: OTEL_METRIC_EXPORT_INTERVAL, else 10 s. */
   metricIntervalMs?: number
+  /** A Reckon API key (role viewer) for reading switches when Reckon's auth is on. Default: RECKON_API_KEY. */
+  apiKey?: string
   /** Poll Reckon's degradation switches. Default true, every 5 s. */
   switches?: boolean | { pollIntervalMs?: number }
   /** Instrument http, undici/fetch, Fastify and pg. Default true. */
@@ -147,7 +149,8 @@ export function init(options: ReckonOptions): Reckon {
     const apiUrl = options.apiUrl ?? env.RECKON_API_URL ?? 'http://localhost:8318'
     const pollIntervalMs =
       typeof options.switches === 'object' ? options.switches.pollIntervalMs : undefined
-    switches = new SwitchClient({ apiUrl, pollIntervalMs })
+    const apiKey = options.apiKey ?? env.RECKON_API_KEY
+    switches = new SwitchClient({ apiUrl, pollIntervalMs, ...(apiKey ? { apiKey } : {}) })
     useSwitchClient(switches)
     switches.start()
   }

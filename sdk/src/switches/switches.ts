@@ -17,6 +17,8 @@ export interface SwitchClientOptions {
   pollIntervalMs?: number
   /** Default 2000 ms: a slow config source must not hold up the poller. */
   requestTimeoutMs?: number
+  /** A Reckon API key with role viewer, when Reckon's auth is on (`reckon keys create`). */
+  apiKey?: string
 }
 
 /**
@@ -29,6 +31,7 @@ export class SwitchClient {
   private readonly url: string
   private readonly intervalMs: number
   private readonly timeoutMs: number
+  private readonly headers: Record<string, string>
   private lastError: string | undefined
   /** Time of the last successful poll (Unix ms), 0 before the first. */
   updatedAt = 0
@@ -37,6 +40,7 @@ export class SwitchClient {
     this.url = new URL('/api/switches', options.apiUrl).toString()
     this.intervalMs = options.pollIntervalMs ?? 5000
     this.timeoutMs = options.requestTimeoutMs ?? 2000
+    this.headers = options.apiKey ? { authorization: `Bearer ${options.apiKey}` } : {}
   }
 
   start(): void {
@@ -64,7 +68,10 @@ export class SwitchClient {
     // The poller's own requests are not application traffic: keep them out of traces.
     return context.with(suppressTracing(context.active()), async () => {
       try {
-        const res = await fetch(this.url, { signal: AbortSignal.timeout(this.timeoutMs) })
+        const res = await fetch(this.url, {
+          headers: this.headers,
+          signal: AbortSignal.timeout(this.timeoutMs),
+        })
         if (!res.ok) throw new Error(`HTTP ${res.status}`)
         const body = (await res.json()) as { switches?: unknown }
         if (!Array.isArray(body.switches)) throw new Error('response has no switches array')

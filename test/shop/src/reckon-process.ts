@@ -57,8 +57,8 @@ export function startReckonProcess(
     child.stdout?.on('data', (d: Buffer) => {
       out += d.toString()
       opts.onStdout?.(d.toString())
-      const otlp = /OTLP\/HTTP \+ events\s+(http:\/\/\S+)/.exec(out)?.[1]
-      const api = /Query API\s+(http:\/\/\S+)\/api/.exec(out)?.[1]
+      const otlp = /OTLP\/HTTP \+ events\s+(https?:\/\/\S+)/.exec(out)?.[1]
+      const api = /Query API\s+(https?:\/\/\S+)\/api/.exec(out)?.[1]
       if (otlp && api) {
         resolve({ child, otlpUrl: otlp, apiUrl: api, stdout: () => out, stderr: () => err })
       }
