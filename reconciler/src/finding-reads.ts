@@ -244,3 +244,20 @@ export async function getFinding(
     })),
   }
 }
+
+/** The findings whose records belong to a business flow, newest first (at most `limit`). */
+export async function flowFindingIds(
+  storage: Storage,
+  flowId: string,
+  limit: number,
+): Promise<string[]> {
+  const { client, database: db } = storage
+  const rs = await client.query({
+    query: `SELECT finding_id FROM ${db}.reconcile_breaks
+      WHERE has(flow_ids, {flow:String}) AND category != 'matched'
+      GROUP BY finding_id ORDER BY max(time) DESC LIMIT {limit:UInt32}`,
+    query_params: { flow: flowId, limit },
+    format: 'JSONEachRow',
+  })
+  return (await rs.json<{ finding_id: string }>()).map((r) => r.finding_id)
+}

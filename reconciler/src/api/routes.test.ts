@@ -207,6 +207,14 @@ describe('/api/reconcile', () => {
     })
   })
 
+  it('lists a flow’s findings for its page, and none for a flow that matched', async () => {
+    const res = await get('/api/flows/flow-o-2/findings')
+    expect(res.statusCode).toBe(200)
+    const { findings } = res.json<{ findings: { key: string; category: string }[] }>()
+    expect(findings).toEqual([expect.objectContaining({ key: 'o-2', category: 'dropped' })])
+    expect((await get('/api/flows/flow-o-1/findings')).json()).toEqual({ findings: [] })
+  })
+
   it('serves the itemized report as CSV a spreadsheet opens', async () => {
     const res = await get(`/api/reconcile/runs/${runId}/report.csv`)
     expect(res.statusCode).toBe(200)

@@ -10,7 +10,7 @@ import Type, { type Static } from 'typebox'
 import { CATEGORIES } from '../config.js'
 import { formatDuration } from '../duration.js'
 import { FINDING_STATES } from '../findings.js'
-import { getFinding, runFindings } from '../finding-reads.js'
+import { flowFindingIds, getFinding, runFindings } from '../finding-reads.js'
 import type { Reconciler } from '../reconciler.js'
 import { reportCsv } from '../report-csv.js'
 import { getRun, listRuns, rulesState } from '../run-reads.js'
@@ -241,6 +241,26 @@ export function reconcileRoutes(
         const f = await findingDetail(storage, request.params.id)
         if (!f) return reply.code(404).send(notFound(`no finding ${request.params.id}`))
         return f
+      },
+    )
+
+    const FlowParams = Type.Object({ flowId: Type.String({ minLength: 1, maxLength: 200 }) })
+    app.get<{ Params: Static<typeof FlowParams> }>(
+      '/api/flows/:flowId/findings',
+      {
+        config: { role: 'viewer' },
+        schema: {
+          tags: TAGS,
+          summary:
+            'The reconciliation findings of a business flow (newest first, at most 100), each with its history and compensation attempts',
+          params: FlowParams,
+          response: { 200: Type.Object({ findings: Type.Array(FindingDetailSchema) }) },
+        },
+      },
+      async (request) => {
+        const ids = await flowFindingIds(storage, request.params.flowId, 100)
+        const found = await Promise.all(ids.map((id) => findingDetail(storage, id)))
+        return { findings: found.filter((f) => f !== undefined) }
       },
     )
 
