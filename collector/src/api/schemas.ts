@@ -148,6 +148,22 @@ export const TraceSummary = Type.Object({
   services: Type.Array(Type.String()),
 })
 
+export const FlowSummary = Type.Object({
+  flowId: Type.String(),
+  firstUnixNano: Nanos,
+  lastUnixNano: Nanos,
+  events: Type.Integer({ description: 'Business events of the flow in the window, each once' }),
+  keys: Type.Array(Type.String(), { description: 'Business keys seen in the flow (at most 5)' }),
+  systems: Type.Array(
+    Type.Object({
+      system: Type.String(),
+      events: Type.Integer(),
+      lastStatus: Type.String({ description: "The status of the system's latest event" }),
+      lastUnixNano: Nanos,
+    }),
+  ),
+})
+
 export const BusinessEvent = Type.Object({
   id: Type.String({
     description:

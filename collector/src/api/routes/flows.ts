@@ -3,11 +3,52 @@ import Type from 'typebox'
 import { queryRoute } from '../reads.js'
 import { findEvents } from '../queries/events.js'
 import { getFlow } from '../queries/flows.js'
-import { BusinessEvent, ErrorBody, Limit, QueryRefusals, TraceSummary, Window } from '../schemas.js'
+import { searchFlows } from '../queries/flow-search.js'
+import {
+  BusinessEvent,
+  ErrorBody,
+  FlowSummary,
+  Limit,
+  QueryRefusals,
+  TraceSummary,
+  Window,
+} from '../schemas.js'
 import { window } from '../time.js'
 
 export const flowRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { searches, timeout, retentionNs: retention } = queryRoute(app)
+
+  app.get(
+    '/api/flows',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary:
+          'The newest business flows with an event matching every filter, each with the systems it reached and their latest status',
+        tags: ['flows'],
+        querystring: Type.Object(
+          {
+            key: Type.Optional(
+              Type.String({ minLength: 1, description: 'A business key, e.g. the order number' }),
+            ),
+            system: Type.Optional(Type.String({ minLength: 1 })),
+            type: Type.Optional(Type.String({ minLength: 1 })),
+            status: Type.Optional(Type.String({ minLength: 1 })),
+            ...Window,
+            limit: Limit(500, 50),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: Type.Object({ flows: Type.Array(FlowSummary) }), ...QueryRefusals },
+      },
+    },
+    async (request) => {
+      const q = request.query
+      const filter = { ...q, window: window(q, retention), limit: q.limit ?? 50 }
+      const flows = await searches.run((storage) => searchFlows(storage, filter, timeout))
+      return { flows }
+    },
+  )
 
   app.get(
     '/api/flows/:flowId',
