@@ -11,6 +11,7 @@ import {
 } from '@reckon/collector/server'
 import { COLLECTOR, describeTarget, migrate, openStorage } from '@reckon/collector/storage'
 import { RECONCILER, reconcileRoutes, Reconciler } from '@reckon/reconciler'
+import { uiDir } from '@reckon/ui'
 import type { ReckonConfig } from './config.js'
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
@@ -78,6 +79,7 @@ export async function serve(config: ReckonConfig): Promise<void> {
     logger,
     migrations: [COLLECTOR, RECONCILER],
     apiPlugins: [reconcileRoutes(reconciler)],
+    uiDir,
   })
   reconciler.start()
   console.log(`${describeRunning(reckon)}

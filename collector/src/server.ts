@@ -35,6 +35,8 @@ export interface ServerOptions {
   migrations?: readonly ComponentMigrations[]
   /** Routes of other components, served by the query API beside its own. */
   apiPlugins?: readonly FastifyPluginAsync[]
+  /** The built UI (`@reckon/ui`'s uiDir), served on the API port at /. */
+  uiDir?: string
 }
 
 export interface Apps {
@@ -52,6 +54,7 @@ export async function buildApps(
   context: ReckonContext,
   logRequests = false,
   apiPlugins: ServerOptions['apiPlugins'] = [],
+  uiDir?: string,
 ): Promise<Apps> {
   const { host: bind, allowedHosts } = context.config
   // A pino Logger is a FastifyBaseLogger; typed as one, the apps keep Fastify's own types.
@@ -85,7 +88,7 @@ export async function buildApps(
   await api.register(cookie)
   await api.register(authGuard, { surface: 'api', document: true })
   await rateLimits(api, { max: rateLimit.apiPerMinute, per: 'minute', what: 'API requests' })
-  await api.register(apiApp, { plugins: apiPlugins })
+  await api.register(apiApp, { plugins: apiPlugins, uiDir })
   await Promise.all([ingest.ready(), api.ready()])
   return { context, ingest, api }
 }
@@ -139,6 +142,8 @@ function httpsOptions(config: Config): { https: { cert: Buffer; key: Buffer } } 
 export interface RunningReckon extends Apps {
   otlpUrl: string
   apiUrl: string
+  /** Where the UI is, when this process serves it. */
+  uiUrl: string | undefined
   /** Stops accepting, writes everything acknowledged, closes storage. */
   close(): Promise<void>
 }
@@ -151,7 +156,7 @@ export async function startReckon(
   const warning = checkExposure(config)
   const context = await createContext(config, opts)
   if (warning) context.log.warn(warning)
-  const apps = await buildApps(context, true, opts.apiPlugins)
+  const apps = await buildApps(context, true, opts.apiPlugins, opts.uiDir)
   const otlpUrl = await apps.ingest.listen({ host: config.host, port: config.otlpPort })
   const apiUrl = await apps.api.listen({ host: config.host, port: config.apiPort })
   let closing: Promise<void> | undefined
@@ -162,7 +167,7 @@ export async function startReckon(
       await context.auth.close()
       if (!opts.storage) await context.storage.close()
     })())
-  return { ...apps, otlpUrl, apiUrl, close }
+  return { ...apps, otlpUrl, apiUrl, uiUrl: opts.uiDir ? `${apiUrl}/` : undefined, close }
 }
 
 function describeAuth(config: Config): string {
@@ -178,9 +183,10 @@ function describeAuth(config: Config): string {
 /** What a person starting Reckon needs to know: where it listens and how to send to it. */
 export function describeRunning(reckon: RunningReckon): string {
   const local = (url: string): string => url.replace('127.0.0.1', 'localhost')
+  const ui = reckon.uiUrl ? `  UI                  ${local(reckon.uiUrl)}\n` : ''
   return `Reckon is running (${describeTarget(reckon.context.storage.target)})
 
-  OTLP/HTTP + events  ${local(reckon.otlpUrl)}   (POST /v1/traces, /v1/logs, /v1/metrics, /v1/events)
+${ui}  OTLP/HTTP + events  ${local(reckon.otlpUrl)}   (POST /v1/traces, /v1/logs, /v1/metrics, /v1/events)
   Query API           ${local(reckon.apiUrl)}/api   (docs: ${local(reckon.apiUrl)}/api/docs)
   Health              ${local(reckon.apiUrl)}/readyz, ${local(reckon.apiUrl)}/metrics
   Auth                ${describeAuth(reckon.context.config)}

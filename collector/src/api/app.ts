@@ -16,11 +16,14 @@ import { serviceRoutes } from './routes/services.js'
 import { switchRoutes } from './routes/switches.js'
 import { authRoutes } from '../auth/routes.js'
 import { traceRoutes } from './routes/traces.js'
+import { uiRoutes } from './ui-static.js'
 
 export interface ApiOptions {
   /** Routes of the other components a process runs (the reconciler's), inside this app: they
    * share its OpenAPI document, error handler and host check. */
   plugins?: readonly FastifyPluginAsync[]
+  /** The built UI to serve beside the API (at /), when given. */
+  uiDir?: string | undefined
 }
 
 /** The query API (port 8318): JSON over HTTP, OpenAPI at /api/docs. */
@@ -97,6 +100,7 @@ export async function apiApp(app: FastifyInstance, opts: ApiOptions = {}): Promi
   await app.register(switchRoutes)
   await app.register(authRoutes)
   for (const plugin of opts.plugins ?? []) await app.register(plugin)
+  if (opts.uiDir) await app.register(uiRoutes, { dir: opts.uiDir })
 }
 
 /** "querystring: unknown parameter foo" rather than ajv's generic wording. */

@@ -325,3 +325,73 @@ export const CapRefusals = {
 
 /** The errors of a query with parameters. */
 export const QueryRefusals = { ...Refusals, ...CapRefusals }
+
+/** A circuit breaker as its instance last reported it (Resilience4j's series). */
+const BreakerRate = Type.Union([Type.Number(), Type.Null()], {
+  description: 'Percent; null until the breaker has seen its minimum number of calls',
+})
+
+export const Breaker = Type.Object({
+  service: Type.String(),
+  instance: Type.String(),
+  name: Type.String(),
+  state: Type.String({
+    description: 'CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED, METRICS_ONLY',
+  }),
+  failureRate: BreakerRate,
+  slowCallRate: BreakerRate,
+  calls: Type.Object({
+    successful: Type.Number(),
+    failed: Type.Number(),
+    ignored: Type.Number(),
+    slow: Type.Number(),
+    notPermitted: Type.Number(),
+  }),
+  bufferedCalls: Type.Object({ successful: Type.Number(), failed: Type.Number() }),
+  lastSeenUnixNano: Nanos,
+  lastTransitionUnixNano: Type.Union([Nanos, Type.Null()]),
+  metrics: Type.Record(Type.String(), Type.Number(), {
+    description: 'Latest value of each Resilience4j series, keyed as in Prometheus',
+  }),
+})
+
+export const Transition = Type.Object({
+  timeUnixNano: Nanos,
+  service: Type.String(),
+  instance: Type.String(),
+  breaker: Type.String(),
+  from: Type.String(),
+  to: Type.String(),
+  causeTraceId: Type.String({ description: "The trace whose call caused it; '' if none" }),
+})
+
+export const Instance = Type.Object({
+  service: Type.String(),
+  instance: Type.String(),
+  version: Type.String(),
+  status: Type.Union([Type.Literal('up'), Type.Literal('stale'), Type.Literal('down')]),
+  lastHeartbeatUnixNano: Nanos,
+  silentSeconds: Type.Number(),
+  figures: Type.Object({
+    eventLoopDelayP99Ms: Type.Union([Type.Number(), Type.Null()]),
+    eventLoopDelayMaxMs: Type.Union([Type.Number(), Type.Null()]),
+    heapUsedBytes: Type.Union([Type.Number(), Type.Null()]),
+    rssBytes: Type.Union([Type.Number(), Type.Null()]),
+    cpuUtilization: Type.Union([Type.Number(), Type.Null()]),
+  }),
+})
+
+/** Breakers, their timeline, and instance health: what the SDKs report about themselves. */
+
+/** A degradation switch's current value (or one change of it, in its history). */
+export const Switch = Type.Object({
+  name: Type.String(),
+  on: Type.Boolean(),
+  flowPinned: Type.Boolean({
+    description: 'Read once when a flow starts; every service of that flow sees that value',
+  }),
+  description: Type.String(),
+  updatedAtUnixNano: Type.String(),
+  updatedBy: Type.String(),
+  reason: Type.String(),
+})

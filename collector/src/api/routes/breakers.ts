@@ -3,68 +3,12 @@ import Type from 'typebox'
 import { queryRoute } from '../reads.js'
 import { findTransitions, listBreakers } from '../queries/breakers.js'
 import { listInstances } from '../queries/instances.js'
-import { Limit, QueryRefusals, Window } from '../schemas.js'
+import { Breaker, Instance, Limit, QueryRefusals, Transition, Window } from '../schemas.js'
 import { DAY_NS, window } from '../time.js'
 import { nowNanos } from '../../time/instant.js'
 
 const MINUTE_NS = 60_000_000_000n
 const WEEK_SECONDS = 604_800
-const Nanos = Type.String({ description: 'Unix nanoseconds (exact, as text)' })
-const Rate = Type.Union([Type.Number(), Type.Null()], {
-  description: 'Percent; null until the breaker has seen its minimum number of calls',
-})
-
-const Breaker = Type.Object({
-  service: Type.String(),
-  instance: Type.String(),
-  name: Type.String(),
-  state: Type.String({
-    description: 'CLOSED, OPEN, HALF_OPEN, FORCED_OPEN, DISABLED, METRICS_ONLY',
-  }),
-  failureRate: Rate,
-  slowCallRate: Rate,
-  calls: Type.Object({
-    successful: Type.Number(),
-    failed: Type.Number(),
-    ignored: Type.Number(),
-    slow: Type.Number(),
-    notPermitted: Type.Number(),
-  }),
-  bufferedCalls: Type.Object({ successful: Type.Number(), failed: Type.Number() }),
-  lastSeenUnixNano: Nanos,
-  lastTransitionUnixNano: Type.Union([Nanos, Type.Null()]),
-  metrics: Type.Record(Type.String(), Type.Number(), {
-    description: 'Latest value of each Resilience4j series, keyed as in Prometheus',
-  }),
-})
-
-const Transition = Type.Object({
-  timeUnixNano: Nanos,
-  service: Type.String(),
-  instance: Type.String(),
-  breaker: Type.String(),
-  from: Type.String(),
-  to: Type.String(),
-  causeTraceId: Type.String({ description: "The trace whose call caused it; '' if none" }),
-})
-
-const Instance = Type.Object({
-  service: Type.String(),
-  instance: Type.String(),
-  version: Type.String(),
-  status: Type.Union([Type.Literal('up'), Type.Literal('stale'), Type.Literal('down')]),
-  lastHeartbeatUnixNano: Nanos,
-  silentSeconds: Type.Number(),
-  figures: Type.Object({
-    eventLoopDelayP99Ms: Type.Union([Type.Number(), Type.Null()]),
-    eventLoopDelayMaxMs: Type.Union([Type.Number(), Type.Null()]),
-    heapUsedBytes: Type.Union([Type.Number(), Type.Null()]),
-    rssBytes: Type.Union([Type.Number(), Type.Null()]),
-    cpuUtilization: Type.Union([Type.Number(), Type.Null()]),
-  }),
-})
-
-/** Breakers, their timeline, and instance health: what the SDKs report about themselves. */
 export const breakerRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { searches, timeout, retentionNs: retention } = queryRoute(app)
 

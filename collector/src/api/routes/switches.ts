@@ -2,23 +2,11 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { queryRoute } from '../reads.js'
 import { changeSwitch, listSwitches, switchHistory } from '../queries/switches.js'
-import { CapRefusals, Limit, QueryRefusals } from '../schemas.js'
+import { CapRefusals, Limit, QueryRefusals, Switch } from '../schemas.js'
 
 const SwitchName = Type.String({
   pattern: '^[A-Za-z0-9_.:-]{1,100}$',
   description: 'Letters, digits and . _ : - (at most 100), e.g. payment.async-capture',
-})
-
-const Switch = Type.Object({
-  name: Type.String(),
-  on: Type.Boolean(),
-  flowPinned: Type.Boolean({
-    description: 'Read once when a flow starts; every service of that flow sees that value',
-  }),
-  description: Type.String(),
-  updatedAtUnixNano: Type.String(),
-  updatedBy: Type.String(),
-  reason: Type.String(),
 })
 
 /** Degradation switches (seed 000 §7, seed 003): served to the SDKs, every change audited. */
