@@ -56,7 +56,7 @@ describe('GET /api/docs/json', () => {
       }
     }
     expect(missing).toEqual([])
-    expect(operations).toBe(27)
+    expect(operations).toBe(29)
     const open = Object.entries(doc.paths).flatMap(([path, ops]) =>
       Object.entries(ops)
         .filter(([, op]) => !op['x-role'])

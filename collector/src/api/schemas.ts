@@ -129,6 +129,35 @@ export const Trace = Type.Object({
   truncated: Type.Boolean(),
 })
 
+const Column = (description: string) => Type.Array(Type.Number(), { description })
+
+/** A trace's outline: one window of its rows in tree order, as columns (the UI's call tree). */
+export const TraceOutline = Type.Object({
+  traceId: Type.String(),
+  spanCount: Type.Integer({ description: 'Rows of the whole outline (spans, each once)' }),
+  truncated: Type.Boolean({ description: 'The trace has more than query.maxOutlineSpans spans' }),
+  startUnixNano: Nanos,
+  durationNano: Type.String(),
+  maxDepth: Type.Integer({ description: 'Deepest nesting (0: roots only)' }),
+  orphans: Type.Integer({ description: 'Spans whose parent is not stored: shown as roots' }),
+  cycles: Type.Integer({ description: 'Parent cycles cut (their earliest span shown as a root)' }),
+  services: Type.Array(Type.String(), { description: 'Dictionary the service column indexes' }),
+  names: Type.Array(Type.String(), { description: 'Dictionary the name column indexes' }),
+  offset: Type.Integer({ description: 'Tree index of the first row in this window' }),
+  rows: Type.Object({
+    spanId: Type.Array(Type.String()),
+    parent: Column('Tree index of the parent row, -1 for a root'),
+    depth: Column('Nesting, 0 for a root'),
+    service: Column('Index into services'),
+    name: Column('Index into names'),
+    start: Column('Nanoseconds since the trace started'),
+    duration: Column('Nanoseconds'),
+    status: Column('0 unset, 1 ok, 2 error'),
+    size: Column('Rows in the subtree, this one included'),
+    critical: Column('1 on the critical path of the first root'),
+  }),
+})
+
 export const TraceSummary = Type.Object({
   traceId: Type.String(),
   rootService: Type.String({

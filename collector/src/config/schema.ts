@@ -61,6 +61,16 @@ const COLLECTOR_PROPERTIES = {
   query: Type.Object(
     {
       maxSpansPerTrace: Type.Integer({ minimum: 1 }),
+      maxOutlineSpans: Type.Integer({
+        minimum: 1,
+        maximum: 10_000_000,
+        description: 'Spans of one trace its outline (the UI call tree) shows; more are cut.',
+      }),
+      outlineCacheSpans: Type.Integer({
+        minimum: 0,
+        maximum: 100_000_000,
+        description: 'Spans of flattened outlines kept between requests (about 60 bytes each).',
+      }),
       timeoutSeconds: Type.Integer({ minimum: 1, maximum: 3600 }),
       traceReads: Type.Integer({
         minimum: 1,
@@ -177,6 +187,8 @@ export const DEFAULTS: Config = {
   },
   query: {
     maxSpansPerTrace: 10_000,
+    maxOutlineSpans: 1_000_000,
+    outlineCacheSpans: 2_000_000,
     timeoutSeconds: 30,
     traceReads: 8,
     searches: 4,

@@ -80,8 +80,8 @@ describe('migrate', () => {
     const traceId = hex(16)
     await storeTrace(storage, traceId)
     const report = await migrate(storage)
-    expect(report.applied.map((m) => m.version)).toEqual([10])
-    expect(report.current).toEqual({ collector: 10 })
+    expect(report.applied.map((m) => m.version)).toEqual([10, 11])
+    expect(report.current).toEqual({ collector: 11 })
     expect(await isMigrated(storage)).toBe(true)
     const trace = await spansOf(storage, traceId)
     expect(trace?.spans.map((x) => x.name)).toEqual(['POST /orders', 'charge'])
@@ -106,6 +106,7 @@ describe('migrate', () => {
     expect(report.applied).toEqual([
       { component: 'collector', version: 9, name: expect.stringMatching(/^baseline/) },
       { component: 'collector', version: 10, name: expect.stringMatching(/^auth/) },
+      { component: 'collector', version: 11, name: expect.stringMatching(/^spans: a bloom filter/) },
     ])
     expect(await tableNames(fresh)).toEqual([
       'api_key_revocations',

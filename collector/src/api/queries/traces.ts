@@ -39,7 +39,7 @@ interface SpanEntry {
   json: string
 }
 
-interface StoredSpanRow {
+export interface StoredSpanRow {
   resource: string
   scope: string
   span: string
@@ -49,7 +49,7 @@ interface StoredSpanRow {
 }
 
 /** One stored span, decoded and serialized on its own: whatever it holds, it is shown. */
-function entry(r: StoredSpanRow, origin: SpanOrigin): SpanEntry {
+export function entry(r: StoredSpanRow, origin: SpanOrigin): SpanEntry {
   const rowStart = BigInt(r.start)
   let view: SpanView
   let start = rowStart

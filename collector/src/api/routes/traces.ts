@@ -2,13 +2,17 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import Type from 'typebox'
 import { queryRoute } from '../reads.js'
 import { getTrace, searchTraces } from '../queries/traces.js'
+import { getSpan } from '../queries/span-detail.js'
+import { OutlineCache, traceOutline } from '../queries/trace-outline.js'
 import {
   ErrorBody,
   Limit,
   QueryRefusals,
+  Span,
   Trace,
   TraceId,
   TraceSummary,
+  TraceOutline,
   Window,
 } from '../schemas.js'
 import { BadParam, HOUR_NS, window } from '../time.js'
@@ -45,6 +49,85 @@ export const traceRoutes: FastifyPluginAsyncTypebox = async (app) => {
   const { config } = app.reckon
   const { searches, traces, timeout } = queryRoute(app)
   const maxFilters = config.query.maxAttributeFilters
+  const outlines = new OutlineCache(config.query.outlineCacheSpans)
+  const notFound = (message: string) => ({ statusCode: 404, error: 'Not Found', message })
+
+  app.get(
+    '/api/traces/:traceId/outline',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary:
+          'A trace as compact columns in tree order (no attributes), a window at a time: the call tree of traces up to query.maxOutlineSpans spans',
+        tags: ['traces'],
+        params: Type.Object({ traceId: TraceId }),
+        querystring: Type.Object(
+          {
+            offset: Type.Optional(
+              Type.Integer({
+                minimum: 0,
+                maximum: 100_000_000,
+                description: 'First row (tree order)',
+              }),
+            ),
+            around: Type.Optional(
+              Type.String({
+                pattern: '^[0-9a-fA-F]{16}$',
+                description: 'A span ID: the window holds it (a shared link to a span)',
+              }),
+            ),
+            limit: Limit(20_000, 2000),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: TraceOutline, 404: ErrorBody, ...QueryRefusals },
+      },
+    },
+    async (request, reply) => {
+      const traceId = request.params.traceId.toLowerCase()
+      const q = request.query
+      const outline = await traces.run((storage) =>
+        traceOutline(
+          storage,
+          outlines,
+          {
+            traceId,
+            offset: q.offset,
+            around: q.around?.toLowerCase(),
+            limit: q.limit ?? 2000,
+            maxSpans: config.query.maxOutlineSpans,
+          },
+          timeout,
+        ),
+      )
+      if (!outline) return reply.code(404).send(notFound(`trace ${traceId} not found`))
+      return outline
+    },
+  )
+
+  app.get(
+    '/api/traces/:traceId/spans/:spanId',
+    {
+      config: { role: 'viewer' },
+      schema: {
+        summary: 'One span of a trace, whole (attributes, events, links, resource, scope)',
+        tags: ['traces'],
+        params: Type.Object({
+          traceId: TraceId,
+          spanId: Type.String({ pattern: '^[0-9a-fA-F]{16}$', description: '16 hex characters' }),
+        }),
+        response: { 200: Span, 404: ErrorBody, ...QueryRefusals },
+      },
+    },
+    async (request, reply) => {
+      const traceId = request.params.traceId.toLowerCase()
+      const spanId = request.params.spanId.toLowerCase()
+      const json = await traces.run((storage) => getSpan(storage, traceId, spanId, timeout))
+      if (json === undefined)
+        return reply.code(404).send(notFound(`span ${spanId} of trace ${traceId} not found`))
+      return reply.type('application/json; charset=utf-8').send(json as never)
+    },
+  )
 
   app.get(
     '/api/traces/:traceId',
