@@ -11,6 +11,7 @@ import {
   type Quantile,
 } from './config.js'
 import { DEFAULT_RULES } from './defaults.js'
+import { queryProblem } from './evaluate-books.js'
 import { unknownPlaceholders } from './templates.js'
 
 export interface AlertRule {
@@ -116,9 +117,6 @@ export function intervalCron(ms: number): string | undefined {
   return undefined
 }
 
-const startsAsSelect = (q: string): boolean =>
-  /^\s*(\(\s*)*(SELECT|WITH)\b/i.test(q.replace(/^\s*(--[^\n]*\n|\/\*[\s\S]*?\*\/)*/, ''))
-
 /** What in the section is inconsistent, beyond its schema (which loadConfig checked). */
 export function checkAlerts(config: AlertsConfig): RuleProblem[] {
   const { alerts } = config
@@ -184,11 +182,10 @@ export function checkAlerts(config: AlertsConfig): RuleProblem[] {
         })
     if (r.kind === 'query') {
       if (!r.query) problems.push({ path: key('kind'), message: 'query rules need a query' })
-      else if (!startsAsSelect(r.query) || r.query.includes(';'))
-        problems.push({
-          path: key('query'),
-          message: 'must be one SELECT (or WITH … SELECT), without ;',
-        })
+      else {
+        const problem = queryProblem(r.query)
+        if (problem) problems.push({ path: key('query'), message: problem })
+      }
     }
     if (r.kind === 'error_rate' && r.above !== undefined && (r.above < 0 || r.above >= 1))
       problems.push({ path: key('above'), message: 'is a fraction of calls: 0 ≤ above < 1' })
