@@ -42,3 +42,6 @@ export {
 } from './alerts/config.js'
 export { checkAlerts, resolveAlertRules, type AlertRule } from './alerts/rules.js'
 export { DEFAULT_RULES } from './alerts/defaults.js'
+export { Alerts, type AlertsOptions, type TickSummary } from './alerts/alerts.js'
+export { alertRoutes } from './alerts/routes.js'
+export type { AlertView, AlertRuleView } from './alerts/views.js'
