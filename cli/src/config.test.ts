@@ -47,3 +47,21 @@ describe('reckon.yaml', () => {
     )
   })
 })
+
+describe('reckon.yaml alerts', () => {
+  it('takes the alerts section beside the others and names the line of a bad rule', () => {
+    const ok = loadReckonConfig({
+      file: file(
+        `alerts:\n  receivers: []\n  routes: []\n  rules:\n    - { name: breaker-open, enabled: false }\n`,
+      ),
+      env: {},
+    })
+    expect(ok.alerts.rules).toEqual([{ name: 'breaker-open', enabled: false }])
+    const path = file(
+      `${RULES}alerts:\n  receivers: []\n  routes: []\n  rules:\n    - name: mine\n`,
+    )
+    expect(() => loadReckonConfig({ file: path, env: {} })).toThrow(
+      `${path}:14: alerts.rules.0.name is no shipped rule, so it needs a kind`,
+    )
+  })
+})

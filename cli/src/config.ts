@@ -10,19 +10,30 @@ import {
   type Config,
   type LoadOptions,
 } from '@reckon/collector/config'
-import { checkRules, RECONCILER_CONFIG, type ReconcilerConfig } from '@reckon/reconciler'
+import {
+  ALERTS_CONFIG,
+  checkAlerts,
+  checkRules,
+  RECONCILER_CONFIG,
+  type AlertsConfig,
+  type ReconcilerConfig,
+} from '@reckon/reconciler'
 
 /** The type of the whole file: the intersection of the sections' types. */
-export type ReckonConfig = Config & ReconcilerConfig
+export type ReckonConfig = Config & ReconcilerConfig & AlertsConfig
 
-export const RECKON_CONFIG = composeConfig<ReckonConfig>([COLLECTOR_CONFIG, RECONCILER_CONFIG])
+export const RECKON_CONFIG = composeConfig<ReckonConfig>([
+  COLLECTOR_CONFIG,
+  RECONCILER_CONFIG,
+  ALERTS_CONFIG,
+])
 
 /** Defaults, reckon.yaml, environment; the first problem found is a ConfigError. */
 export function loadReckonConfig(
   opts: Omit<LoadOptions<ReckonConfig>, 'sections'> = {},
 ): ReckonConfig {
   const config = loadConfig<ReckonConfig>({ ...opts, sections: RECKON_CONFIG })
-  const [problem] = checkRules(config)
+  const [problem] = [...checkRules(config), ...checkAlerts(config)]
   if (problem) {
     const where = locate(problem.path, {
       ...(opts.file ? { file: opts.file } : {}),

@@ -32,3 +32,16 @@ export {
   type ImportSummary,
 } from './sources/csv-import.js'
 export { postgresSnapshotter, PostgresSourceError } from './sources/postgres.js'
+export {
+  ALERTS_CONFIG,
+  ALERT_KINDS,
+  type AlertKind,
+  type AlertsConfig,
+  type AlertRuleConfig,
+  type ReceiverConfig,
+} from './alerts/config.js'
+export { checkAlerts, resolveAlertRules, type AlertRule } from './alerts/rules.js'
+export { DEFAULT_RULES } from './alerts/defaults.js'
+export { Alerts, type AlertsOptions, type TickSummary } from './alerts/alerts.js'
+export { alertRoutes } from './alerts/routes.js'
+export type { AlertView, AlertRuleView } from './alerts/views.js'

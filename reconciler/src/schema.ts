@@ -1,6 +1,7 @@
 // The reconciler's schema steps, frozen like the collector's: each is the DDL as it ran,
 // never edited once released; a change is a new step. Findings, runs and sign-offs are the
-// books finance closes on, so none of these tables expires with the telemetry retention.
+// books finance closes on, so none of these tables expires with the telemetry retention;
+// the alerts' operational records expire on their own TTLs.
 import type { ComponentMigrations } from '@reckon/collector/storage'
 
 export const RECONCILER: ComponentMigrations = {
@@ -133,6 +134,93 @@ ORDER BY (name, holder, claimed_at)`,
 )
 ENGINE = MergeTree
 ORDER BY (run_id, at)`,
+      ],
+    },
+    {
+      version: 2,
+      name: 'alerts: states, silences, evaluations, notifications (the outbox) and deliveries',
+      statements: (db) => [
+        // One row per write of an alert (rule and label set); its state is the latest
+        // version. Resolved alerts are kept an hour, then a tombstone (deleted = 1) ends them.
+        `CREATE TABLE IF NOT EXISTS ${db}.alert_states (
+  fingerprint String,
+  rule LowCardinality(String),
+  labels Map(String, String),
+  annotations Map(String, String),
+  links String,
+  state LowCardinality(String),
+  value Float64,
+  display String,
+  active_at DateTime64(9, 'UTC'),
+  fired_at Nullable(DateTime64(9, 'UTC')),
+  last_seen_at DateTime64(9, 'UTC'),
+  resolved_at Nullable(DateTime64(9, 'UTC')),
+  evaluated_at DateTime64(9, 'UTC'),
+  deleted UInt8,
+  version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY fingerprint`,
+        `CREATE TABLE IF NOT EXISTS ${db}.alert_silences (
+  fingerprint String,
+  until DateTime64(9, 'UTC'),
+  by String,
+  reason String,
+  at DateTime64(9, 'UTC') DEFAULT now64(9)
+)
+ENGINE = MergeTree
+ORDER BY (fingerprint, at)`,
+        // Each evaluation of each rule: its health for GET /api/alerts/rules, and what keeps
+        // two evaluators from evaluating one tick twice.
+        `CREATE TABLE IF NOT EXISTS ${db}.alert_evaluations (
+  rule LowCardinality(String),
+  at DateTime64(9, 'UTC'),
+  holder String,
+  ok UInt8,
+  error String,
+  judged UInt32,
+  active UInt32,
+  duration_ms UInt32
+)
+ENGINE = MergeTree
+ORDER BY (rule, at)
+TTL toDateTime(at) + toIntervalDay(7)`,
+        // The outbox: every notification owed to a receiver, until sent, refused or
+        // superseded by a newer one for the same alert; its latest version is its state.
+        `CREATE TABLE IF NOT EXISTS ${db}.alert_notifications (
+  id String,
+  receiver LowCardinality(String),
+  fingerprint String,
+  event LowCardinality(String),
+  reason LowCardinality(String),
+  alert String,
+  state LowCardinality(String),
+  attempts UInt32,
+  next_at DateTime64(9, 'UTC'),
+  created_at DateTime64(9, 'UTC'),
+  updated_at DateTime64(9, 'UTC'),
+  last_error String,
+  version UInt64
+)
+ENGINE = ReplacingMergeTree(version)
+ORDER BY id
+TTL toDateTime(created_at) + toIntervalDay(30)`,
+        // Every attempt at a notification, as the receiver answered it.
+        `CREATE TABLE IF NOT EXISTS ${db}.alert_deliveries (
+  notification_id String,
+  receiver LowCardinality(String),
+  fingerprint String,
+  event LowCardinality(String),
+  attempt UInt32,
+  at DateTime64(9, 'UTC'),
+  outcome LowCardinality(String),
+  http_status UInt16,
+  error String,
+  retry_after_ms UInt32
+)
+ENGINE = MergeTree
+ORDER BY (fingerprint, at)
+TTL toDateTime(at) + toIntervalDay(30)`,
       ],
     },
   ],

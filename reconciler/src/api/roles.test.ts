@@ -5,6 +5,8 @@
 import { allows, ROLES, type Role, type RouteRole } from '@reckon/collector/auth'
 import type { Storage } from '@reckon/collector/storage'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { Alerts } from '../alerts/alerts.js'
+import { alertRoutes } from '../alerts/routes.js'
 import type { ReconcilerConfig } from '../config.js'
 import { Reconciler } from '../reconciler.js'
 import { testApi, type TestApi } from '../testing/api.js'
@@ -34,6 +36,11 @@ beforeAll(async () => {
     {
       auth: { mode: 'keys', users: [], sessionHours: 1 },
     },
+    [
+      alertRoutes(
+        new Alerts({ storage, config: { alerts: { receivers: [], routes: [], rules: [] } } }),
+      ),
+    ],
   )
   for (const role of ROLES) {
     const { token } = await apps.context.auth.keys.create({ name: role, role, by: 'test' })
@@ -89,7 +96,13 @@ describe('the query API', () => {
     expect(wrong).toEqual([])
     // The reconciler's routes are in the walk, not only the collector's.
     expect(Object.keys(doc.paths)).toEqual(
-      expect.arrayContaining(['/api/reconcile/runs', '/api/keys', '/api/switches/{name}']),
+      expect.arrayContaining([
+        '/api/reconcile/runs',
+        '/api/keys',
+        '/api/switches/{name}',
+        '/api/alerts',
+        '/api/alerts/{id}/silence',
+      ]),
     )
     expect(checked).toBeGreaterThan(150)
   })
@@ -104,6 +117,9 @@ describe('the query API', () => {
     expect(roleOf('post', '/api/reconcile/runs')).toBe('operator')
     expect(roleOf('post', '/api/reconcile/findings/{id}/resolve')).toBe('operator')
     expect(roleOf('post', '/api/reconcile/runs/{id}/signoff')).toBe('finance')
+    expect(roleOf('get', '/api/alerts')).toBe('viewer')
+    expect(roleOf('get', '/api/alerts/rules')).toBe('viewer')
+    expect(roleOf('post', '/api/alerts/{id}/silence')).toBe('operator')
     expect(roleOf('post', '/api/keys')).toBe('admin')
     expect(roleOf('get', '/api/audit')).toBe('admin')
   })

@@ -2,6 +2,7 @@
 // reconciler's routes inside, on a test's storage.
 import { DEFAULTS, type Config } from '@reckon/collector/config'
 import { buildApps, createContext, type Apps } from '@reckon/collector/server'
+import type { FastifyPluginAsync } from 'fastify'
 import { COLLECTOR, type Storage } from '@reckon/collector/storage'
 import type { ImportRouteOptions } from '../api/import-routes.js'
 import { reconcileRoutes } from '../api/routes.js'
@@ -17,12 +18,14 @@ export async function testApi(
   reconciler: Reconciler,
   routes: ImportRouteOptions = {},
   over: Partial<Config> = {},
+  /** More of the API's plugins (the alerts' routes). */
+  plugins: FastifyPluginAsync[] = [],
 ): Promise<TestApi> {
   const context = await createContext(
     { ...DEFAULTS, clickhouse: { ...DEFAULTS.clickhouse, database: storage.database }, ...over },
     { storage, leftovers: [], migrations: [COLLECTOR, RECONCILER] },
   )
-  const apps = await buildApps(context, false, [reconcileRoutes(reconciler, routes)])
+  const apps = await buildApps(context, false, [reconcileRoutes(reconciler, routes), ...plugins])
   return {
     ...apps,
     close: async () => {

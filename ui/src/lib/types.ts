@@ -23,6 +23,7 @@ import type {
   RuleSchema,
   RunSchema,
 } from '@reckon/reconciler/schemas'
+import type { AlertRuleSchema, AlertSchema, DeliverySchema } from '@reckon/reconciler/alerts-api'
 
 export type SpanView = Static<typeof Span>
 export type TraceSummaryView = Static<typeof TraceSummary>
@@ -43,3 +44,7 @@ export type BreakerView = Static<typeof Breaker>
 export type TransitionView = Static<typeof Transition>
 export type InstanceView = Static<typeof Instance>
 export type SwitchView = Static<typeof Switch>
+
+export type AlertView = Static<typeof AlertSchema>
+export type AlertRuleView = Static<typeof AlertRuleSchema>
+export type DeliveryView = Static<typeof DeliverySchema>
