@@ -106,7 +106,11 @@ describe('migrate', () => {
     expect(report.applied).toEqual([
       { component: 'collector', version: 9, name: expect.stringMatching(/^baseline/) },
       { component: 'collector', version: 10, name: expect.stringMatching(/^auth/) },
-      { component: 'collector', version: 11, name: expect.stringMatching(/^spans: a bloom filter/) },
+      {
+        component: 'collector',
+        version: 11,
+        name: expect.stringMatching(/^spans: a bloom filter/),
+      },
     ])
     expect(await tableNames(fresh)).toEqual([
       'api_key_revocations',
