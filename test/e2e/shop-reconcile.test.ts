@@ -2,67 +2,18 @@
 // services as real processes, the shop's rules at a faster pace. Payment callbacks the payment
 // service drops are found, repaired through the order service's idempotent compensation
 // endpoint, and resolved by the next run; the compensation is a trace in the order's flow.
-import { mkdtempSync, writeFileSync } from 'node:fs'
-import { createServer } from 'node:net'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
 import type { BusinessEvent } from '@reckon/collector/schemas'
-import { startShop, type RunningShop } from '@reckon/shop/launcher'
-import { demoReconcile } from '@reckon/shop/reconcile-rules'
 import type { Static } from 'typebox'
+import type { RunningShop } from '@reckon/shop/launcher'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { exited, getJson, running, startReckonCli, type Running } from './cli.js'
-
-async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const address = server.address()
-  await new Promise((resolve) => server.close(resolve))
-  if (typeof address !== 'object' || !address) throw new Error('no free port')
-  return address.port
-}
-
-/** Polls `check` until it passes or `ms` have gone by. */
-async function eventually<T>(check: () => Promise<T>, ms = 60_000): Promise<T> {
-  const deadline = Date.now() + ms
-  for (;;) {
-    try {
-      return await check()
-    } catch (err) {
-      if (Date.now() > deadline) throw err
-      await new Promise((r) => setTimeout(r, 500))
-    }
-  }
-}
+import { exited, getJson, running, type Running } from './cli.js'
+import { eventually, startShopAndReckon } from './shop-fixture.js'
 
 let reckon: Running
 let shop: RunningShop
 
 beforeAll(async () => {
-  const ports = { order: await freePort(), payment: await freePort(), inventory: await freePort() }
-  const dir = mkdtempSync(join(tmpdir(), 'reckon-shop-reconcile-'))
-  const local = (port: number) => `http://127.0.0.1:${port}`
-  const reconcile = demoReconcile(
-    { order: local(ports.order), inventory: local(ports.inventory) },
-    {
-      grace: '2s',
-      schedules: ['*/3 * * * * *', '*/3 * * * * *'],
-      compensationInterval: '1s',
-      backoff: { initial: '500ms', max: '2s' },
-    },
-  )
-  writeFileSync(
-    join(dir, 'reckon.yaml'),
-    JSON.stringify({ otlpPort: 0, apiPort: 0, ingest: { flushIntervalMs: 100 }, reconcile }),
-  )
-  reckon = await startReckonCli('up', dir)
-  shop = await startShop({
-    otlpEndpoint: reckon.otlpUrl,
-    apiUrl: reckon.apiUrl,
-    ports,
-    env: { OTEL_BSP_SCHEDULE_DELAY: '100', OTEL_BLRP_SCHEDULE_DELAY: '100' },
-    log: () => {},
-  })
+  ;({ reckon, shop } = await startShopAndReckon('reckon-shop-reconcile-'))
 }, 60_000)
 
 afterAll(async () => {

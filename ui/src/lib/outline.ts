@@ -1,35 +1,11 @@
 // A trace's outline on the client: the API serves the whole trace flattened in tree order
 // as columns (GET /api/traces/:id/outline), a window at a time; the columns fill typed
 // arrays as windows arrive, so a million-span trace costs a few bytes per span here.
+import type { TraceOutline } from '@reckon/collector/schemas'
+import type { Static } from 'typebox'
 
-export interface OutlineRows {
-  spanId: string[]
-  parent: number[]
-  depth: number[]
-  service: number[]
-  name: number[]
-  start: number[]
-  duration: number[]
-  status: number[]
-  size: number[]
-  critical: number[]
-}
-
-/** One window of the outline, as the API sends it. */
-export interface OutlinePage {
-  traceId: string
-  spanCount: number
-  truncated: boolean
-  startUnixNano: string
-  durationNano: string
-  maxDepth: number
-  orphans: number
-  cycles: number
-  services: string[]
-  names: string[]
-  offset: number
-  rows: OutlineRows
-}
+/** One window of the outline, as the API sends it (its `TraceOutline` schema). */
+export type OutlinePage = Static<typeof TraceOutline>
 
 export const STATUS_ERROR = 2
 

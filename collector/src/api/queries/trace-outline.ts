@@ -2,35 +2,14 @@
 // window at a time, so the UI opens a million-span trace at once and fetches what the user
 // scrolls to. The engine gathers the columns into one row of arrays (one JSON parse, not a
 // million); the flattened trace is kept in a cache bounded by spans held.
+import type { Static } from 'typebox'
 import type { Storage } from '../../storage/client.js'
+import type { TraceOutline } from '../schemas.js'
 import { select } from '../db.js'
 import { flattenTrace, type FlatOutline } from './outline-layout.js'
 
-export interface OutlineWindow {
-  traceId: string
-  spanCount: number
-  truncated: boolean
-  startUnixNano: string
-  durationNano: string
-  maxDepth: number
-  orphans: number
-  cycles: number
-  services: string[]
-  names: string[]
-  offset: number
-  rows: {
-    spanId: string[]
-    parent: number[]
-    depth: number[]
-    service: number[]
-    name: number[]
-    start: number[]
-    duration: number[]
-    status: number[]
-    size: number[]
-    critical: number[]
-  }
-}
+/** One window of a trace's outline: the API's `TraceOutline` schema. */
+export type OutlineWindow = Static<typeof TraceOutline>
 
 interface Cached {
   /** What the trace's summary said when it was read: a change means new spans arrived. */
