@@ -1,6 +1,7 @@
-// The packages depend one way: cli composes the others, nothing imports cli, sdk (and the
-// UI, when it lands) stand alone, and a package reaches another only through the public
-// exports its package.json names. This test reads every source file's imports.
+// The packages depend one way: cli composes the others, nothing imports cli, sdk and the UI
+// stand alone (the UI takes only types from the API's schemas, erased from what it ships),
+// and a package reaches another only through the public exports its package.json names.
+// This test reads every source file's imports.
 import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { dirname, join, relative, resolve, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -31,9 +32,15 @@ const MAY_IMPORT: Record<string, string[]> = {
   '@reckon/sdk': [],
   '@reckon/collector': [],
   '@reckon/reconciler': ['@reckon/collector', '@reckon/sdk'],
-  '@reckon/cli': ['@reckon/collector', '@reckon/reconciler'],
+  '@reckon/cli': ['@reckon/collector', '@reckon/reconciler', '@reckon/ui'],
+  '@reckon/ui': ['@reckon/collector', '@reckon/reconciler'],
   '@reckon/shop': ['@reckon/sdk'],
   '@reckon/test': ['@reckon/collector', '@reckon/sdk', '@reckon/shop'],
+}
+
+/** Workspaces a package may take types from and nothing else (`import type` only). */
+const TYPES_ONLY: Record<string, string[]> = {
+  '@reckon/ui': ['@reckon/collector', '@reckon/reconciler'],
 }
 
 /** The workspace a file lies in: the deepest whose directory holds it (test/shop in test). */
@@ -55,6 +62,7 @@ function sources(dir: string): string[] {
 }
 
 const IMPORT = /(?:\bfrom\s+|\bimport\s*\(\s*|^\s*import\s+)'([^']+)'/gm
+const TYPE_IMPORT = /^\s*import\s+type\s[\s\S]*?\bfrom\s+'([^']+)'/gm
 
 /** Every import that breaks the layout, as "file: specifier (why)". */
 function wrongImports(): string[] {
@@ -63,6 +71,7 @@ function wrongImports(): string[] {
     for (const file of sources(w.dir)) {
       if (owner(file) !== w) continue
       const text = readFileSync(file, 'utf8')
+      const typeOnly = new Set([...text.matchAll(TYPE_IMPORT)].map((m) => m[1]))
       for (const [, spec] of text.matchAll(IMPORT)) {
         if (!spec) continue
         const where = `${relative(ROOT, file)}: ${spec}`
@@ -79,6 +88,8 @@ function wrongImports(): string[] {
         if (!target) wrong.push(`${where} (no such workspace)`)
         else if (!(MAY_IMPORT[w.name] ?? []).includes(target.name))
           wrong.push(`${where} (${w.name} may not depend on ${target.name})`)
+        else if ((TYPES_ONLY[w.name] ?? []).includes(target.name) && !typeOnly.has(spec))
+          wrong.push(`${where} (${w.name} may take only types from ${target.name})`)
         else if (!(`.${sub ?? ''}` in target.exports))
           wrong.push(`${where} (not an export of ${target.name})`)
       }
