@@ -106,9 +106,14 @@ function groups(ns: Notification[], groupBy: string[]): Notification[][] {
   const byKey = new Map<string, Notification[]>()
   for (const n of ns) {
     const key = JSON.stringify([n.event, ...groupBy.map((l) => n.alert.labels[l] ?? '')])
-    byKey.set(key, [...(byKey.get(key) ?? []), n])
+    const group = byKey.get(key)
+    if (group) group.push(n)
+    else byKey.set(key, [n])
   }
-  return [...byKey.values()]
+  // Alerts in label order: the same group reads the same in every message and every retry,
+  // whatever order the outbox returned them in.
+  const order = (n: Notification) => JSON.stringify(Object.entries(n.alert.labels).sort())
+  return [...byKey.values()].map((g) => g.sort((a, b) => (order(a) < order(b) ? -1 : 1)))
 }
 
 function common(maps: Record<string, string>[]): Record<string, string> {
